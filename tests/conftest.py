@@ -1,0 +1,45 @@
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xlrec import SalesMatrix
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "workbook_templates" / "sales_matrix.xlsx"
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+nan = math.nan
+SALESPEOPLE = ["Alyssa", "Brandon", "Mike", "Jessica", "Tom", "Priya"]
+CLIENTS = ["Google", "Capgemini", "ExxonMobil", "Staples"]
+# The article's matrix (its text fixes Alyssa's row, Brandon's Google and ExxonMobil, Mike's Google and
+# Capgemini; the rest is the issue's).
+VALUES = [
+    [500_000, 400_000, 400_000, nan],
+    [500_000, nan, 200_000, 300_000],
+    [500_000, 400_000, nan, 500_000],
+    [200_000, 100_000, 300_000, 400_000],
+    [nan, 700_000, 100_000, 200_000],
+    [300_000, nan, 700_000, nan],
+]
+
+
+@pytest.fixture
+def article():
+    return SalesMatrix(SALESPEOPLE, CLIENTS, np.array(VALUES, dtype=float))
+
+
+@pytest.fixture
+def example_path():
+    return EXAMPLE
+
+
+def article_cells():
+    """The article's matrix as a block of cells, as a sheet holds it."""
+    rows = [["Bookings ($)"] + CLIENTS]
+    for name, row in zip(SALESPEOPLE, VALUES):
+        rows.append([name] + [None if math.isnan(v) else v for v in row])
+    return rows

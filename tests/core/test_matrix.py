@@ -1,0 +1,126 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from xlrec import InputError, NotFoundError, SalesMatrix
+from xlrec.core.matrix import cell_address, parse_booking
+
+from conftest import article_cells
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("500000", 500000.0), ("500,000", 500000.0), ("$500,000", 500000.0), (" 1,200.50 ", 1200.5),
+    ("-1,200", -1200.0), ("(1,200)", -1200.0), ("$ -3.5", -3.5), (".5", 0.5), ("0", 0.0), ("€12", 12.0),
+])
+def test_numeric_text_is_read_as_a_number(text, expected):
+    assert parse_booking(text) == expected
+
+
+@pytest.mark.parametrize("blank", [None, "", "   ", "\t"])
+def test_empty_and_space_cells_are_blank(blank):
+    assert math.isnan(parse_booking(blank))
+
+
+def test_zero_is_a_booking_not_a_blank():
+    m = SalesMatrix.from_cells([[None, "A", "B"], ["x", 0, None], ["y", "0", " "]])
+    assert m.values[0, 0] == 0 and m.values[1, 0] == 0
+    assert math.isnan(m.values[0, 1]) and math.isnan(m.values[1, 1])
+    assert m.known.tolist() == [[True, False], [True, False]]
+
+
+@given(st.integers(min_value=0, max_value=10**12), st.integers(min_value=0, max_value=99))
+def test_thousands_separated_text_round_trips(units, cents):
+    text = f"${units:,}.{cents:02d}"
+    assert parse_booking(text) == pytest.approx(units + cents / 100, rel=1e-15)
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz#!?/ ", min_size=1).filter(lambda t: t.strip()))
+def test_other_text_is_an_error_naming_the_cell(text):
+    with pytest.raises(InputError, match=r"^Sheet1!C4: .* is not a number"):
+        parse_booking(text, "Sheet1!C4")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("n/a", r"Sales!C3: 'n/a' is not a number \(bookings must be numbers; leave the cell blank if unknown\)"),
+    (True, r"Sales!C3: True is a true/false value"),
+    ("#N/A", r"Sales!C3: holds the Excel error #N/A"),
+    ("#VALUE!", r"Sales!C3: holds the Excel error #VALUE!"),
+    ("12 apples", r"Sales!C3: '12 apples' is not a number"),
+    ("1,00", r"Sales!C3: '1,00' is not a number"),
+])
+def test_bad_value_cells_name_the_cell_and_content(value, message):
+    cells = article_cells()
+    cells[2][2] = value  # row 3, column C of a block starting at A1
+    with pytest.raises(InputError, match=message):
+        SalesMatrix.from_cells(cells, sheet="Sales")
+
+
+def test_cell_addresses_follow_the_origin():
+    cells = article_cells()
+    cells[1][4] = "oops"
+    with pytest.raises(InputError, match=r"^'My Sheet'!F4: 'oops'"):
+        SalesMatrix.from_cells(cells, sheet="My Sheet", origin=(3, 2))
+    assert cell_address(1, 28) == "AB1"
+
+
+def test_duplicate_salesperson_names_both_places():
+    cells = article_cells()
+    cells[4][0] = " mike "
+    with pytest.raises(InputError, match=r"duplicate salesperson name 'mike' at Sales!A4 and Sales!A5"):
+        SalesMatrix.from_cells(cells, sheet="Sales")
+
+
+def test_duplicate_client_names_both_places():
+    cells = article_cells()
+    cells[0][4] = "GOOGLE"
+    with pytest.raises(InputError, match=r"duplicate client name 'GOOGLE' at B1 and E1"):
+        SalesMatrix.from_cells(cells)
+
+
+def test_empty_names_are_errors():
+    cells = article_cells()
+    cells[0][2] = "  "
+    with pytest.raises(InputError, match=r"^C1: the client name is empty"):
+        SalesMatrix.from_cells(cells)
+    cells = article_cells()
+    cells[3][0] = None
+    with pytest.raises(InputError, match=r"^A4: the salesperson name is empty"):
+        SalesMatrix.from_cells(cells)
+
+
+def test_too_few_salespeople():
+    with pytest.raises(InputError, match="has 1 salesperson; at least 2 are needed"):
+        SalesMatrix.from_cells([[None, "Google"], ["Alyssa", 1]])
+
+
+def test_no_known_value():
+    with pytest.raises(InputError, match="holds no booking at all"):
+        SalesMatrix.from_cells([[None, "Google", "Staples"], ["Alyssa", None, " "], ["Mike", None, None]])
+
+
+def test_too_small_block():
+    with pytest.raises(InputError, match="is 1 x 3 cells"):
+        SalesMatrix.from_cells([[None, "A", "B"]])
+
+
+def test_lookups_are_trimmed_case_insensitive_and_suggest(article):
+    assert article.salesperson_index("  alyssa ") == 0
+    assert article.client_index("STAPLES") == 3
+    with pytest.raises(NotFoundError, match=r"unknown client 'Staple': .* did you mean 'Staples'\?"):
+        article.client_index("Staple")
+    with pytest.raises(KeyError):
+        article.salesperson_index("Nobody")
+
+
+def test_numeric_labels_read_as_text():
+    m = SalesMatrix.from_cells([[None, 17850.0, "B"], [12, 1, 2], ["y", 3, 4]])
+    assert m.clients == ("17850", "B") and m.salespeople == ("12", "y")
+
+
+def test_values_are_read_only(article):
+    with pytest.raises(ValueError):
+        article.values[0, 0] = 1
+    assert isinstance(article.values, np.ndarray)

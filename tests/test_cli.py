@@ -1,0 +1,115 @@
+import hashlib
+import shutil
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+from xlrec.cli import main
+from xlrec.style import LEGEND_TEXT, NOTE_AUTHOR, PREDICTED_COLOR
+
+
+def sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def book(tmp_path, example_path):
+    p = tmp_path / "in.xlsx"
+    shutil.copy(example_path, p)
+    return p
+
+
+def test_fill_example(book, tmp_path, capsys):
+    before = sha(book)
+    out = tmp_path / "filled.xlsx"
+    assert main(["fill", str(book), "-o", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"{out}: filled 6 of 6 blank cells in Sales!A1:E7"
+    assert sha(book) == before  # the input is untouched, byte for byte
+    src = openpyxl.load_workbook(book).active
+    ws = openpyxl.load_workbook(out).active
+    assert ws["E2"].value == 433_333.33  # Alyssa / Staples
+    assert ws["E2"].fill.fgColor.rgb.endswith(PREDICTED_COLOR.lstrip("#"))
+    assert ws["E2"].comment.author == NOTE_AUTHOR
+    assert "Mike: 500,000 (distance 0, weight 1 = 67%)" in ws["E2"].comment.text
+    assert "Brandon: 300,000 (distance 200,000, weight 0.5 = 33%)" in ws["E2"].comment.text
+    assert ws["G1"].value == LEGEND_TEXT
+    blanks = {(c.row, c.column) for row in src["B2:E7"] for c in row if c.value is None}
+    assert len(blanks) == 6
+    for row in src.iter_rows(min_row=1, max_row=7, max_col=5):
+        for c in row:
+            o = ws.cell(row=c.row, column=c.column)
+            if (c.row, c.column) in blanks:
+                assert isinstance(o.value, (int, float)) and o.comment is not None
+            else:  # every known cell and label unchanged, with its style
+                assert o.value == c.value and o.number_format == c.number_format and repr(o.font) == repr(c.font)
+                assert o.comment is None
+
+
+def test_fill_again_predicts_from_bookings_only(book, tmp_path):
+    first, second = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    assert main(["fill", str(book), "-o", str(first)]) == 0
+    wb = openpyxl.load_workbook(first)
+    wb.active["E7"] = 100_000  # Priya / Staples: a real booking now typed over the prediction
+    wb.active["E7"].comment = None
+    wb.save(first)
+    assert main(["fill", str(first), "-o", str(second), "--weighting", "uniform"]) == 0
+    ws = openpyxl.load_workbook(second).active
+    assert ws["E2"].value == 400_000  # Mike and Brandon, uniform: the earlier 433,333.33 is not a booking
+    assert ws["E7"].value == 100_000 and ws["E7"].comment is None
+    assert ws["G1"].value == LEGEND_TEXT and ws["H1"].value is None  # the legend is reused, not repeated
+
+
+def test_options_reach_the_model(book, tmp_path):
+    out = tmp_path / "u.xlsx"
+    assert main(["fill", str(book), "-o", str(out), "--k", "2", "--weighting", "uniform", "--metric",
+                 "euclidean", "--by", "salesperson"]) == 0
+    assert openpyxl.load_workbook(out).active["E2"].value == 400_000
+
+
+def test_predict_prints_the_explanation(book, capsys):
+    assert main(["predict", str(book), "alyssa", "STAPLES"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("Alyssa / Staples: 433,333.33 predicted")
+    assert "1. Mike: 500,000 (distance 0, weight 1," in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["predict", "{book}", "Alysa", "Staples"], "unknown salesperson 'Alysa'.*did you mean 'Alyssa'"),
+    (["predict", "{book}", "Alyssa", "Staple"], "unknown client 'Staple'"),
+    (["fill", "{tmp}/missing.xlsx", "-o", "{tmp}/o.xlsx"], "missing.xlsx: no such file"),
+    (["fill", "{book}", "-o", "{book}"], "is the input file; xlrec never overwrites its input"),
+    (["fill", "{book}", "-o", "{tmp}/o.xlsx", "--sheet", "Nope"], "no sheet named 'Nope'; the workbook has: Sales"),
+    (["fill", "{book}", "-o", "{tmp}/o.xlsx", "--range", "ZZ"], "is not a cell range"),
+    (["fill", "{tmp}/notes.txt", "-o", "{tmp}/o.xlsx"], "reads .xlsx and .xlsm"),
+    (["fill", "{tmp}/fake.xlsx", "-o", "{tmp}/o.xlsx"], "is not an Excel workbook"),
+    (["fill", "{bad}", "-o", "{tmp}/o.xlsx"], r"Sales!C3: 'n/a' is not a number"),
+])
+def test_user_mistakes_are_one_line_and_exit_2(book, tmp_path, capsys, argv, message):
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "fake.xlsx").write_text("not a zip")
+    bad = tmp_path / "bad.xlsx"
+    wb = openpyxl.load_workbook(book)
+    wb.active["C3"] = "n/a"
+    wb.save(bad)
+    argv = [a.format(book=book, tmp=tmp_path, bad=bad) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("xlrec: error: ")
+    assert "Traceback" not in err
+    import re
+
+    assert re.search(message, err), err
+    assert not (tmp_path / "o.xlsx").exists()
+
+
+def test_console_script_and_module_entry(book, tmp_path):
+    out = tmp_path / "m.xlsx"
+    r = subprocess.run([sys.executable, "-m", "xlrec", "fill", str(book), "-o", str(out)], capture_output=True,
+                       text=True)
+    assert r.returncode == 0 and "filled 6 of 6" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "xlrec", "predict", str(book), "Nobody", "Staples"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("xlrec: error: unknown salesperson 'Nobody'")
+    assert "Traceback" not in r.stderr

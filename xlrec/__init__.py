@@ -1,0 +1,33 @@
+"""xlrec: the article's recommendation engine for sales matrices, in Excel and on the command line.
+
+``import xlrec`` loads the core only (numpy, scipy); the workbook layer (openpyxl) and the Excel layer
+(xlwings) load when used.
+"""
+
+from .core import (
+    METRICS,
+    MODELS,
+    WEIGHTINGS,
+    FillResult,
+    Model,
+    NeighborModel,
+    Prediction,
+    SalesMatrix,
+    fill,
+    pairwise_distances,
+    predict,
+)
+from .exceptions import InputError, NotFoundError, WorkbookError, XlrecError
+
+__version__ = "0.1.0"
+
+__all__ = ["SalesMatrix", "NeighborModel", "Model", "Prediction", "FillResult", "fill", "predict",
+           "pairwise_distances", "METRICS", "WEIGHTINGS", "MODELS", "XlrecError", "InputError",
+           "NotFoundError", "WorkbookError", "main", "__version__"]
+
+
+def main():
+    """What the xlrec ribbon button runs (xlwings' add-in calls ``xlrec.main()``): fill the selected matrix."""
+    from .excel.macros import main as _main
+
+    return _main()

@@ -1,0 +1,100 @@
+"""The command line: ``xlrec fill``, ``xlrec predict``.
+
+``main(argv) -> int``: 0 on success, 2 for a user mistake (one line on stderr, no traceback), 1 when some
+cells could not be filled is *not* an error (the summary says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .core.distances import METRICS
+from .core.neighbors import BY, FALLBACKS, WEIGHTINGS
+from .exceptions import XlrecError
+
+__all__ = ["main", "build_parser"]
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _model_options(p):
+    g = p.add_argument_group("model")
+    g.add_argument("--k", type=_positive_int, default=2, help="neighbours that vote (the article's N; default 2)")
+    g.add_argument("--metric", choices=list(METRICS), default="manhattan",
+                   help="distance between salespeople over shared clients (default manhattan)")
+    g.add_argument("--weighting", choices=list(WEIGHTINGS), default="rank",
+                   help="rank: 1, 1/2, 1/3...; uniform; distance: 1/d (default rank)")
+    g.add_argument("--by", choices=list(BY), default="salesperson",
+                   help="neighbours are similar salespeople (rows) or similar clients (default salesperson)")
+    g.add_argument("--min-shared", type=_positive_int, default=1,
+                   help="clients two salespeople must share to be compared (default 1)")
+    g.add_argument("--fallback", choices=[f for f in FALLBACKS if f], default=None,
+                   help="value for cells no neighbour can predict (default: leave them blank and report them)")
+
+
+def _where(p):
+    p.add_argument("--sheet", help="sheet holding the matrix (default: the active sheet)")
+    p.add_argument("--range", dest="cell_range", metavar="A1:E7",
+                   help="the matrix's cells, names included (default: found on the sheet)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xlrec", description="Predict the blank cells of a sales matrix "
+                                     "(salespeople x clients bookings) from similar salespeople.")
+    parser.add_argument("--version", action="version", version=f"xlrec {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("fill", help="fill every blank of a workbook's sales matrix into a new workbook",
+                       description="Fill every blank of the sales matrix and mark the predicted cells "
+                                   "(fill colour, a note listing the neighbours, a legend). The input is never "
+                                   "modified.")
+    p.add_argument("input", metavar="INPUT.xlsx")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT.xlsx")
+    _where(p)
+    _model_options(p)
+
+    p = sub.add_parser("predict", help="predict one cell and explain it")
+    p.add_argument("input", metavar="INPUT.xlsx")
+    p.add_argument("salesperson")
+    p.add_argument("client")
+    _where(p)
+    _model_options(p)
+    return parser
+
+
+def _params(args) -> dict:
+    return {"k": args.k, "metric": args.metric, "weighting": args.weighting, "by": args.by,
+            "min_shared": args.min_shared, "fallback": args.fallback}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        from . import io
+
+        if args.command == "fill":
+            report = io.fill_workbook(args.input, args.output, sheet=args.sheet, cell_range=args.cell_range,
+                                      **_params(args))
+            print(report.summary())
+        elif args.command == "predict":
+            prediction = io.predict_from_workbook(args.input, args.salesperson, args.client, sheet=args.sheet,
+                                                  cell_range=args.cell_range, **_params(args))
+            print(prediction.explain())
+    except XlrecError as exc:
+        print(f"xlrec: error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, PermissionError) as exc:
+        print(f"xlrec: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,427 @@
+"""The article's neighbour model: predict a blank from the most similar salespeople's bookings.
+
+For a blank (salesperson, client): rank the other salespeople by distance (see :mod:`.distances`), keep the
+``k`` nearest *among those with a booking for that client*, and combine their bookings by weighted voting.
+Ties in distance go to the salesperson higher in the matrix (row order), so results never depend on chance.
+
+Filling works block by block over the rows (memory stays bounded) and, inside a block, takes each row's
+``prefix`` nearest salespeople at once for the clients that many people have booked (a gather, a cumulative
+count and a weighted sum over a 3-D block); the clients few people booked, and the rare cells whose prefix
+held fewer than ``k`` donors, are done client by client over that client's donors. Both paths choose the
+same neighbours; tests check them against a plain reference implementation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..exceptions import InputError
+from .base import FillResult, Model, Neighbor, Prediction, as_matrix
+from .distances import _block_distances, _prepare, check_metric
+
+__all__ = ["NeighborModel", "WEIGHTINGS", "BY", "FALLBACKS"]
+
+
+def _shape(dist, rank):
+    return np.broadcast_shapes(np.shape(dist), np.shape(rank))
+
+
+def _uniform(dist, rank):
+    return np.ones(_shape(dist, rank))
+
+
+def _rank(dist, rank):
+    return np.broadcast_to(1.0 / np.maximum(rank, 1), _shape(dist, rank))
+
+
+def _inverse_distance(dist, rank):
+    with np.errstate(divide="ignore"):
+        return np.broadcast_to(1.0 / dist, _shape(dist, rank))
+
+
+#: weighting name -> weight of a neighbour from its distance and 1-based rank among those used
+WEIGHTINGS = {"rank": _rank, "uniform": _uniform, "distance": _inverse_distance}
+BY = ("salesperson", "client")
+FALLBACKS = (None, "client_mean", "salesperson_mean")
+
+_BLOCK_ELEMENTS = 1 << 23  # cells of one (rows x salespeople) distance block: 64 MiB of float64
+_GATHER_ELEMENTS = 1 << 22  # cells of one (rows x prefix x clients) gather
+
+
+def _weights(dist, rank, use, weighting):
+    """Weights of the neighbours flagged by ``use``; the neighbour axis is axis 1.
+
+    With ``"distance"`` weighting, when any used neighbour is at distance 0 only those count (each with
+    weight 1), as scikit-learn's KNNImputer does.
+    """
+    w = WEIGHTINGS[weighting](dist, rank)
+    w = np.where(use, w, 0.0)
+    if weighting == "distance":
+        zero = use & (dist == 0)
+        anyzero = zero.any(axis=1, keepdims=True)
+        w = np.where(anyzero, zero.astype(float), w)
+    return w
+
+
+def _k_smallest(sub, k):
+    """Positions of the ``k`` smallest entries of each row, ordered by (value, position).
+
+    Returns (positions, values), each of shape (n_rows, min(k, n_columns)); ``inf`` values mark entries that
+    are not neighbours at all.
+    """
+    r, d = sub.shape
+    if d <= 4 * k:
+        pos = np.argsort(sub, axis=1, kind="stable")[:, :k]
+        return pos, np.take_along_axis(sub, pos, axis=1)
+    t = np.partition(sub, k - 1, axis=1)[:, k - 1:k]
+    less = sub < t
+    eq = sub == t
+    need = k - less.sum(axis=1, keepdims=True)
+    sel = less | (eq & (np.cumsum(eq, axis=1) <= need))
+    pos = np.nonzero(sel)[1].reshape(r, k)  # row-major: ascending position within each row
+    vals = np.take_along_axis(sub, pos, axis=1)
+    o = np.argsort(vals, axis=1, kind="stable")
+    return np.take_along_axis(pos, o, axis=1), np.take_along_axis(vals, o, axis=1)
+
+
+@dataclass
+class _Oriented:
+    """The matrix as the model sees it: rows are the things compared (salespeople, or clients)."""
+
+    x: np.ndarray
+    known: np.ndarray
+    state: dict = field(default_factory=dict)
+
+
+class NeighborModel(Model):
+    """Predict blanks from the ``k`` most similar salespeople (or clients), the article's algorithm.
+
+    Parameters
+    ----------
+    k : int, default 2
+        How many neighbours vote (the article's N).
+    metric : {"manhattan", "euclidean", "supremum", "nan_euclidean"}, default "manhattan"
+        The distance between two salespeople over the clients both have a value for.
+    weighting : {"rank", "uniform", "distance"}, default "rank"
+        ``rank``: the i-th nearest gets weight 1/i (the article's); ``uniform``: all equal; ``distance``: 1/d.
+    by : {"salesperson", "client"}, default "salesperson"
+        Whether neighbours are similar salespeople (rows) or similar clients (columns).
+    min_shared : int, default 1
+        Two salespeople sharing fewer clients than this are never neighbours.
+    fallback : {None, "client_mean", "salesperson_mean"}, default None
+        What to put in a cell no neighbour can predict. None leaves it blank and reports it.
+
+    Attributes
+    ----------
+    matrix_ : SalesMatrix
+        The fitted matrix.
+
+    Examples
+    --------
+    >>> from xlrec.core.matrix import SalesMatrix
+    >>> nan = float("nan")
+    >>> m = SalesMatrix(["Alyssa", "Brandon", "Mike"], ["Google", "ExxonMobil", "Staples"],
+    ...                 [[500000, 400000, nan], [500000, 200000, 300000], [500000, 400000, 500000]])
+    >>> p = NeighborModel(k=2).fit(m).predict("Alyssa", "Staples")
+    >>> round(p.value, 2), [n.name for n in p.neighbors]
+    (433333.33, ['Mike', 'Brandon'])
+    """
+
+    name = "neighbors"
+
+    def __init__(self, *, k=2, metric="manhattan", weighting="rank", by="salesperson", min_shared=1,
+                 fallback=None):
+        self.k = k
+        self.metric = metric
+        self.weighting = weighting
+        self.by = by
+        self.min_shared = min_shared
+        self.fallback = fallback
+
+    def describe(self) -> str:
+        return f"k={self.k}, {self.metric} distance, {self.weighting} weights, by {self.by}"
+
+    # -- fitting --------------------------------------------------------------------------------------------
+
+    def _check_params(self):
+        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)):
+            if isinstance(self.k, float) and self.k.is_integer():
+                self.k = int(self.k)
+            else:
+                raise InputError(f"k must be a whole number of neighbours, got {self.k!r}")
+        if self.k < 1:
+            raise InputError(f"k must be at least 1, got {self.k}")
+        check_metric(self.metric)
+        if self.weighting not in WEIGHTINGS:
+            raise InputError(f"unknown weighting {self.weighting!r}; choose one of: {', '.join(WEIGHTINGS)}")
+        if self.by not in BY:
+            raise InputError(f"unknown by {self.by!r}; choose one of: {', '.join(BY)}")
+        if isinstance(self.min_shared, bool) or not isinstance(self.min_shared, (int, np.integer)) \
+                or self.min_shared < 1:
+            raise InputError(f"min_shared must be a whole number of at least 1, got {self.min_shared!r}")
+        if self.fallback not in FALLBACKS:
+            raise InputError(f"unknown fallback {self.fallback!r}; choose one of: "
+                             f"{', '.join(str(f) for f in FALLBACKS)}")
+
+    def fit(self, matrix):
+        """Check the parameters and take the matrix (a :class:`SalesMatrix` or an array with NaN blanks)."""
+        self._check_params()
+        self.matrix_ = as_matrix(matrix)
+        values = self.matrix_.values if self.by == "salesperson" else self.matrix_.values.T
+        x = np.ascontiguousarray(values)
+        known = ~np.isnan(x)
+        self._data = _Oriented(x, known, _prepare(x, known, self.metric))
+        return self
+
+    # -- one cell -------------------------------------------------------------------------------------------
+
+    def _row_distances(self, i):
+        d = self._data
+        dist, shared = _block_distances(d.state, self.metric, slice(i, i + 1))
+        dist, shared = dist[0], shared[0]
+        valid = shared >= self.min_shared
+        valid[i] = False
+        return np.where(valid, dist, np.inf), shared
+
+    def similar(self, salesperson, n=None):
+        """The salespeople (or clients, with ``by="client"``) most similar to one, nearest first.
+
+        Returns a list of (name, distance, shared clients) for every one with a finite distance.
+        """
+        self._check_fitted()
+        i = self._row_index(salesperson)
+        dist, shared = self._row_distances(i)
+        order = np.argsort(dist, kind="stable")
+        order = order[np.isfinite(dist[order])]
+        if n is not None:
+            order = order[:n]
+        names = self._row_names()
+        return [(names[j], float(dist[j]), int(shared[j])) for j in order]
+
+    def predict(self, salesperson, client) -> Prediction:
+        """Predict one cell and explain it: the neighbours used, with distance, weight and value."""
+        self._check_fitted()
+        m = self.matrix_
+        si, ci = m.salesperson_index(salesperson), m.client_index(client)
+        sp_name, cl_name = m.salespeople[si], m.clients[ci]
+        current = m.values[si, ci]
+        if not math.isnan(current):
+            return Prediction(sp_name, cl_name, float(current), known=True, k=self.k, model=self.describe())
+        i, c = (si, ci) if self.by == "salesperson" else (ci, si)
+        d = self._data
+        dist, shared = self._row_distances(i)
+        donors = np.flatnonzero(d.known[:, c])
+        pos, dvals = _k_smallest(dist[donors][None, :], self.k)
+        pos, dvals = pos[0], dvals[0]
+        ok = np.isfinite(dvals)
+        chosen = donors[pos[ok]]
+        dvals = dvals[ok]
+        names = self._row_names()
+        if chosen.size == 0:
+            reason = self._no_neighbor_reason(i, c, donors.size)
+            return self._fallback_prediction(si, ci, reason)
+        rank = np.arange(1, chosen.size + 1)
+        w = _weights(dvals[None, :], rank[None, :], np.ones((1, chosen.size), bool), self.weighting)[0]
+        vals = d.x[chosen, c]
+        value = float(np.dot(w, vals) / w.sum())
+        neighbors = [Neighbor(names[j], float(dv), float(wt), float(v), int(shared[j]))
+                     for j, dv, wt, v in zip(chosen, dvals, w, vals)]
+        note = None
+        if chosen.size < self.k:
+            note = (f"only {chosen.size} of the k={self.k} neighbours asked for could be used: "
+                    f"{self._donor_phrase(c, donors.size)}")
+        return Prediction(sp_name, cl_name, value, known=False, k=self.k, neighbors=neighbors, note=note,
+                          model=self.describe())
+
+    def _row_names(self):
+        m = self.matrix_
+        return m.salespeople if self.by == "salesperson" else m.clients
+
+    def _row_index(self, name):
+        m = self.matrix_
+        return m.salesperson_index(name) if self.by == "salesperson" else m.client_index(name)
+
+    def _col_names(self):
+        m = self.matrix_
+        return m.clients if self.by == "salesperson" else m.salespeople
+
+    def _donor_phrase(self, c, n_donors):
+        rows, col = ("salespeople", "client") if self.by == "salesperson" else ("clients", "salesperson")
+        return f"{n_donors} other {rows} have a value for {col} {self._col_names()[c]!r} and share at least " \
+               f"{self.min_shared} {'client' if self.by == 'salesperson' else 'salesperson'}(s) with this one"
+
+    def _no_neighbor_reason(self, i, c, n_donors):
+        rows, col = ("salesperson", "client") if self.by == "salesperson" else ("client", "salesperson")
+        target = self._row_names()[i]
+        other = self._col_names()[c]
+        if n_donors == 0:
+            return f"no other {rows} has a value for {col} {other!r}"
+        shared = "a" if self.min_shared == 1 else f"at least {self.min_shared}"
+        what = "client" if self.by == "salesperson" else "salesperson"
+        return f"none of the {n_donors} {rows}(s) with a value for {other!r} shares {shared} {what} with {target!r}"
+
+    def _fallback_prediction(self, si, ci, reason):
+        m = self.matrix_
+        value, label = self._fallback_value(si, ci)
+        if value is None:
+            return Prediction(m.salespeople[si], m.clients[ci], None, known=False, k=self.k, reason=reason,
+                              model=self.describe())
+        return Prediction(m.salespeople[si], m.clients[ci], value, known=False, k=self.k, reason=reason,
+                          fallback=label, model=self.describe())
+
+    def _fallback_value(self, si, ci):
+        if self.fallback is None:
+            return None, None
+        v = self.matrix_.values
+        line = v[:, ci] if self.fallback == "client_mean" else v[si, :]
+        line = line[~np.isnan(line)]
+        if line.size == 0:
+            return None, None
+        return float(line.mean()), self.fallback.replace("_", " ")
+
+    # -- every blank ----------------------------------------------------------------------------------------
+
+    def fill(self, explain=False) -> FillResult:
+        """Predict every blank at once; known cells are returned unchanged.
+
+        With ``explain=True`` the result also holds, for every predicted cell, the neighbours that voted
+        (index, distance, weight), so that :meth:`FillResult.prediction` explains any cell without
+        recomputing; this takes ``3 * k`` numbers per cell.
+        """
+        self._check_fitted()
+        d = self._data
+        x, known = d.x, d.known
+        n, m = x.shape
+        pred = np.full((n, m), np.nan)
+        used = np.zeros((n, m), dtype=np.int32)
+        nb = None
+        if explain:
+            nb = (np.full((n, m, self.k), -1, dtype=np.int32), np.full((n, m, self.k), np.nan),
+                  np.full((n, m, self.k), np.nan))
+        donors_per_col = known.sum(axis=0)
+        prefix = min(n - 1, max(8 * self.k, 64))
+        # clients booked by enough people that the nearest `prefix` salespeople almost always hold k of them
+        dense = donors_per_col * prefix >= 3 * self.k * n
+        block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1)))
+        kf = known.astype(np.float32)
+        for lo in range(0, n, block_rows):
+            block = slice(lo, min(n, lo + block_rows))
+            self._fill_block(block, dense, prefix, kf, pred, used, nb)
+        pred[known] = x[known]
+        used[known] = 0
+        if self.by == "client":
+            pred, used = pred.T, used.T
+            if nb is not None:
+                nb = tuple(a.transpose(1, 0, 2) for a in nb)
+        return self._finish(pred, used, nb)
+
+    def _fill_block(self, block, dense, prefix, kf, pred, used, nb):
+        d = self._data
+        x, known = d.x, d.known
+        n, m = x.shape
+        b = block.stop - block.start
+        dist, shared = _block_distances(d.state, self.metric, block)
+        valid = shared >= self.min_shared
+        valid[np.arange(b), np.arange(block.start, block.stop)] = False
+        dist = np.where(valid, dist, np.inf)
+        target = ~known[block]
+        need_exact = target & ~dense[None, :]
+        if dense.any():
+            # how many valid donors each target cell has at all, to tell "fewer than k exist" from "not in prefix"
+            avail = valid.astype(np.float32) @ kf[:, dense]
+            pre = min(prefix, n)
+            order = _nearest(dist, pre)
+            dcols = np.flatnonzero(dense)
+            kd, xd = known[:, dcols], np.where(known[:, dcols], x[:, dcols], 0.0)
+            step = max(1, _GATHER_ELEMENTS // max(1, pre * dcols.size))
+            for s in range(0, b, step):
+                rows = slice(s, min(b, s + step))
+                o = order[rows]
+                dk = np.take_along_axis(dist[rows], o, axis=1)
+                ok = np.isfinite(dk)
+                kp = kd[o] & ok[:, :, None]
+                cnt = np.cumsum(kp, axis=1, dtype=np.int32)
+                use = kp & (cnt <= self.k) & target[rows][:, None, dcols]
+                w = _weights(dk[:, :, None], cnt, use, self.weighting)
+                nused = use.sum(axis=1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    p = (w * xd[o]).sum(axis=1) / w.sum(axis=1)
+                done = (nused >= self.k) | (nused >= avail[rows])
+                tgt = target[rows][:, dcols]
+                gi = np.arange(block.start + rows.start, block.start + rows.stop)
+                ok_cells = tgt & done & (nused > 0)
+                sub_pred = pred[gi[:, None], dcols[None, :]]
+                sub_used = used[gi[:, None], dcols[None, :]]
+                pred[gi[:, None], dcols[None, :]] = np.where(ok_cells, p, sub_pred)
+                used[gi[:, None], dcols[None, :]] = np.where(ok_cells, nused, sub_used)
+                ne = need_exact[rows]  # a view: rows is a slice
+                ne[:, dcols] |= tgt & ~done
+                if nb is not None:
+                    r, l, c = np.nonzero(use & ok_cells[:, None, :])
+                    slot = cnt[r, l, c] - 1
+                    gr, gc = gi[r], dcols[c]
+                    nb[0][gr, gc, slot] = o[r, l]
+                    nb[1][gr, gc, slot] = dk[r, l]
+                    nb[2][gr, gc, slot] = w[r, l, c]
+        # client by client over that client's donors
+        for c in np.flatnonzero(need_exact.any(axis=0)):
+            rr = np.flatnonzero(need_exact[:, c])
+            donors = np.flatnonzero(known[:, c])
+            if donors.size == 0:
+                continue
+            pos, dv = _k_smallest(dist[np.ix_(rr, donors)], self.k)
+            ok = np.isfinite(dv)
+            rank = np.cumsum(ok, axis=1)
+            w = _weights(dv, rank, ok, self.weighting)
+            vals = x[donors[pos], c]
+            nused = ok.sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                p = (w * vals).sum(axis=1) / w.sum(axis=1)
+            gi = block.start + rr
+            pred[gi, c] = np.where(nused > 0, p, np.nan)
+            used[gi, c] = nused
+            if nb is not None:
+                kk = pos.shape[1]
+                nb[0][gi, c, :kk] = np.where(ok, donors[pos], -1)
+                nb[1][gi, c, :kk] = np.where(ok, dv, np.nan)
+                nb[2][gi, c, :kk] = np.where(ok, w, np.nan)
+
+    def _finish(self, pred, used, nb):
+        m = self.matrix_
+        known = m.known
+        predicted = ~known & ~np.isnan(pred)
+        unfilled = ~known & np.isnan(pred)
+        fallback = np.zeros_like(known)
+        values = pred.copy()
+        if self.fallback is not None and unfilled.any():
+            axis = 0 if self.fallback == "client_mean" else 1
+            sums = np.where(known, m.values, 0.0).sum(axis=axis, keepdims=True)
+            counts = known.sum(axis=axis, keepdims=True)
+            means = np.broadcast_to(np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0),
+                                    known.shape)
+            fb = unfilled & ~np.isnan(means)
+            values[fb] = means[fb]
+            fallback = fb
+            unfilled = unfilled & ~fb
+        return FillResult(m, values, predicted, fallback, unfilled, used, self, nb)
+
+    def unfilled_reason(self, si, ci) -> str:
+        """Why cell (si, ci) of the matrix could not be predicted."""
+        i, c = (si, ci) if self.by == "salesperson" else (ci, si)
+        return self._no_neighbor_reason(i, c, int(self._data.known[:, c].sum()))
+
+    def _check_fitted(self):
+        if not hasattr(self, "matrix_"):
+            raise InputError("this model is not fitted yet; call fit(matrix) first")
+
+
+def _nearest(dist, L):
+    """For each row, the positions of its ``L`` smallest distances, ordered by (distance, position)."""
+    b, n = dist.shape
+    if L >= n:
+        return np.argsort(dist, axis=1, kind="stable")
+    pos, _ = _k_smallest(dist, L)
+    return pos

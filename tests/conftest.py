@@ -43,3 +43,15 @@ def article_cells():
     for name, row in zip(SALESPEOPLE, VALUES):
         rows.append([name] + [None if math.isnan(v) else v for v in row])
     return rows
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def kernels(request):
+    """Run a test with the optional compiled kernels and with the pure-numpy path."""
+    from xlrec.core import _accel
+
+    if request.param == "compiled" and not _accel.available():
+        pytest.skip("numba is not installed: the compiled kernels are optional")
+    previous = _accel.set_enabled(request.param == "compiled")
+    yield request.param
+    _accel.set_enabled(previous)

@@ -22,27 +22,47 @@ from __future__ import annotations
 import numpy as np
 
 from ..exceptions import InputError
+from . import _accel
 
-__all__ = ["METRICS", "pairwise_distances", "check_metric"]
+__all__ = ["METRICS", "pairwise_distances", "check_metric", "exact_distances"]
 
 
-def _product_sums(xc, kf, block):
+def _product_sums(state, block):
     """Sum over shared columns of (a - b)**2 for the rows in ``block`` against all rows.
 
     ``xc`` holds centred values with 0 where unknown, ``kf`` the known mask as float. Centring each column
-    (done by the caller) keeps the three products of similar size, so revenue-scale values do not cancel.
+    keeps the three products of similar size. What rounding is left is bounded: the result is within
+    ``scale * 4 * (m + 2) * eps`` of the exact sum, where ``scale = sum of a**2 + b**2`` over the shared
+    columns; the caller uses that bound to find near-ties and recompute them exactly (see
+    :func:`exact_distances`).
     """
-    sq = xc * xc
-    out = sq[block] @ kf.T
-    out += kf[block] @ sq.T
-    out -= 2.0 * (xc[block] @ xc.T)
+    xc, kf, sq = state["xc"], state["kf"], state["sq"]
+    n = xc.shape[0]
+    if block.start == 0 and block.stop == n:  # all rows: A.T is the second term, and xc @ xc.T is symmetric
+        out = sq @ kf.T
+        out += out.T
+        cross = xc @ xc.T
+    else:
+        out = sq[block] @ kf.T
+        out += kf[block] @ sq.T
+        cross = xc[block] @ xc.T
+    state["scale"] = out.copy()
+    cross *= 2.0
+    out -= cross
     np.maximum(out, 0.0, out=out)
     return out
 
 
-def _columnwise(x, known, block, reduce):
+def _columnwise(state, block, reduce):
     """Sum (or max) over shared columns of |a - b|, working one column at a time over its known rows."""
+    x, known = state["x"], state["known"]
     lo, hi = block.start, block.stop
+    if _accel.enabled():
+        if "csc" not in state:
+            rows, cols = np.nonzero(known.T)  # column by column, rows ascending
+            state["csc"] = (np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=x.shape[1]))]), cols)
+        indptr, indices = state["csc"]
+        return _accel.columnwise(x, known, lo, hi, indptr, indices, reduce == "max")
     n, m = x.shape
     out = np.zeros((hi - lo, n))
     for c in range(m):
@@ -64,22 +84,26 @@ def _columnwise(x, known, block, reduce):
 
 
 def _manhattan(state, block):
-    return _columnwise(state["x"], state["known"], block, "sum")
+    return _columnwise(state, block, "sum")
 
 
 def _supremum(state, block):
-    return _columnwise(state["x"], state["known"], block, "max")
+    return _columnwise(state, block, "max")
 
 
 def _euclidean(state, block):
-    return np.sqrt(_product_sums(state["xc"], state["kf"], block))
+    s = _product_sums(state, block)
+    state["factor"] = None
+    return np.sqrt(s)
 
 
 def _nan_euclidean(state, block):
-    sq = _product_sums(state["xc"], state["kf"], block)
-    shared = state["shared"]
+    s = _product_sums(state, block)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.sqrt(sq * (state["x"].shape[1] / shared))
+        factor = np.divide(float(state["x"].shape[1]), state["shared"], dtype=float)
+    state["factor"] = factor
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(s * factor)
 
 
 #: metric name -> (kernel, needs centred products)
@@ -99,26 +123,78 @@ def check_metric(metric: str) -> str:
 
 def _prepare(x, known, metric):
     """What the kernels need, computed once per matrix."""
-    state = {"x": x, "known": known, "kf": known.astype(float)}
+    state = {"x": x, "known": known, "kf": known.astype(float), "k32": known.astype(np.float32)}
     if METRICS[metric][1]:
         counts = known.sum(axis=0)
         means = np.divide(np.where(known, x, 0.0).sum(axis=0), counts, out=np.zeros(x.shape[1]),
                           where=counts > 0)
         state["xc"] = np.where(known, x - means, 0.0)
+        state["sq"] = state["xc"] * state["xc"]
     return state
 
 
 def _block_distances(state, metric, block):
-    """(distances, shared counts) of shape (len(block), n) for the rows of ``block`` against all rows.
+    """(distances, shared counts, tolerance) for the rows of ``block`` against all rows.
 
-    Pairs with no shared client get distance ``inf``.
+    ``distances`` and ``shared`` have shape (len(block), n); pairs with no shared client get distance
+    ``inf``. ``tolerance`` is None when the distances are exact sums (manhattan, supremum); for the
+    matrix-product metrics it has shape (len(block),): a bound, per row, on the rounding error of the
+    *squared* distances of that row, so that two squared distances closer than twice it may be misordered.
     """
-    kf = state["kf"]
-    shared = kf[block] @ kf.T
+    kf, k32 = state["kf"], state["k32"]
+    # counts of shared columns: exact in float32 up to 2**24 columns, and twice as fast
+    shared = (k32 @ k32.T if block.start == 0 and block.stop == kf.shape[0] else k32[block] @ k32.T)
     state["shared"] = shared
     dist = METRICS[metric][0](state, block)
-    dist[shared == 0] = np.inf
-    return dist, shared
+    none = shared == 0
+    dist[none] = np.inf
+    tol = None
+    if METRICS[metric][1]:
+        scale = state.pop("scale")
+        factor = state.pop("factor")
+        if factor is not None:
+            with np.errstate(invalid="ignore"):
+                scale *= factor
+        scale[none] = 0.0
+        tol = scale.max(axis=1) * (4 * (kf.shape[1] + 2) * np.finfo(float).eps)
+    del state["shared"]
+    return dist, shared, tol
+
+
+def exact_distances(state, metric, rows, cols):
+    """Distances computed pair by pair, without the matrix-product shortcut.
+
+    Parameters
+    ----------
+    rows : ndarray of int of shape (r,)
+    cols : ndarray of int of shape (r, q)
+        For each row, the rows to measure it against.
+
+    Returns
+    -------
+    ndarray of shape (r, q)
+        ``inf`` where a pair shares no column.
+    """
+    x, known = state["x"], state["known"]
+    m = x.shape[1]
+    out = np.empty(cols.shape)
+    step = max(1, (1 << 22) // max(1, cols.shape[1] * m))
+    for s in range(0, rows.size, step):
+        r, c = rows[s:s + step], cols[s:s + step]
+        both = known[r][:, None, :] & known[c]
+        diff = np.where(both, x[r][:, None, :] - x[c], 0.0)
+        shared = both.sum(axis=2)
+        if metric == "manhattan":
+            d = np.abs(diff).sum(axis=2)
+        elif metric == "supremum":
+            d = np.abs(diff).max(axis=2, initial=0.0)
+        else:
+            d = (diff * diff).sum(axis=2)
+            if metric == "nan_euclidean":
+                d = d * (m / np.maximum(shared, 1))
+            d = np.sqrt(d)
+        out[s:s + step] = np.where(shared > 0, d, np.inf)
+    return out
 
 
 def pairwise_distances(values, metric: str = "manhattan"):
@@ -150,5 +226,11 @@ def pairwise_distances(values, metric: str = "manhattan"):
         raise InputError(f"values must be a 2-D matrix, got {x.ndim} dimension(s)")
     known = ~np.isnan(x)
     state = _prepare(x, known, metric)
-    dist, shared = _block_distances(state, metric, slice(0, x.shape[0]))
+    n = x.shape[0]
+    if METRICS[metric][1]:
+        rows = np.arange(n)
+        dist = exact_distances(state, metric, rows, np.broadcast_to(rows, (n, n)))
+        shared = known.astype(float) @ known.T.astype(float)
+    else:
+        dist, shared, _ = _block_distances(state, metric, slice(0, n))
     return dist, shared.astype(int)

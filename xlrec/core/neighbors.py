@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..exceptions import InputError
+from . import _accel
 from .base import FillResult, Model, Neighbor, Prediction, as_matrix
-from .distances import _block_distances, _prepare, check_metric
+from .distances import _block_distances, _prepare, check_metric, exact_distances
 
 __all__ = ["NeighborModel", "WEIGHTINGS", "BY", "FALLBACKS"]
 
@@ -48,7 +49,6 @@ BY = ("salesperson", "client")
 FALLBACKS = (None, "client_mean", "salesperson_mean")
 
 _BLOCK_ELEMENTS = 1 << 23  # cells of one (rows x salespeople) distance block: 64 MiB of float64
-_GATHER_ELEMENTS = 1 << 22  # cells of one (rows x prefix x clients) gather
 
 
 def _weights(dist, rank, use, weighting):
@@ -57,6 +57,8 @@ def _weights(dist, rank, use, weighting):
     With ``"distance"`` weighting, when any used neighbour is at distance 0 only those count (each with
     weight 1), as scikit-learn's KNNImputer does.
     """
+    if weighting == "uniform":
+        return use.astype(float)
     w = WEIGHTINGS[weighting](dist, rank)
     w = np.where(use, w, 0.0)
     if weighting == "distance":
@@ -179,9 +181,13 @@ class NeighborModel(Model):
     # -- one cell -------------------------------------------------------------------------------------------
 
     def _row_distances(self, i):
+        """Distances from row ``i`` to every row (exact: no matrix-product rounding), and shared counts."""
         d = self._data
-        dist, shared = _block_distances(d.state, self.metric, slice(i, i + 1))
+        dist, shared, tol = _block_distances(d.state, self.metric, slice(i, i + 1))
         dist, shared = dist[0], shared[0]
+        if tol is not None:
+            n = d.x.shape[0]
+            dist = exact_distances(d.state, self.metric, np.array([i]), np.arange(n)[None, :])[0]
         valid = shared >= self.min_shared
         valid[i] = False
         return np.where(valid, dist, np.inf), shared
@@ -302,92 +308,116 @@ class NeighborModel(Model):
             nb = (np.full((n, m, self.k), -1, dtype=np.int32), np.full((n, m, self.k), np.nan),
                   np.full((n, m, self.k), np.nan))
         donors_per_col = known.sum(axis=0)
-        prefix = min(n - 1, max(8 * self.k, 64))
-        # clients booked by enough people that the nearest `prefix` salespeople almost always hold k of them
-        dense = donors_per_col * prefix >= 3 * self.k * n
+        # a prefix long enough that a client booked by the median number of people has about 4k donors in it
+        median = max(1.0, float(np.median(donors_per_col)))
+        prefix = int(min(n - 1, max(8 * self.k, 64, math.ceil(4 * self.k * n / median)), 1024))
+        # clients booked by so few that scanning the prefix would rarely find k of them go client by client
+        dense = donors_per_col * prefix >= 2 * self.k * n
         block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1)))
-        kf = known.astype(np.float32)
         for lo in range(0, n, block_rows):
-            block = slice(lo, min(n, lo + block_rows))
-            self._fill_block(block, dense, prefix, kf, pred, used, nb)
+            self._fill_block(slice(lo, min(n, lo + block_rows)), dense, prefix, pred, used, nb)
         pred[known] = x[known]
-        used[known] = 0
         if self.by == "client":
             pred, used = pred.T, used.T
             if nb is not None:
                 nb = tuple(a.transpose(1, 0, 2) for a in nb)
         return self._finish(pred, used, nb)
 
-    def _fill_block(self, block, dense, prefix, kf, pred, used, nb):
+    def _block(self, block):
+        """Distances of the block's rows to all rows, ``inf`` for pairs that may not be neighbours."""
+        d = self._data
+        dist, shared, tol = _block_distances(d.state, self.metric, block)
+        b = block.stop - block.start
+        invalid = shared < self.min_shared
+        invalid[np.arange(b), np.arange(block.start, block.stop)] = True
+        dist[invalid] = np.inf
+        return dist, invalid, tol
+
+    def _exact(self, rows, cols, invalid_rows):
+        """Exact distances of (rows x cols), ``inf`` where not allowed as neighbours."""
+        d = self._data
+        ex = exact_distances(d.state, self.metric, rows, cols)
+        ex[np.take_along_axis(invalid_rows, cols, axis=1)] = np.inf
+        return ex
+
+    def _fill_block(self, block, dense, prefix, pred, used, nb):
         d = self._data
         x, known = d.x, d.known
         n, m = x.shape
-        b = block.stop - block.start
-        dist, shared = _block_distances(d.state, self.metric, block)
-        valid = shared >= self.min_shared
-        valid[np.arange(b), np.arange(block.start, block.stop)] = False
-        dist = np.where(valid, dist, np.inf)
-        target = ~known[block]
-        need_exact = target & ~dense[None, :]
-        if dense.any():
-            # how many valid donors each target cell has at all, to tell "fewer than k exist" from "not in prefix"
-            avail = valid.astype(np.float32) @ kf[:, dense]
-            pre = min(prefix, n)
-            order = _nearest(dist, pre)
-            dcols = np.flatnonzero(dense)
-            kd, xd = known[:, dcols], np.where(known[:, dcols], x[:, dcols], 0.0)
-            step = max(1, _GATHER_ELEMENTS // max(1, pre * dcols.size))
-            for s in range(0, b, step):
-                rows = slice(s, min(b, s + step))
-                o = order[rows]
-                dk = np.take_along_axis(dist[rows], o, axis=1)
-                ok = np.isfinite(dk)
-                kp = kd[o] & ok[:, :, None]
-                cnt = np.cumsum(kp, axis=1, dtype=np.int32)
-                use = kp & (cnt <= self.k) & target[rows][:, None, dcols]
-                w = _weights(dk[:, :, None], cnt, use, self.weighting)
-                nused = use.sum(axis=1)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    p = (w * xd[o]).sum(axis=1) / w.sum(axis=1)
-                done = (nused >= self.k) | (nused >= avail[rows])
-                tgt = target[rows][:, dcols]
-                gi = np.arange(block.start + rows.start, block.start + rows.stop)
-                ok_cells = tgt & done & (nused > 0)
-                sub_pred = pred[gi[:, None], dcols[None, :]]
-                sub_used = used[gi[:, None], dcols[None, :]]
-                pred[gi[:, None], dcols[None, :]] = np.where(ok_cells, p, sub_pred)
-                used[gi[:, None], dcols[None, :]] = np.where(ok_cells, nused, sub_used)
-                ne = need_exact[rows]  # a view: rows is a slice
-                ne[:, dcols] |= tgt & ~done
-                if nb is not None:
-                    r, l, c = np.nonzero(use & ok_cells[:, None, :])
-                    slot = cnt[r, l, c] - 1
-                    gr, gc = gi[r], dcols[c]
-                    nb[0][gr, gc, slot] = o[r, l]
-                    nb[1][gr, gc, slot] = dk[r, l]
-                    nb[2][gr, gc, slot] = w[r, l, c]
-        # client by client over that client's donors
-        for c in np.flatnonzero(need_exact.any(axis=0)):
-            rr = np.flatnonzero(need_exact[:, c])
+        k = self.k
+        dist, invalid, tol = self._block(block)
+        cr, cc = np.nonzero(~known[block])  # the blank cells of the block: row in block, client
+        ncell = cr.size
+        if ncell == 0:
+            return
+        slot_idx = np.full((ncell, k), -1, dtype=np.int32)
+        slot_dist = np.full((ncell, k), np.inf)
+        exact_rows = np.zeros(dist.shape[0], dtype=bool)
+        scan = dense[cc]
+        redo = np.flatnonzero(~scan)
+        if scan.any():
+            pre = min(prefix + 1, n)
+            order, dsorted = _k_smallest(dist, pre)
+            if tol is not None:
+                amb = _ambiguous(dsorted, tol)
+                if amb.any():  # near-ties in the prefix: recompute those rows exactly, then reorder
+                    rows = np.flatnonzero(amb)
+                    dist[rows] = self._exact(block.start + rows, np.broadcast_to(np.arange(n), (rows.size, n)),
+                                             invalid[rows])
+                    exact_rows[rows] = True
+                    order[rows], dsorted[rows] = _k_smallest(dist[rows], pre)
+            more = np.isfinite(dsorted[:, -1]) if pre < n else np.zeros(dist.shape[0], dtype=bool)
+            steps = pre - 1 if pre < n else pre
+            left = _scan(order[:, :steps], dsorted[:, :steps], known, cr, cc, np.flatnonzero(scan), k,
+                         slot_idx, slot_dist)
+            # cells whose prefix held fewer than k donors while more neighbours exist beyond it
+            redo = np.concatenate([redo, left[more[cr[left]]]])
+        if redo.size:
+            self._by_client(redo, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist)
+        # the vote
+        ok = slot_idx >= 0
+        rank = np.arange(1, k + 1)[None, :]
+        w = _weights(slot_dist, rank, ok, self.weighting)
+        vals = np.where(ok, x[np.maximum(slot_idx, 0), cc[:, None]], 0.0)
+        nused = ok.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = (w * vals).sum(axis=1) / w.sum(axis=1)
+        gi = block.start + cr
+        pred[gi, cc] = np.where(nused > 0, p, np.nan)
+        used[gi, cc] = nused
+        if nb is not None:
+            nb[0][gi, cc] = slot_idx
+            nb[1][gi, cc] = np.where(ok, slot_dist, np.nan)
+            nb[2][gi, cc] = np.where(ok, w, np.nan)
+
+    def _by_client(self, cells, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist):
+        """Exact k nearest donors for the given cells, one client at a time over that client's donors."""
+        x, known = self._data.x, self._data.known
+        k = self.k
+        cells = cells[np.argsort(cc[cells], kind="stable")]
+        cols, starts = np.unique(cc[cells], return_index=True)
+        for c, group in zip(cols, np.split(cells, starts[1:])):
             donors = np.flatnonzero(known[:, c])
             if donors.size == 0:
                 continue
-            pos, dv = _k_smallest(dist[np.ix_(rr, donors)], self.k)
+            rr = cr[group]
+            sub = dist[np.ix_(rr, donors)]
+            want = min(k + 1, donors.size)
+            pos, dv = _k_smallest(sub, want)
+            if tol is not None:
+                amb = _ambiguous(dv, tol[rr]) & ~exact_rows[rr]
+                if amb.any():
+                    a = np.flatnonzero(amb)
+                    sub[a] = self._exact(block.start + rr[a], np.broadcast_to(donors, (a.size, donors.size)),
+                                         invalid[rr[a]])
+                    pos[a], dv[a] = _k_smallest(sub[a], want)
+            pos, dv = pos[:, :k], dv[:, :k]
             ok = np.isfinite(dv)
-            rank = np.cumsum(ok, axis=1)
-            w = _weights(dv, rank, ok, self.weighting)
-            vals = x[donors[pos], c]
-            nused = ok.sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                p = (w * vals).sum(axis=1) / w.sum(axis=1)
-            gi = block.start + rr
-            pred[gi, c] = np.where(nused > 0, p, np.nan)
-            used[gi, c] = nused
-            if nb is not None:
-                kk = pos.shape[1]
-                nb[0][gi, c, :kk] = np.where(ok, donors[pos], -1)
-                nb[1][gi, c, :kk] = np.where(ok, dv, np.nan)
-                nb[2][gi, c, :kk] = np.where(ok, w, np.nan)
+            kk = pos.shape[1]
+            slot_idx[group, :kk] = np.where(ok, donors[pos], -1)
+            slot_dist[group, :kk] = np.where(ok, dv, np.inf)
+            slot_idx[group, kk:] = -1
+            slot_dist[group, kk:] = np.inf
 
     def _finish(self, pred, used, nb):
         m = self.matrix_
@@ -418,10 +448,42 @@ class NeighborModel(Model):
             raise InputError("this model is not fitted yet; call fit(matrix) first")
 
 
-def _nearest(dist, L):
-    """For each row, the positions of its ``L`` smallest distances, ordered by (distance, position)."""
-    b, n = dist.shape
-    if L >= n:
-        return np.argsort(dist, axis=1, kind="stable")
-    pos, _ = _k_smallest(dist, L)
-    return pos
+def _ambiguous(dsorted, tol):
+    """Rows whose sorted distances hold two neighbours closer than the rounding bound (squared)."""
+    sq = dsorted * dsorted
+    fin = np.isfinite(sq)
+    gaps = np.diff(np.where(fin, sq, np.finfo(float).max), axis=1)
+    close = (gaps <= 2 * tol[:, None]) & fin[:, 1:]
+    return close.any(axis=1)
+
+
+def _scan(order, dsorted, known, cr, cc, cells, k, slot_idx, slot_dist):
+    """Walk each row's neighbours nearest first and give every blank cell its first k donors.
+
+    One step handles the i-th nearest neighbour of every row at once, for every cell still short of k
+    donors; cells drop out as they are served, so the work is about (cells x the depth at which k donors are
+    found), not (cells x prefix). Returns the cells still short of k donors when the prefix runs out.
+    """
+    if _accel.enabled():
+        left = _accel.scan(order, dsorted, known, cr, cc, cells, k, slot_idx, slot_dist)
+        return cells[left]
+    act = cells
+    ar, ac = cr[act], cc[act]
+    cnt = np.zeros(slot_idx.shape[0], dtype=np.int64)
+    for step in range(order.shape[1]):
+        j = order[ar, step]
+        dj = dsorted[ar, step]
+        fin = np.isfinite(dj)
+        has = known[j, ac] & fin
+        hit = act[has]
+        slot = cnt[hit]
+        slot_idx[hit, slot] = j[has]
+        slot_dist[hit, slot] = dj[has]
+        cnt[hit] += 1
+        done = ~fin | (cnt[act] >= k)
+        if done.any():
+            keep = ~done
+            act, ar, ac = act[keep], ar[keep], ac[keep]
+            if act.size == 0:
+                break
+    return act

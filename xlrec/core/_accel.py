@@ -40,30 +40,36 @@ def set_enabled(flag: bool) -> bool:
 if numba is not None:
 
     @numba.njit(cache=True, parallel=True, nogil=True)
-    def columnwise(x, known, lo, hi, indptr, indices, supremum):  # pragma: no cover - compiled
-        """Manhattan (sum) or supremum (max) of |a - b| over shared columns, rows lo..hi against all.
+    def columnwise(x, known, lo, hi, indptr, indices, values, mode):  # pragma: no cover - compiled
+        """Over the columns both rows know, rows lo..hi against all rows: the sum of |a - b| (mode 0),
+        the largest |a - b| (mode 1) or the sum of (a - b)**2 (mode 2), and how many columns they share.
 
-        ``indptr``/``indices``: for each column, the rows that know it (CSC layout). Sums run column by
-        column in order, as the numpy path does, so both give the same floats.
+        ``indptr``/``indices``/``values``: for each column, the rows that know it and their values (CSC
+        layout). Sums run column by column in order, as the numpy path does, so both give the same floats.
         """
         n, m = x.shape
         out = np.zeros((hi - lo, n))
+        shared = np.zeros((hi - lo, n), dtype=np.int32)
         for r in numba.prange(hi - lo):
             i = lo + r
             row = out[r]
+            cnt = shared[r]
             for c in range(m):
                 if not known[i, c]:
                     continue
                 xi = x[i, c]
                 for p in range(indptr[c], indptr[c + 1]):
                     j = indices[p]
-                    v = abs(xi - x[j, c])
-                    if supremum:
+                    v = abs(xi - values[p])
+                    cnt[j] += 1
+                    if mode == 1:
                         if v > row[j]:
                             row[j] = v
-                    else:
+                    elif mode == 0:
                         row[j] += v
-        return out
+                    else:
+                        row[j] += v * v
+        return out, shared
 
     @numba.njit(cache=True, parallel=True, nogil=True)
     def scan(order, dsorted, known, cr, cc, cells, k, slot_idx, slot_dist):  # pragma: no cover - compiled

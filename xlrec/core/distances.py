@@ -57,12 +57,6 @@ def _columnwise(state, block, reduce):
     """Sum (or max) over shared columns of |a - b|, working one column at a time over its known rows."""
     x, known = state["x"], state["known"]
     lo, hi = block.start, block.stop
-    if _accel.enabled():
-        if "csc" not in state:
-            rows, cols = np.nonzero(known.T)  # column by column, rows ascending
-            state["csc"] = (np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=x.shape[1]))]), cols)
-        indptr, indices = state["csc"]
-        return _accel.columnwise(x, known, lo, hi, indptr, indices, reduce == "max")
     n, m = x.shape
     out = np.zeros((hi - lo, n))
     for c in range(m):
@@ -81,6 +75,34 @@ def _columnwise(state, block, reduce):
         else:
             out[ix] = np.maximum(out[ix], diff)
     return out
+
+
+def _compiled(state, block, mode):
+    """(distance sums, shared counts) from the compiled column-by-column kernel."""
+    if "csc" not in state:
+        x, known = state["x"], state["known"]
+        cols, rows = np.nonzero(known.T)  # column by column, rows ascending
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=x.shape[1]))])
+        state["csc"] = (indptr, rows, x[rows, cols])
+    return _accel.columnwise(state["x"], state["known"], block.start, block.stop, *state["csc"], mode)
+
+
+_SPARSE = 0.1  # below this share of known cells the compiled kernel beats the matrix products
+_MODES = {"manhattan": 0, "supremum": 1, "euclidean": 2, "nan_euclidean": 2}
+
+
+def _compiled_distances(state, metric, block):
+    """Exact distances from the compiled kernel (no rounding beyond the column-by-column sums)."""
+    s, shared = _compiled(state, block, _MODES[metric])
+    none = shared == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if metric == "euclidean":
+            np.sqrt(s, out=s)
+        elif metric == "nan_euclidean":
+            s *= np.divide(float(state["x"].shape[1]), shared, dtype=float)
+            np.sqrt(s, out=s)
+    s[none] = np.inf
+    return s, shared, None
 
 
 def _manhattan(state, block):
@@ -123,7 +145,8 @@ def check_metric(metric: str) -> str:
 
 def _prepare(x, known, metric):
     """What the kernels need, computed once per matrix."""
-    state = {"x": x, "known": known, "kf": known.astype(float), "k32": known.astype(np.float32)}
+    state = {"x": x, "known": known, "kf": known.astype(float), "k32": known.astype(np.float32),
+             "density": float(known.mean()) if known.size else 0.0}
     if METRICS[metric][1]:
         counts = known.sum(axis=0)
         means = np.divide(np.where(known, x, 0.0).sum(axis=0), counts, out=np.zeros(x.shape[1]),
@@ -141,6 +164,8 @@ def _block_distances(state, metric, block):
     matrix-product metrics it has shape (len(block),): a bound, per row, on the rounding error of the
     *squared* distances of that row, so that two squared distances closer than twice it may be misordered.
     """
+    if _accel.enabled() and (not METRICS[metric][1] or state["density"] < _SPARSE):
+        return _compiled_distances(state, metric, block)
     kf, k32 = state["kf"], state["k32"]
     # counts of shared columns: exact in float32 up to 2**24 columns, and twice as fast
     shared = (k32 @ k32.T if block.start == 0 and block.stop == kf.shape[0] else k32[block] @ k32.T)

@@ -46,7 +46,11 @@ def _product_sums(state, block):
         out = sq[block] @ kf.T
         out += kf[block] @ sq.T
         cross = xc[block] @ xc.T
-    state["scale"] = out.copy()
+    # the rounding bound's scale, per row: the largest (a**2 + b**2 summed over shared columns), times the
+    # nan_euclidean factor when there is one (pairs sharing nothing give 0 * inf = nan, which fmax skips)
+    factor = state.get("factor")
+    with np.errstate(invalid="ignore"):
+        state["scale"] = np.fmax.reduce(out if factor is None else out * factor, axis=1)
     cross *= 2.0
     out -= cross
     np.maximum(out, 0.0, out=out)
@@ -114,18 +118,18 @@ def _supremum(state, block):
 
 
 def _euclidean(state, block):
-    s = _product_sums(state, block)
     state["factor"] = None
-    return np.sqrt(s)
+    return np.sqrt(_product_sums(state, block))
 
 
 def _nan_euclidean(state, block):
-    s = _product_sums(state, block)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore"):
         factor = np.divide(float(state["x"].shape[1]), state["shared"], dtype=float)
     state["factor"] = factor
+    s = _product_sums(state, block)
     with np.errstate(invalid="ignore"):
-        return np.sqrt(s * factor)
+        s *= factor
+    return np.sqrt(s, out=s)
 
 
 #: metric name -> (kernel, needs centred products)
@@ -175,13 +179,8 @@ def _block_distances(state, metric, block):
     dist[none] = np.inf
     tol = None
     if METRICS[metric][1]:
-        scale = state.pop("scale")
-        factor = state.pop("factor")
-        if factor is not None:
-            with np.errstate(invalid="ignore"):
-                scale *= factor
-        scale[none] = 0.0
-        tol = scale.max(axis=1) * (4 * (kf.shape[1] + 2) * np.finfo(float).eps)
+        state.pop("factor")
+        tol = state.pop("scale") * (4 * (kf.shape[1] + 2) * np.finfo(float).eps)
     del state["shared"]
     return dist, shared, tol
 

@@ -72,20 +72,27 @@ def _k_smallest(sub, k):
     """Positions of the ``k`` smallest entries of each row, ordered by (value, position).
 
     Returns (positions, values), each of shape (n_rows, min(k, n_columns)); ``inf`` values mark entries that
-    are not neighbours at all.
+    are not neighbours at all. Ties are broken by position, never by chance.
     """
     r, d = sub.shape
     if d <= 4 * k:
         pos = np.argsort(sub, axis=1, kind="stable")[:, :k]
         return pos, np.take_along_axis(sub, pos, axis=1)
-    t = np.partition(sub, k - 1, axis=1)[:, k - 1:k]
-    less = sub < t
-    eq = sub == t
-    need = k - less.sum(axis=1, keepdims=True)
-    sel = less | (eq & (np.cumsum(eq, axis=1) <= need))
-    pos = np.nonzero(sel)[1].reshape(r, k)  # row-major: ascending position within each row
+    pos = np.argpartition(sub, k - 1, axis=1)[:, :k]
     vals = np.take_along_axis(sub, pos, axis=1)
-    o = np.argsort(vals, axis=1, kind="stable")
+    t = vals.max(axis=1, keepdims=True)
+    # argpartition picks arbitrarily among entries equal to the k-th value; where such a tie crosses the
+    # boundary, take the tied entries with the lowest positions instead
+    crossing = (sub == t).sum(axis=1) != (vals == t).sum(axis=1)
+    if crossing.any():
+        rows = np.flatnonzero(crossing)
+        s, tr = sub[rows], t[rows]
+        less, eq = s < tr, s == tr
+        need = k - less.sum(axis=1, keepdims=True)
+        sel = less | (eq & (np.cumsum(eq, axis=1) <= need))
+        pos[rows] = np.nonzero(sel)[1].reshape(rows.size, k)
+        vals[rows] = np.take_along_axis(s, pos[rows], axis=1)
+    o = np.lexsort((pos, vals), axis=1)
     return np.take_along_axis(pos, o, axis=1), np.take_along_axis(vals, o, axis=1)
 
 

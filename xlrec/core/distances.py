@@ -81,14 +81,19 @@ def _columnwise(state, block, reduce):
     return out
 
 
-def _compiled(state, block, mode):
-    """(distance sums, shared counts) from the compiled column-by-column kernel."""
+def _csc(state):
+    """For each column, the rows that know it (ascending) and their values: (indptr, rows, values)."""
     if "csc" not in state:
         x, known = state["x"], state["known"]
         cols, rows = np.nonzero(known.T)  # column by column, rows ascending
         indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=x.shape[1]))])
         state["csc"] = (indptr, rows, x[rows, cols])
-    return _accel.columnwise(state["x"], state["known"], block.start, block.stop, *state["csc"], mode)
+    return state["csc"]
+
+
+def _compiled(state, block, mode):
+    """(distance sums, shared counts) from the compiled column-by-column kernel."""
+    return _accel.columnwise(state["x"], state["known"], block.start, block.stop, *_csc(state), mode)
 
 
 _SPARSE = 0.1  # below this share of known cells the compiled kernel beats the matrix products

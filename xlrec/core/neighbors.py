@@ -21,7 +21,7 @@ import numpy as np
 from ..exceptions import InputError
 from . import _accel
 from .base import FillResult, Model, Neighbor, Prediction, as_matrix
-from .distances import _block_distances, _prepare, check_metric, exact_distances
+from .distances import _block_distances, _csc, _prepare, check_metric, exact_distances
 
 __all__ = ["NeighborModel", "WEIGHTINGS", "BY", "FALLBACKS"]
 
@@ -45,10 +45,12 @@ def _inverse_distance(dist, rank):
 
 #: weighting name -> weight of a neighbour from its distance and 1-based rank among those used
 WEIGHTINGS = {"rank": _rank, "uniform": _uniform, "distance": _inverse_distance}
+_WEIGHTING_CODES = {"uniform": 0, "rank": 1, "distance": 2}
 BY = ("salesperson", "client")
 FALLBACKS = (None, "client_mean", "salesperson_mean")
 
 _BLOCK_ELEMENTS = 1 << 23  # cells of one (rows x salespeople) distance block: 64 MiB of float64
+_CELL_ELEMENTS = 1 << 21  # blank cells handled at once (k donors each)
 
 
 def _weights(dist, rank, use, weighting):
@@ -320,7 +322,8 @@ class NeighborModel(Model):
         prefix = int(min(n - 1, max(8 * self.k, 64, math.ceil(4 * self.k * n / median)), 1024))
         # clients booked by so few that scanning the prefix would rarely find k of them go client by client
         dense = donors_per_col * prefix >= 2 * self.k * n
-        block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1)))
+        # blocks of rows bounded both in distances (rows x n) and in blank cells (rows x m)
+        block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1), _CELL_ELEMENTS // max(m, 1)))
         for lo in range(0, n, block_rows):
             self._fill_block(slice(lo, min(n, lo + block_rows)), dense, prefix, pred, used, nb)
         pred[known] = x[known]
@@ -358,6 +361,7 @@ class NeighborModel(Model):
         if ncell == 0:
             return
         slot_idx = np.full((ncell, k), -1, dtype=np.int32)
+        slot_val = np.zeros((ncell, k)) if _accel.enabled() else None  # donors' values (compiled path)
         slot_dist = np.full((ncell, k), np.inf)
         exact_rows = np.zeros(dist.shape[0], dtype=bool)
         scan = dense[cc]
@@ -376,31 +380,38 @@ class NeighborModel(Model):
             more = np.isfinite(dsorted[:, -1]) if pre < n else np.zeros(dist.shape[0], dtype=bool)
             steps = pre - 1 if pre < n else pre
             left = _scan(order[:, :steps], dsorted[:, :steps], known, cr, cc, np.flatnonzero(scan), k,
-                         slot_idx, slot_dist)
+                         slot_idx, slot_dist, slot_val, d.state)
             # cells whose prefix held fewer than k donors while more neighbours exist beyond it
             redo = np.concatenate([redo, left[more[cr[left]]]])
         if redo.size:
-            self._by_client(redo, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist)
+            self._by_client(redo, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist, slot_val)
         # the vote
         ok = slot_idx >= 0
-        rank = np.arange(1, k + 1)[None, :]
-        w = _weights(slot_dist, rank, ok, self.weighting)
-        vals = np.where(ok, x[np.maximum(slot_idx, 0), cc[:, None]], 0.0)
-        nused = ok.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p = (w * vals).sum(axis=1) / w.sum(axis=1)
+        if _accel.enabled():
+            p, nused, w = _accel.vote(slot_idx, slot_dist, slot_val, _WEIGHTING_CODES[self.weighting])
+        else:
+            rank = np.arange(1, k + 1)[None, :]
+            w = _weights(slot_dist, rank, ok, self.weighting)
+            vals = np.where(ok, x[np.maximum(slot_idx, 0), cc[:, None]], 0.0)
+            nused = ok.sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                p = np.where(nused > 0, (w * vals).sum(axis=1) / w.sum(axis=1), np.nan)
         gi = block.start + cr
-        pred[gi, cc] = np.where(nused > 0, p, np.nan)
+        pred[gi, cc] = p
         used[gi, cc] = nused
         if nb is not None:
             nb[0][gi, cc] = slot_idx
             nb[1][gi, cc] = np.where(ok, slot_dist, np.nan)
             nb[2][gi, cc] = np.where(ok, w, np.nan)
 
-    def _by_client(self, cells, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist):
+    def _by_client(self, cells, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist, slot_val):
         """Exact k nearest donors for the given cells, one client at a time over that client's donors."""
         x, known = self._data.x, self._data.known
         k = self.k
+        if tol is None and _accel.enabled():
+            state = self._data.state
+            _accel.nearest_donors(dist, cr, cc, cells, *_csc(state), k, slot_idx, slot_dist, slot_val)
+            return
         cells = cells[np.argsort(cc[cells], kind="stable")]
         cols, starts = np.unique(cc[cells], return_index=True)
         for c, group in zip(cols, np.split(cells, starts[1:])):
@@ -425,6 +436,8 @@ class NeighborModel(Model):
             slot_dist[group, :kk] = np.where(ok, dv, np.inf)
             slot_idx[group, kk:] = -1
             slot_dist[group, kk:] = np.inf
+            if slot_val is not None:
+                slot_val[group, :kk] = np.where(ok, x[donors[pos], c], 0.0)
 
     def _finish(self, pred, used, nb):
         m = self.matrix_
@@ -464,7 +477,7 @@ def _ambiguous(dsorted, tol):
     return close.any(axis=1)
 
 
-def _scan(order, dsorted, known, cr, cc, cells, k, slot_idx, slot_dist):
+def _scan(order, dsorted, known, cr, cc, cells, k, slot_idx, slot_dist, slot_val, state):
     """Walk each row's neighbours nearest first and give every blank cell its first k donors.
 
     One step handles the i-th nearest neighbour of every row at once, for every cell still short of k
@@ -472,8 +485,14 @@ def _scan(order, dsorted, known, cr, cc, cells, k, slot_idx, slot_dist):
     found), not (cells x prefix). Returns the cells still short of k donors when the prefix runs out.
     """
     if _accel.enabled():
-        left = _accel.scan(order, dsorted, known, cr, cc, cells, k, slot_idx, slot_dist)
-        return cells[left]
+        cell_of = np.full((order.shape[0], known.shape[1]), -1, dtype=np.int64)
+        cell_of[cr[cells], cc[cells]] = cells
+        if "csr" not in state:  # the columns each row knows, and the values, once per matrix
+            rows, cols = np.nonzero(known)
+            state["csr"] = (np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=known.shape[0]))]), cols,
+                            state["x"][rows, cols])
+        left = _accel.scan(order, dsorted, *state["csr"], cell_of, k, slot_idx, slot_dist, slot_val)
+        return np.flatnonzero(left)
     act = cells
     ar, ac = cr[act], cc[act]
     cnt = np.zeros(slot_idx.shape[0], dtype=np.int64)

@@ -246,7 +246,7 @@ def pairwise_distances(values, metric: str = "manhattan"):
     --------
     >>> import numpy as np
     >>> d, s = pairwise_distances([[500000, 400000, 400000, np.nan], [500000, np.nan, 200000, 300000]])
-    >>> d[0, 1], s[0, 1]
+    >>> float(d[0, 1]), int(s[0, 1])
     (200000.0, 2)
     """
     check_metric(metric)

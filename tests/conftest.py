@@ -1,5 +1,11 @@
 import math
+import os
 import sys
+
+# The Excel tests drive xlwings' own Office.js machinery (xlwings Server / Lite code paths), which is chosen
+# when xlwings is first imported; the noncommercial key is for that test use (see shared/EXCEL_NOTES.md).
+os.environ.setdefault("XLWINGS_ON_SERVER", "true")
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 from pathlib import Path
 
 import numpy as np

@@ -17,9 +17,9 @@ import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 from openpyxl.utils.cell import range_boundaries
-from scipy import ndimage
 
 from ..core.base import FillResult
+from ..core.layout import largest_block, nonempty
 from ..core.matrix import SalesMatrix, cell_address
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
@@ -84,21 +84,11 @@ def find_matrix(ws, cell_range: str | None = None):
         if None in (min_col, min_row, max_col, max_row):
             raise InputError(f"--range {cell_range!r} is not a cell range such as A1:E7")
         return min_row, min_col, max_row, max_col
-    rows = list(ws.iter_rows(min_row=1, min_col=1, values_only=True))
-    width = max((len(r) for r in rows), default=0)
-    grid = np.zeros((len(rows), width), dtype=bool)
-    for i, row in enumerate(rows):
-        for j, v in enumerate(row):
-            grid[i, j] = not _is_empty(v)
-    if not grid.any():
+    box = largest_block(nonempty(ws.iter_rows(min_row=1, min_col=1, values_only=True)))
+    if box is None:
         raise InputError(f"sheet {ws.title!r} is empty: no sales matrix found (use --sheet to pick another)")
-    labels, count = ndimage.label(grid, structure=np.ones((3, 3), dtype=int))
-    best, best_area = None, -1
-    for sl in ndimage.find_objects(labels):
-        area = (sl[0].stop - sl[0].start) * (sl[1].stop - sl[1].start)
-        if area > best_area:
-            best, best_area = sl, area
-    return best[0].start + 1, best[1].start + 1, best[0].stop, best[1].stop
+    top, left, bottom, right = box
+    return top + 1, left + 1, bottom, right
 
 
 def range_text(ws, bounds) -> str:

@@ -1,0 +1,114 @@
+"""The Excel functions, called through xlwings' own custom-function machinery (as xlwings Server and Lite
+call them), on the article's example."""
+
+import asyncio
+
+import pytest
+import xlwings as xw
+from xlwings.server import custom_functions_call
+
+import xlrec.excel as module
+from conftest import article_cells
+
+
+def call(func_name, *args, runtime="1.4"):
+    data = {"func_name": func_name, "args": [_as_arg(a) for a in args], "caller_address": "Sheet2!B2",
+            "version": xw.__version__, "client": "Office.js", "runtime": runtime,
+            "culture_info_name": "en-US", "date_format": "m/d/yyyy"}
+    return asyncio.run(custom_functions_call(data, module))
+
+
+def _as_arg(a):
+    if isinstance(a, list):
+        return [[None if v is None else v for v in row] for row in a]
+    return [[a]]
+
+
+MATRIX = article_cells()
+
+
+def test_predict_booking_gives_the_article_number():
+    assert call("PREDICT_BOOKING", MATRIX, "Alyssa", "Staples") == [[pytest.approx(433_333.3333333, rel=1e-12)]]
+    assert call("PREDICT_BOOKING", MATRIX, "Alyssa", "Staples", 2, "manhattan", "uniform") == [[400_000]]
+
+
+def test_predict_booking_returns_a_known_booking():
+    assert call("PREDICT_BOOKING", MATRIX, "Alyssa", "Google") == [[500_000]]
+
+
+def test_explain_booking_lists_mike_then_brandon():
+    table = call("EXPLAIN_BOOKING", MATRIX, "Alyssa", "Staples")
+    assert table[0] == ["Neighbour", "Distance", "Weight", "Booking"]
+    assert table[1] == ["Mike", 0, 1, 500_000]
+    assert table[2] == ["Brandon", 200_000, 0.5, 300_000]
+    assert table[3][0] == "Prediction" and table[3][3] == pytest.approx(433_333.3333333)
+
+
+def test_similar_salespeople():
+    table = call("SIMILAR_SALESPEOPLE", MATRIX, "Alyssa", 2)
+    assert table == [["Salesperson", "Distance", "Shared clients"], ["Mike", 0, 2], ["Brandon", 200_000, 2]]
+
+
+def test_recommend_clients_highest_first():
+    # Mike lacks only ExxonMobil: his nearest with an ExxonMobil booking are Alyssa (0) and Brandon (200k)
+    table = call("RECOMMEND_CLIENTS", MATRIX, "Mike", 3)
+    assert table[0] == ["Client", "Predicted bookings"]
+    assert table[1] == ["ExxonMobil", pytest.approx((400_000 + 200_000 / 2) / 1.5)]
+    assert len(table) == 2
+
+
+def test_fill_matrix_spills_to_the_same_shape():
+    table = call("FILL_MATRIX", MATRIX)
+    assert len(table) == 7 and all(len(r) == 5 for r in table)
+    assert table[0] == ["Bookings ($)", "Google", "Capgemini", "ExxonMobil", "Staples"]
+    assert table[1][4] == pytest.approx(433_333.3333333)
+    assert table[2][1:] == [500_000, pytest.approx(400_000), 200_000, 300_000]  # known cells unchanged
+
+
+@pytest.mark.parametrize("func, args", [
+    ("PREDICT_BOOKING", ["Nobody", "Staples"]),
+    ("PREDICT_BOOKING", ["Alyssa", "Stapels"]),
+    ("EXPLAIN_BOOKING", ["Nobody", "Staples"]),
+    ("SIMILAR_SALESPEOPLE", ["Nobody"]),
+])
+def test_unknown_names_give_a_real_na_error(func, args):
+    assert call(func, MATRIX, *args) == [[{"type": "Error", "errorType": "NotAvailable"}]]
+
+
+def test_older_runtimes_get_the_text():
+    assert call("PREDICT_BOOKING", MATRIX, "Nobody", "Staples", runtime="1.3") == [["#N/A"]]
+
+
+def test_a_bad_cell_names_its_address_within_the_range():
+    bad = [list(r) for r in MATRIX]
+    bad[3][2] = "n/a"  # Mike / Capgemini: row 4, column C of the range
+    out = call("PREDICT_BOOKING", bad, "Alyssa", "Staples")
+    assert out == [["xlrec: C4: 'n/a' is not a number (bookings must be numbers; leave the cell blank if unknown)"]]
+    assert "Traceback" not in out[0][0]
+
+
+def test_bad_options_are_messages_not_tracebacks():
+    out = call("PREDICT_BOOKING", MATRIX, "Alyssa", "Staples", 2, "cosine")
+    assert out[0][0].startswith("xlrec: unknown metric 'cosine'; choose one of: manhattan")
+
+
+def test_repeated_calls_reuse_the_fit_and_a_changed_cell_is_not_stale():
+    from xlrec.core.cache import default_cache
+
+    default_cache.clear()
+    hits = default_cache.hits
+    for _ in range(3):
+        assert call("PREDICT_BOOKING", MATRIX, "Alyssa", "Staples") == [[pytest.approx(433_333.3333333)]]
+    assert default_cache.hits - hits == 2
+    changed = [list(r) for r in MATRIX]
+    changed[3][4] = 100_000  # Mike's Staples booking
+    assert call("PREDICT_BOOKING", changed, "Alyssa", "Staples") == [[pytest.approx((100_000 + 150_000) / 1.5)]]
+
+
+def test_every_function_documents_itself_for_the_wizard():
+    for name in module.__all__[:5]:
+        f = getattr(module, name)
+        first = f.__doc__.strip().splitlines()[0]
+        assert first.endswith(".") and len(first) < 120
+        for arg in f.__xlfunc__["args"]:
+            assert arg["doc"] and not arg["doc"].startswith("Positional"), (name, arg["name"])

@@ -1,0 +1,107 @@
+"""A bounded cache of fitted models, so that many formulas over one matrix do the work once.
+
+Keyed by the exact content of the cells and the parameters: the lookup compares the cells themselves, not
+a hash of them, so a matrix with any changed cell is never served a prediction made from the old one (the
+stale entry is replaced). At most ``maxsize`` matrices are kept, least recently used dropped first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from .matrix import SalesMatrix
+from .neighbors import NeighborModel
+
+__all__ = ["Fitted", "FitCache", "default_cache"]
+
+
+class Fitted:
+    """A matrix, its fitted model and, once asked for, every blank predicted with its explanation."""
+
+    def __init__(self, matrix: SalesMatrix, model: NeighborModel):
+        self.matrix = matrix
+        self.model = model
+        self._filled = None
+        self._lock = threading.Lock()
+
+    @property
+    def filled(self):
+        with self._lock:
+            if self._filled is None:
+                self._filled = self.model.fill(explain=True)
+            return self._filled
+
+    def predict(self, salesperson, client):
+        """The Prediction for one cell: the booking when known, else the filled value with its neighbours."""
+        m = self.matrix
+        i, j = m.salesperson_index(salesperson), m.client_index(client)
+        if m.known[i, j]:
+            return self.model.predict(m.salespeople[i], m.clients[j])
+        return self.filled.prediction(i, j)
+
+    def value(self, salesperson, client):
+        """One cell's booking or prediction as a float (NaN when nothing can be predicted)."""
+        m = self.matrix
+        i, j = m.salesperson_index(salesperson), m.client_index(client)
+        return float(self.filled.values[i, j]) if not m.known[i, j] else float(m.values[i, j])
+
+
+def _fingerprint(cells):
+    """A cheap key: the shape and the labels (the values are compared in full on a hit)."""
+    header = tuple(cells[0]) if cells else ()
+    names = tuple(row[0] if row else None for row in cells)
+    return len(cells), max((len(r) for r in cells), default=0), header, names
+
+
+class FitCache:
+    """Least-recently-used cache of :class:`Fitted`, bounded to ``maxsize`` matrices."""
+
+    def __init__(self, maxsize: int = 16):
+        self.maxsize = maxsize
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, cells, **params) -> Fitted:
+        """The fitted model for these cells (names in the first row and column) and parameters."""
+        try:
+            key = (_fingerprint(cells), tuple(sorted(params.items())))
+            hash(key)
+        except TypeError:  # unhashable content (e.g. a list in a cell): no caching
+            key = None
+        if key is not None:
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is not None and _same(entry[0], cells):
+                    self._entries.move_to_end(key)
+                    self.hits += 1
+                    return entry[1]
+        self.misses += 1
+        cells = [list(r) for r in cells]  # our own copy: the caller's lists may change
+        matrix = SalesMatrix.from_cells(cells)
+        fitted = Fitted(matrix, NeighborModel(**params).fit(matrix))
+        if key is not None:
+            with self._lock:
+                self._entries[key] = (cells, fitted)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.maxsize:
+                    self._entries.popitem(last=False)
+        return fitted
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+def _same(a, b) -> bool:
+    try:
+        return a == b
+    except (ValueError, TypeError):  # e.g. numpy values inside cells
+        return all(np.array_equal(np.asarray(x, dtype=object), np.asarray(y, dtype=object)) for x, y in zip(a, b))
+
+
+#: the cache the Excel functions share
+default_cache = FitCache()

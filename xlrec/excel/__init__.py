@@ -1,0 +1,11 @@
+"""xlrec in Excel, through xlwings: the only layer that imports xlwings.
+
+Name ``xlrec.excel`` in xlwings' "UDF Modules" setting to get =PREDICT_BOOKING and its family; the ribbon
+button of the xlrec add-in runs :func:`xlrec.main` (see :mod:`xlrec.excel.macros`).
+"""
+
+from .macros import clear_predictions, fill_blanks, main
+from .udfs import EXPLAIN_BOOKING, FILL_MATRIX, PREDICT_BOOKING, RECOMMEND_CLIENTS, SIMILAR_SALESPEOPLE
+
+__all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
+           "main", "fill_blanks", "clear_predictions"]

@@ -1,0 +1,133 @@
+"""The Fill blanks button (xlrec.main) run on xlwings' own workbook object built from an add-in's JSON
+payload, asserting on the actions it sends back to Excel."""
+
+import pytest
+import xlwings as xw
+
+import xlrec
+from conftest import article_cells
+from xlrec.excel.macros import BOOKKEEPING_SHEET, clear_predictions
+from xlrec.style import PREDICTED_COLOR
+
+
+def payload(values, selection="A1:E7", extra_sheets=()):
+    sheets = [{"name": "Sales", "values": values, "pictures": [], "tables": [], "notes": []}]
+    sheets += [dict(s) for s in extra_sheets]
+    return {"client": "Office.js", "version": xw.__version__,
+            "book": {"name": "sales.xlsx", "active_sheet_index": 0, "selection": selection},
+            "names": [], "sheets": sheets}
+
+
+def sheet_values():
+    return [["" if v is None else v for v in row] for row in article_cells()]
+
+
+def run(p):
+    book = xw.Book(json=p)
+    book.set_mock_caller()
+    message = xlrec.main()
+    return book, message, book.json()["actions"]
+
+
+def writes(actions, func):
+    return {a["start_row"] * 1000 + a["start_column"]: a["values"] for a in actions
+            if a["func"] == func and a["sheet_position"] == 0}
+
+
+BLANKS = {(1, 4), (2, 2), (3, 3), (5, 1), (6, 2), (6, 4)}  # 0-based (row, column) of the example's blanks
+
+
+def test_main_writes_exactly_the_blank_cells():
+    book, message, actions = run(payload(sheet_values()))
+    values = [a for a in actions if a["func"] == "setValues" and a["sheet_position"] == 0]
+    assert {(a["start_row"], a["start_column"]) for a in values} == BLANKS
+    assert all(a["row_count"] == a["column_count"] == 1 for a in values)
+    alyssa = next(a for a in values if (a["start_row"], a["start_column"]) == (1, 4))
+    assert alyssa["values"] == [[433_333.33]]
+    colours = [a for a in actions if a["func"] == "setRangeColor" and a["sheet_position"] == 0]
+    assert {(a["start_row"], a["start_column"]) for a in colours} == BLANKS
+    assert {a["args"][0] for a in colours} == {PREDICTED_COLOR}
+    notes = [a for a in actions if a["func"] == "addNote"]
+    assert len(notes) == 6
+    e2 = next(a["args"][1] for a in notes if a["args"][0] == "$E$2")
+    assert "Mike: 500,000 (distance 0, weight 1 = 67%)" in e2 and "Brandon: 300,000" in e2
+    assert message == "xlrec: filled 6 of 6 blank cells in Sales!A1:E7"
+
+
+def test_a_single_selected_cell_fills_the_block_around_it():
+    values = sheet_values() + [[""] * 5, ["note: Q3 numbers", "", "", "", ""]]
+    _, message, actions = run(payload(values, selection="C4"))
+    assert message.endswith("in Sales!A1:E7")
+    written = {(a["start_row"], a["start_column"]) for a in actions
+               if a["func"] == "setValues" and a["sheet_position"] == 0}
+    assert written == BLANKS
+
+
+def test_second_run_predicts_from_actual_bookings_only():
+    book, _, actions = run(payload(sheet_values()))
+    # what Excel shows after the first run: the predictions in place, and xlrec's record sheet
+    after = sheet_values()
+    for a in actions:
+        if a["func"] == "setValues" and a["sheet_position"] == 0:
+            after[a["start_row"]][a["start_column"]] = a["values"][0][0]
+    record = next(a["values"] for a in actions if a["func"] == "setValues" and a["sheet_position"] == 1)
+    assert [r[1] for r in record[1:]] == ["B6", "C3", "C7", "D4", "E2", "E7"]
+    # the user types a real booking for Priya / Staples over its prediction
+    after[6][4] = 100_000
+    extra = [{"name": BOOKKEEPING_SHEET, "values": record, "pictures": [], "tables": [], "notes": []}]
+    _, message, actions = run(payload(after, extra_sheets=extra))
+    values = {(a["start_row"], a["start_column"]): a["values"][0][0] for a in actions
+              if a["func"] == "setValues" and a["sheet_position"] == 0}
+    # Alyssa / Staples is predicted again from bookings only: Mike and Brandon, as the first time
+    assert values[(1, 4)] == 433_333.33
+    # Priya / Staples is now a booking: not written, and its marking is removed
+    assert (6, 4) not in values
+    assert any(a["func"] == "setRangeColor" and a["args"][0] is None and (a["start_row"], a["start_column"]) == (6, 4)
+               for a in actions)
+    assert set(values) == BLANKS - {(6, 4)}
+    assert message == "xlrec: filled 5 of 5 blank cells in Sales!A1:E7"
+
+
+def test_new_bookings_change_the_predictions():
+    book, _, actions = run(payload(sheet_values()))
+    after = sheet_values()
+    for a in actions:
+        if a["func"] == "setValues" and a["sheet_position"] == 0:
+            after[a["start_row"]][a["start_column"]] = a["values"][0][0]
+    record = next(a["values"] for a in actions if a["func"] == "setValues" and a["sheet_position"] == 1)
+    after[3][4] = 100_000  # Mike's Staples booking changes from 500,000 to 100,000
+    extra = [{"name": BOOKKEEPING_SHEET, "values": record, "pictures": [], "tables": [], "notes": []}]
+    _, _, actions = run(payload(after, extra_sheets=extra))
+    values = {(a["start_row"], a["start_column"]): a["values"][0][0] for a in actions
+              if a["func"] == "setValues" and a["sheet_position"] == 0}
+    assert values[(1, 4)] == round((100_000 + 0.5 * 300_000) / 1.5, 2)
+
+
+def test_clear_predictions_restores_the_blanks():
+    book, _, actions = run(payload(sheet_values()))
+    after = sheet_values()
+    for a in actions:
+        if a["func"] == "setValues" and a["sheet_position"] == 0:
+            after[a["start_row"]][a["start_column"]] = a["values"][0][0]
+    record = next(a["values"] for a in actions if a["func"] == "setValues" and a["sheet_position"] == 1)
+    extra = [{"name": BOOKKEEPING_SHEET, "values": record, "pictures": [], "tables": [], "notes": []}]
+    book = xw.Book(json=payload(after, extra_sheets=extra))
+    message = clear_predictions(book)
+    assert message == "xlrec: removed 6 predicted cells from Sales"
+    cleared = {(a["start_row"], a["start_column"]) for a in book.json()["actions"]
+               if a["func"] == "rangeClearContents" and a["sheet_position"] == 0}
+    assert cleared == BLANKS
+
+
+def test_a_bad_cell_is_reported_not_raised():
+    values = sheet_values()
+    values[2][2] = "n/a"
+    _, message, actions = run(payload(values))
+    assert message == ("xlrec: Sales!C3: 'n/a' is not a number (bookings must be numbers; leave the cell blank "
+                       "if unknown)")
+    assert not [a for a in actions if a["func"] == "setValues"]
+
+
+def test_an_empty_cell_selected_says_what_to_do():
+    _, message, _ = run(payload(sheet_values(), selection="H20"))
+    assert message.startswith("xlrec: Sales!H20 is empty: select the sales matrix")

@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("client")
     _where(p)
     _model_options(p)
+
+    p = sub.add_parser("addin", help="write the xlrec ribbon add-in (xlrec.xlam) and install it in Excel",
+                       description="Write xlrec.xlam from the installed xlwings' ribbon add-in, with an xlrec tab "
+                                   "and a Fill blanks button, and install it where Excel is present.")
+    p.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="where to write xlrec.xlam (default: .)")
+    p.add_argument("--no-install", action="store_true", help="only write the file")
     return parser
 
 
@@ -91,6 +97,11 @@ def main(argv=None) -> int:
             prediction = io.predict_from_workbook(args.input, args.salesperson, args.client, sheet=args.sheet,
                                                   cell_range=args.cell_range, **_params(args))
             print(prediction.explain())
+        elif args.command == "addin":
+            from .excel.addin import install_addin, write_addin
+
+            path = write_addin(args.output_dir)
+            print(f"wrote {path}" if args.no_install else install_addin(path))
     except XlrecError as exc:
         print(f"xlrec: error: {exc}", file=sys.stderr)
         return 2

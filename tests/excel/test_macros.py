@@ -131,3 +131,17 @@ def test_a_bad_cell_is_reported_not_raised():
 def test_an_empty_cell_selected_says_what_to_do():
     _, message, _ = run(payload(sheet_values(), selection="H20"))
     assert message.startswith("xlrec: Sales!H20 is empty: select the sales matrix")
+
+
+def test_the_lite_script_runs_through_xlwings_script_machinery():
+    import asyncio
+
+    from xlwings.server import custom_scripts_call
+
+    import xlrec.excel
+
+    book = xw.Book(json=payload(sheet_values()))
+    asyncio.run(custom_scripts_call(xlrec.excel, "fill_blanks_script", typehint_to_value={xw.Book: book}))
+    written = {(a["start_row"], a["start_column"]) for a in book.json()["actions"]
+               if a["func"] == "setValues" and a["sheet_position"] == 0}
+    assert written == BLANKS

@@ -22,7 +22,8 @@ from ..core.neighbors import NeighborModel
 from ..exceptions import XlrecError
 from ..style import PREDICTED_COLOR, note_text
 
-__all__ = ["main", "fill_blanks", "clear_predictions", "BOOKKEEPING_SHEET"]
+__all__ = ["main", "fill_blanks", "clear_predictions", "fill_blanks_script", "clear_predictions_script",
+           "BOOKKEEPING_SHEET"]
 
 BOOKKEEPING_SHEET = "xlrec"
 _HEADER = ["sheet", "cell", "predicted value (kept by xlrec: do not edit)"]
@@ -156,6 +157,18 @@ def clear_predictions(book=None):
     message = f"xlrec: removed {cleared} predicted cells from {sheet.name}"
     _tell(book, message)
     return message
+
+
+@xw.script
+def fill_blanks_script(book: xw.Book):
+    """Fill blanks, as a script of xlwings Lite / Server (the button's code, given the book)."""
+    fill_blanks(book)
+
+
+@xw.script
+def clear_predictions_script(book: xw.Book):
+    """Remove xlrec's predictions from the active sheet, as a script of xlwings Lite / Server."""
+    clear_predictions(book)
 
 
 def _note(cell, text):

@@ -45,15 +45,15 @@ class Fitted:
     def value(self, salesperson, client):
         """One cell's booking or prediction as a float (NaN when nothing can be predicted)."""
         m = self.matrix
-        i, j = m.salesperson_index(salesperson), m.client_index(client)
-        return float(self.filled.values[i, j]) if not m.known[i, j] else float(m.values[i, j])
+        return float(self.filled.values[m.salesperson_index(salesperson), m.client_index(client)])
 
 
 def _fingerprint(cells):
-    """A cheap key: the shape and the labels (the values are compared in full on a hit)."""
-    header = tuple(cells[0]) if cells else ()
-    names = tuple(row[0] if row else None for row in cells)
-    return len(cells), max((len(r) for r in cells), default=0), header, names
+    """A cheap key: the shape, the client names and the first and last salesperson (every cell is compared
+    in full on a hit)."""
+    if not cells or not cells[0]:
+        return (len(cells),)
+    return len(cells), tuple(cells[0]), cells[-1][0] if cells[-1] else None
 
 
 class FitCache:
@@ -68,7 +68,7 @@ class FitCache:
     def get(self, cells, **params) -> Fitted:
         """The fitted model for these cells (names in the first row and column) and parameters."""
         try:
-            key = (_fingerprint(cells), tuple(sorted(params.items())))
+            key = (_fingerprint(cells), *sorted(params.items()))
             hash(key)
         except TypeError:  # unhashable content (e.g. a list in a cell): no caching
             key = None

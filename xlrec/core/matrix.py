@@ -152,11 +152,15 @@ class SalesMatrix:
     origin: tuple = (1, 1)
     _rows: dict = field(init=False, repr=False)
     _cols: dict = field(init=False, repr=False)
+    _known: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
         values = np.array(self.values, dtype=float)
         values.setflags(write=False)
         object.__setattr__(self, "values", values)
+        known = ~np.isnan(values)
+        known.setflags(write=False)
+        object.__setattr__(self, "_known", known)
         object.__setattr__(self, "salespeople", tuple(self.salespeople))
         object.__setattr__(self, "clients", tuple(self.clients))
         if values.ndim != 2 or values.shape != (len(self.salespeople), len(self.clients)):
@@ -258,7 +262,7 @@ class SalesMatrix:
     @property
     def known(self) -> np.ndarray:
         """Boolean array of shape (n_salespeople, n_clients): True where a booking is known."""
-        return ~np.isnan(self.values)
+        return self._known
 
     def salesperson_index(self, name) -> int:
         return self._lookup(name, self._rows, self.salespeople, "salesperson")
@@ -282,7 +286,8 @@ class SalesMatrix:
         """The clients x salespeople view (used for ``by="client"``)."""
         t = object.__new__(SalesMatrix)
         for name, value in (("salespeople", self.clients), ("clients", self.salespeople),
-                            ("values", self.values.T), ("sheet", self.sheet), ("origin", self.origin),
+                            ("values", self.values.T), ("_known", self._known.T), ("sheet", self.sheet),
+                            ("origin", self.origin),
                             ("_rows", self._cols), ("_cols", self._rows)):
             object.__setattr__(t, name, value)
         return t

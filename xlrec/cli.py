@@ -48,6 +48,12 @@ def _where(p):
                    help="the matrix's cells, names included (default: found on the sheet)")
 
 
+def _force(p):
+    p.add_argument("--force", action="store_true",
+                   help="write the output even when the workbook holds what openpyxl drops (images, charts, "
+                        "shapes, slicers, sparklines, ...); they are lost in the output")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xlrec", description="Predict the blank cells of a sales matrix "
                                      "(salespeople x clients bookings) from similar salespeople.")
@@ -61,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="INPUT.xlsx")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT.xlsx")
     _where(p)
+    _force(p)
     _model_options(p)
 
     p = sub.add_parser("predict", help="predict one cell and explain it")
@@ -91,7 +98,7 @@ def main(argv=None) -> int:
 
         if args.command == "fill":
             report = io.fill_workbook(args.input, args.output, sheet=args.sheet, cell_range=args.cell_range,
-                                      **_params(args))
+                                      force=args.force, **_params(args))
             print(report.summary())
         elif args.command == "predict":
             prediction = io.predict_from_workbook(args.input, args.salesperson, args.client, sheet=args.sheet,

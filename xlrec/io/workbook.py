@@ -7,6 +7,7 @@ the output's folder and are renamed into place, so an interrupted run leaves no 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -23,17 +24,23 @@ from ..core.layout import largest_block, nonempty
 from ..core.matrix import SalesMatrix, cell_address
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
+from .package import check_package
 from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_PREFIX, PREDICTED_COLOR, note_text
 
-__all__ = ["load_workbook", "find_matrix", "read_matrix", "mark_predictions", "save_atomic", "fill_workbook",
+__all__ = ["load_workbook", "find_matrix", "locate_matrix", "read_matrix", "mark_predictions", "save_atomic", "fill_workbook",
            "FillReport", "SUFFIXES"]
 
 SUFFIXES = (".xlsx", ".xlsm")
 _FILL = PatternFill(fill_type="solid", start_color=PREDICTED_COLOR.lstrip("#"), end_color=PREDICTED_COLOR.lstrip("#"))
 
 
-def load_workbook(path) -> openpyxl.Workbook:
-    """Open a workbook for reading and rewriting, with a clear error for anything that is not one."""
+def load_workbook(path, *, force=False) -> openpyxl.Workbook:
+    """Open a workbook for reading and rewriting, with a clear error for anything that is not one.
+
+    The package is checked first (:func:`xlrec.io.package.check_package`): size caps against zip bombs, and
+    a refusal, unless ``force``, when it holds what openpyxl would drop. What would be dropped is kept on
+    the workbook as ``wb.xlrec_dropped``.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -44,12 +51,13 @@ def load_workbook(path) -> openpyxl.Workbook:
     if not zipfile.is_zipfile(path):
         raise WorkbookError(f"{path}: is not an Excel workbook (the file is not a zip package; "
                             "is it corrupt, or an old .xls renamed?)")
+    dropped = check_package(path, force=force)
     try:
-        return openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
-    except (KeyError, ValueError, TypeError, zipfile.BadZipFile, OSError) as exc:
+        wb = openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
+    except Exception as exc:  # malformed XML parts raise parser-specific errors of many kinds
         raise WorkbookError(f"{path}: cannot be read as a workbook ({type(exc).__name__}: {exc})") from exc
-    except Exception as exc:  # malformed XML parts raise parser-specific errors
-        raise WorkbookError(f"{path}: cannot be read as a workbook ({type(exc).__name__}: {exc})") from exc
+    wb.xlrec_dropped = dropped
+    return wb
 
 
 def get_sheet(wb, sheet=None):
@@ -69,25 +77,73 @@ def _is_empty(v) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
+DEFINED_NAME = "SalesMatrix"
+_TOTAL = re.compile(r"^\s*(grand\s+)?(total|totals|sum|subtotal)\b", re.IGNORECASE)
+
+
+def _parse_range(text, what):
+    try:
+        min_col, min_row, max_col, max_row = range_boundaries(text.replace("$", ""))
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{what} {text!r} is not a cell range such as A1:E7") from exc
+    if None in (min_col, min_row, max_col, max_row):
+        raise InputError(f"{what} {text!r} is not a cell range such as A1:E7")
+    return min_row, min_col, max_row, max_col
+
+
+def locate_matrix(wb, ws, cell_range: str | None = None):
+    """Where the sales matrix is: (sheet, (min_row, min_col, max_row, max_col), how it was found).
+
+    In order: ``cell_range`` (``--range``); a defined name ``SalesMatrix``; the only Excel table of the sheet
+    (or the one named SalesMatrix); otherwise the largest block of touching non-empty cells, without a title
+    row above it and without a "Total" row or column at its end.
+    """
+    if cell_range:
+        return ws, _parse_range(cell_range, "--range"), "the range given"
+    dn = wb.defined_names.get(DEFINED_NAME) or ws.defined_names.get(DEFINED_NAME)
+    if dn is not None:
+        dests = list(dn.destinations)
+        if len(dests) != 1 or dests[0][0] not in wb.sheetnames:
+            raise InputError(f"the defined name {DEFINED_NAME} must refer to one range on one sheet "
+                             f"(it refers to {dn.attr_text!r})")
+        sheet = wb[dests[0][0]]
+        return sheet, _parse_range(dests[0][1], f"the defined name {DEFINED_NAME}"), f"the name {DEFINED_NAME}"
+    tables = dict(ws.tables.items())
+    if tables:
+        name = DEFINED_NAME if DEFINED_NAME in tables else (next(iter(tables)) if len(tables) == 1 else None)
+        if name is not None:
+            return ws, _parse_range(tables[name], "the table"), f"the table {name}"
+    return ws, find_matrix(ws), "found on the sheet"
+
+
 def find_matrix(ws, cell_range: str | None = None):
     """The (min_row, min_col, max_row, max_col) of the sales matrix on ``ws``.
 
     With ``cell_range`` (e.g. ``"A1:E7"``) that range; otherwise the largest block of touching non-empty
     cells (cells touching across a corner count; blanks inside the block are fine as long as the header row
-    and the name column are whole). xlrec's own legend is separated by an empty column and never joins it.
+    and the name column are whole), less a title row above it and a "Total" row or column at its end.
+    xlrec's own legend is separated by an empty column and never joins it.
     """
     if cell_range:
-        try:
-            min_col, min_row, max_col, max_row = range_boundaries(cell_range.replace("$", ""))
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"--range {cell_range!r} is not a cell range such as A1:E7") from exc
-        if None in (min_col, min_row, max_col, max_row):
-            raise InputError(f"--range {cell_range!r} is not a cell range such as A1:E7")
-        return min_row, min_col, max_row, max_col
-    box = largest_block(nonempty(ws.iter_rows(min_row=1, min_col=1, values_only=True)))
+        return _parse_range(cell_range, "--range")
+    values = [list(r) for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
+    box = largest_block(nonempty(values))
     if box is None:
         raise InputError(f"sheet {ws.title!r} is empty: no sales matrix found (use --sheet to pick another)")
     top, left, bottom, right = box
+
+    def row(r):
+        return [values[r][c] if c < len(values[r]) else None for c in range(left, right)]
+
+    # a title above the header: a row with one thing in it, followed by a fuller row
+    while bottom - top > 2 and sum(not _is_empty(v) for v in row(top)) == 1 \
+            and sum(not _is_empty(v) for v in row(top + 1)) > 1:
+        top += 1
+    # a "Total" row at the bottom, a "Total" column at the right
+    while bottom - top > 2 and isinstance(values[bottom - 1][left], str) and _TOTAL.match(values[bottom - 1][left]):
+        bottom -= 1
+    while right - left > 2 and isinstance(row(top)[right - 1 - left], str) and _TOTAL.match(row(top)[right - 1 - left]):
+        right -= 1
     return top + 1, left + 1, bottom, right
 
 
@@ -170,9 +226,16 @@ class FillReport:
     sheet: str
     range: str
     result: FillResult
+    how: str = "found on the sheet"
+    dropped: list = ()
 
     def summary(self) -> str:
-        return f"{self.output}: {self.result.summary()} in {self.range}"
+        text = f"{self.output}: {self.result.summary()} in {self.range}"
+        if self.how != "found on the sheet":
+            text += f" ({self.how})"
+        if self.dropped:
+            text += f"; dropped as asked (--force): {', '.join(self.dropped)}"
+        return text
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -182,7 +245,7 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
-def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, **params) -> FillReport:
+def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force=False, **params) -> FillReport:
     """Fill every blank of the sales matrix in ``input_path`` and write the result to ``output_path``.
 
     ``params`` go to :class:`NeighborModel`. The input file is never written.
@@ -191,21 +254,20 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, **par
     if _same_file(input_path, output_path) or input_path.resolve() == output_path.resolve():
         raise InputError(f"{output_path}: is the input file; xlrec never overwrites its input "
                          "(give another output name)")
-    wb = load_workbook(input_path)
+    wb = load_workbook(input_path, force=force)
     if output_path.suffix.lower() != input_path.suffix.lower():
         raise InputError(f"{output_path}: the output must have the input's extension "
                          f"({input_path.suffix}), so that the workbook's content type stays right")
-    ws = get_sheet(wb, sheet)
-    bounds = find_matrix(ws, cell_range)
+    ws, bounds, how = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
     matrix = read_matrix(ws, bounds)
     result = NeighborModel(**params).fit(matrix).fill(explain=True)
     mark_predictions(ws, bounds, result)
     save_atomic(wb, output_path)
-    return FillReport(output_path, ws.title, range_text(ws, bounds), result)
+    return FillReport(output_path, ws.title, range_text(ws, bounds), result, how, wb.xlrec_dropped)
 
 
 def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_range=None, **params):
-    wb = load_workbook(input_path)
-    ws = get_sheet(wb, sheet)
-    matrix = read_matrix(ws, find_matrix(ws, cell_range))
+    wb = load_workbook(input_path, force=True)  # nothing is written: nothing can be lost
+    ws, bounds, _ = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
+    matrix = read_matrix(ws, bounds)
     return NeighborModel(**params).fit(matrix).predict(salesperson, client)

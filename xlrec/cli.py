@@ -77,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     _where(p)
     _model_options(p)
 
+    p = sub.add_parser("pivot", help="build a sales matrix workbook from a CRM export (one row per booking)",
+                       description="Sum an amount column per salesperson and client (and per period) from a CSV "
+                                   "(.csv, .csv.gz) or workbook export into a sales matrix workbook. A column spec "
+                                   "may join columns with '+', e.g. --salesperson FirstName+LastName.")
+    p.add_argument("input", metavar="BOOKINGS.csv|.xlsx")
+    p.add_argument("--salesperson", required=True, metavar="COL", help="salesperson column(s), e.g. FirstName+LastName")
+    p.add_argument("--client", required=True, metavar="COL", help="client column(s)")
+    p.add_argument("--amount", required=True, metavar="COL", help="the amount to sum")
+    p.add_argument("--date", metavar="COL", help="date column: one sheet per period")
+    p.add_argument("--period", choices=["month", "quarter", "year"], help="the period of each sheet")
+    p.add_argument("-o", "--output", required=True, metavar="MATRIX.xlsx")
+
     p = sub.add_parser("addin", help="write the xlrec ribbon add-in (xlrec.xlam) and install it in Excel",
                        description="Write xlrec.xlam from the installed xlwings' ribbon add-in, with an xlrec tab "
                                    "and a Fill blanks button, and install it where Excel is present.")
@@ -104,6 +116,11 @@ def main(argv=None) -> int:
             prediction = io.predict_from_workbook(args.input, args.salesperson, args.client, sheet=args.sheet,
                                                   cell_range=args.cell_range, **_params(args))
             print(prediction.explain())
+        elif args.command == "pivot":
+            from .io.pivot import pivot
+
+            print(pivot(args.input, args.output, salesperson=args.salesperson, client=args.client,
+                        amount=args.amount, date=args.date, period=args.period).summary())
         elif args.command == "addin":
             from .excel.addin import install_addin, write_addin
 

@@ -1,0 +1,192 @@
+"""``xlrec pivot``: a sales matrix from a CRM-style export with one row per booking line.
+
+Column specs name a column, or several joined by ``+`` (``FirstName+LastName`` gives "Nancy Davolio"); the
+amount may be a product of columns (``Quantity*UnitPrice``). Amounts are summed per (salesperson, client) and, with ``--date``, per period (one sheet each). Names are trimmed; rows
+with a missing name or amount, or an amount that is not a number, are counted and reported, never silently
+dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openpyxl
+from openpyxl.styles import Font
+
+from ..core.matrix import _parse_number_text
+from ..exceptions import InputError
+from .workbook import save_atomic
+
+__all__ = ["pivot", "PivotReport", "read_rows"]
+
+
+@dataclass
+class PivotReport:
+    output: Path
+    rows_read: int
+    sheets: dict = field(default_factory=dict)  # sheet -> (n_salespeople, n_clients, total)
+    skipped: dict = field(default_factory=dict)  # reason -> count
+    examples: dict = field(default_factory=dict)  # reason -> first line numbers
+
+    def summary(self) -> str:
+        parts = [f"{self.output}: {self.rows_read:,} booking lines"]
+        for name, (n, m, total) in self.sheets.items():
+            parts.append(f"{name}: {n} x {m} matrix, total {total:,.2f}")
+        text = "; ".join(parts)
+        if self.skipped:
+            text += "; left out: " + ", ".join(
+                f"{count:,} with {reason} (lines {', '.join(map(str, self.examples[reason]))}...)"
+                for reason, count in self.skipped.items())
+        return text
+
+
+def read_rows(path):
+    """(header, iterator of (line number, row)) from a .csv, .csv.gz, .xlsx or .xlsm file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    name = path.name.lower()
+    if name.endswith((".xlsx", ".xlsm")):
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, [])]
+        return header, ((i, list(r)) for i, r in enumerate(rows, start=2))
+    if name.endswith(".csv.gz") or name.endswith(".gz"):
+        f = io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    elif name.endswith(".csv"):
+        f = open(path, encoding="utf-8-sig", newline="")
+    else:
+        raise InputError(f"{path}: xlrec pivot reads .csv, .csv.gz, .xlsx and .xlsm files")
+    reader = csv.reader(f)
+    header = [h.strip() for h in next(reader, [])]
+    return header, ((i, r) for i, r in enumerate(reader, start=2))
+
+
+def _columns(spec, header, option):
+    names = [s.strip() for s in spec.split("+")]
+    idx = []
+    for n in names:
+        matches = [i for i, h in enumerate(header) if h.casefold() == n.casefold()]
+        if not matches:
+            raise InputError(f"{option} {spec!r}: no column {n!r}; the columns are: {', '.join(header)}")
+        idx.append(matches[0])
+    return idx
+
+
+def _text(row, idx):
+    parts = [str(row[i]).strip() if i < len(row) and row[i] is not None else "" for i in idx]
+    parts = [p[:-2] if p.endswith(".0") and p[:-2].isdigit() else p for p in parts]  # 17850.0 -> 17850
+    return " ".join(p for p in parts if p)
+
+
+def _amount(value):
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    if not text:
+        return None
+    return _parse_number_text(text)
+
+
+def _period(value, period):
+    if isinstance(value, dt.datetime):
+        d = value.date()
+    elif isinstance(value, dt.date):
+        d = value
+    else:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        try:
+            d = dt.date.fromisoformat(text[:10])
+        except ValueError:
+            return None
+    if period == "month":
+        return f"{d.year}-{d.month:02d}"
+    if period == "quarter":
+        return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+    return f"{d.year}"
+
+
+def pivot(path, output, *, salesperson, client, amount, date=None, period=None) -> PivotReport:
+    """Sum ``amount`` per (salesperson, client) (and period) and write the matrix workbook ``output``."""
+    output = Path(output)
+    if output.suffix.lower() != ".xlsx":
+        raise InputError(f"{output}: the matrix is written as an .xlsx workbook")
+    if Path(path).resolve() == output.resolve():
+        raise InputError(f"{output}: is the input file; give another output name")
+    if (date is None) != (period is None):
+        raise InputError("--date and --period go together (e.g. --date OrderDate --period quarter)")
+    header, rows = read_rows(path)
+    sp_idx = _columns(salesperson, header, "--salesperson")
+    cl_idx = _columns(client, header, "--client")
+    am_idx = _columns(amount.replace("*", "+"), header, "--amount")  # Quantity*UnitPrice multiplies
+    dt_idx = _columns(date, header, "--date")[0] if date else None
+    sums = defaultdict(lambda: defaultdict(float))
+    report = PivotReport(output, 0)
+
+    def skip(reason, line):
+        report.skipped[reason] = report.skipped.get(reason, 0) + 1
+        ex = report.examples.setdefault(reason, [])
+        if len(ex) < 3:
+            ex.append(line)
+
+    for line, row in rows:
+        report.rows_read += 1
+        sp, cl = _text(row, sp_idx), _text(row, cl_idx)
+        raws = [row[i] if i < len(row) else None for i in am_idx]
+        factors = [_amount(r) for r in raws]
+        value = None if None in factors else math.prod(factors)
+        raw = next((r for r, f in zip(raws, factors) if f is None), raws[0])
+        if not sp:
+            skip("no salesperson", line)
+            continue
+        if not cl:
+            skip("no client", line)
+            continue
+        if value is None:
+            skip("no amount" if raw is None or not str(raw).strip() else "an amount that is not a number", line)
+            continue
+        key = "Bookings"
+        if dt_idx is not None:
+            key = _period(row[dt_idx] if dt_idx < len(row) else None, period)
+            if key is None:
+                skip("no readable date", line)
+                continue
+        sums[key][(sp, cl)] += value
+    if not sums:
+        raise InputError(f"{path}: no booking line with a salesperson, a client and an amount")
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for key in sorted(sums):
+        cells = sums[key]
+        people = sorted({s for s, _ in cells}, key=str.casefold)
+        clients = sorted({c for _, c in cells}, key=str.casefold)
+        ws = wb.create_sheet(key)
+        ws.append([f"{amount} by salesperson and client"] + clients)
+        col = {c: j for j, c in enumerate(clients)}
+        for sp in people:
+            line = [None] * len(clients)
+            for c in clients:
+                v = cells.get((sp, c))
+                if v is not None:
+                    line[col[c]] = v
+            ws.append([sp] + line)
+        for c in ws[1]:
+            c.font = Font(bold=True)
+        for row_cells in ws.iter_rows(min_row=2, min_col=2):
+            for c in row_cells:
+                c.number_format = "#,##0.00"
+        ws.freeze_panes = "B2"
+        report.sheets[key] = (len(people), len(clients), sum(cells.values()))
+    save_atomic(wb, output)
+    return report

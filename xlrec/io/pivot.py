@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from ..core.matrix import _parse_number_text
@@ -25,6 +26,8 @@ from ..exceptions import InputError
 from .workbook import save_atomic
 
 __all__ = ["pivot", "PivotReport", "read_rows"]
+
+_BOLD = Font(bold=True)
 
 
 @dataclass
@@ -91,10 +94,15 @@ def _amount(value):
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
+    try:
+        number = float(value)  # the common case: a plain number in a CSV
+        return number if math.isfinite(number) else None  # "nan", "inf" are not amounts
+    except ValueError:
+        pass
     text = str(value).strip()
     if not text:
         return None
-    return _parse_number_text(text)
+    return _parse_number_text(text)  # 1,200.50 or $500,000
 
 
 def _period(value, period):
@@ -132,6 +140,7 @@ def pivot(path, output, *, salesperson, client, amount, date=None, period=None) 
     am_idx = _columns(amount.replace("*", "+"), header, "--amount")  # Quantity*UnitPrice multiplies
     dt_idx = _columns(date, header, "--date")[0] if date else None
     sums = defaultdict(lambda: defaultdict(float))
+    spellings = ({}, {})  # casefolded name -> the first spelling seen, for salespeople and clients
     report = PivotReport(output, 0)
 
     def skip(reason, line):
@@ -162,31 +171,36 @@ def pivot(path, output, *, salesperson, client, amount, date=None, period=None) 
             if key is None:
                 skip("no readable date", line)
                 continue
-        sums[key][(sp, cl)] += value
+        sp_key, cl_key = sp.casefold(), cl.casefold()
+        spellings[0].setdefault(sp_key, sp)
+        spellings[1].setdefault(cl_key, cl)
+        sums[key][(sp_key, cl_key)] += value
     if not sums:
         raise InputError(f"{path}: no booking line with a salesperson, a client and an amount")
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
+    wb = openpyxl.Workbook(write_only=True)  # a 4,000 x 4,000 sparse matrix: stream it, most cells are blank
     for key in sorted(sums):
         cells = sums[key]
-        people = sorted({s for s, _ in cells}, key=str.casefold)
-        clients = sorted({c for _, c in cells}, key=str.casefold)
+        people = sorted({sp for sp, _ in cells})
+        clients = sorted({cl for _, cl in cells})
+        col = {c: j for j, c in enumerate(clients, start=1)}
+        by_person = defaultdict(list)
+        for (sp, cl), v in cells.items():
+            by_person[sp].append((col[cl], v))
         ws = wb.create_sheet(key)
-        ws.append([f"{amount} by salesperson and client"] + clients)
-        col = {c: j for j, c in enumerate(clients)}
-        for sp in people:
-            line = [None] * len(clients)
-            for c in clients:
-                v = cells.get((sp, c))
-                if v is not None:
-                    line[col[c]] = v
-            ws.append([sp] + line)
-        for c in ws[1]:
-            c.font = Font(bold=True)
-        for row_cells in ws.iter_rows(min_row=2, min_col=2):
-            for c in row_cells:
-                c.number_format = "#,##0.00"
         ws.freeze_panes = "B2"
-        report.sheets[key] = (len(people), len(clients), sum(cells.values()))
+        head = [WriteOnlyCell(ws, f"{amount} by salesperson and client")]
+        head += [WriteOnlyCell(ws, spellings[1][c]) for c in clients]
+        for c in head:
+            c.font = _BOLD
+        ws.append(head)
+        for sp in people:
+            line = [None] * (len(clients) + 1)
+            line[0] = spellings[0][sp]
+            for j, v in by_person[sp]:
+                c = WriteOnlyCell(ws, v)
+                c.number_format = "#,##0.00"
+                line[j] = c
+            ws.append(line)
+        report.sheets[key] = (len(people), len(clients), math.fsum(cells.values()))
     save_atomic(wb, output)
     return report

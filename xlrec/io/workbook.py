@@ -202,6 +202,16 @@ def _legend(ws, bounds, result):
     b.value = f"{result.model.describe()}; {result.summary()}"
 
 
+def _file_mode(path):
+    """The mode of the file being replaced, or what the umask gives a new file."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 def save_atomic(wb, path):
     """Save to a temporary file beside ``path``, then rename it into place."""
     path = Path(path)
@@ -211,6 +221,7 @@ def save_atomic(wb, path):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     try:
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; give the file the mode a plain save would
         wb.save(tmp)
         os.replace(tmp, path)
     except BaseException:

@@ -8,6 +8,7 @@ dropped.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import gzip
@@ -50,30 +51,39 @@ class PivotReport:
         return text
 
 
+@contextlib.contextmanager
 def read_rows(path):
-    """(header, iterator of (line number, row)) from a .csv, .csv.gz, .xlsx or .xlsm file."""
+    """Open a .csv, .csv.gz, .xlsx or .xlsm export: yields (header, iterator of (line number, row))."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
     name = path.name.lower()
     if name.endswith((".xlsx", ".xlsm")):
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        rows = wb.worksheets[0].iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, [])]
-        return header, ((i, list(r)) for i, r in enumerate(rows, start=2))
-    if name.endswith(".csv.gz") or name.endswith(".gz"):
+        try:
+            rows = wb.worksheets[0].iter_rows(values_only=True)
+            header = [str(h).strip() if h is not None else "" for h in next(rows, [])]
+            yield header, ((i, list(r)) for i, r in enumerate(rows, start=2))
+        finally:
+            wb.close()
+        return
+    if name.endswith(".gz"):
         f = io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
     elif name.endswith(".csv"):
         f = open(path, encoding="utf-8-sig", newline="")
     else:
         raise InputError(f"{path}: xlrec pivot reads .csv, .csv.gz, .xlsx and .xlsm files")
-    reader = csv.reader(f)
-    header = [h.strip() for h in next(reader, [])]
-    return header, ((i, r) for i, r in enumerate(reader, start=2))
+    with f:
+        reader = csv.reader(f)
+        try:
+            header = [h.strip() for h in next(reader, [])]
+            yield header, ((i, r) for i, r in enumerate(reader, start=2))
+        except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, csv.Error) as exc:
+            raise InputError(f"{path}: cannot be read as a UTF-8 CSV file ({exc})") from None
 
 
-def _columns(spec, header, option):
-    names = [s.strip() for s in spec.split("+")]
+def _columns(spec, header, option, sep="+"):
+    names = [s.strip() for s in spec.split(sep)]
     idx = []
     for n in names:
         matches = [i for i, h in enumerate(header) if h.casefold() == n.casefold()]
@@ -134,47 +144,47 @@ def pivot(path, output, *, salesperson, client, amount, date=None, period=None) 
         raise InputError(f"{output}: is the input file; give another output name")
     if (date is None) != (period is None):
         raise InputError("--date and --period go together (e.g. --date OrderDate --period quarter)")
-    header, rows = read_rows(path)
-    sp_idx = _columns(salesperson, header, "--salesperson")
-    cl_idx = _columns(client, header, "--client")
-    am_idx = _columns(amount.replace("*", "+"), header, "--amount")  # Quantity*UnitPrice multiplies
-    dt_idx = _columns(date, header, "--date")[0] if date else None
-    sums = defaultdict(lambda: defaultdict(float))
-    spellings = ({}, {})  # casefolded name -> the first spelling seen, for salespeople and clients
-    report = PivotReport(output, 0)
+    with read_rows(path) as (header, rows):
+        sp_idx = _columns(salesperson, header, "--salesperson")
+        cl_idx = _columns(client, header, "--client")
+        am_idx = _columns(amount, header, "--amount", sep="*")  # Quantity*UnitPrice multiplies
+        dt_idx = _columns(date, header, "--date")[0] if date else None
+        sums = defaultdict(lambda: defaultdict(float))
+        spellings = ({}, {})  # casefolded name -> the first spelling seen, for salespeople and clients
+        report = PivotReport(output, 0)
 
-    def skip(reason, line):
-        report.skipped[reason] = report.skipped.get(reason, 0) + 1
-        ex = report.examples.setdefault(reason, [])
-        if len(ex) < 3:
-            ex.append(line)
+        def skip(reason, line):
+            report.skipped[reason] = report.skipped.get(reason, 0) + 1
+            ex = report.examples.setdefault(reason, [])
+            if len(ex) < 3:
+                ex.append(line)
 
-    for line, row in rows:
-        report.rows_read += 1
-        sp, cl = _text(row, sp_idx), _text(row, cl_idx)
-        raws = [row[i] if i < len(row) else None for i in am_idx]
-        factors = [_amount(r) for r in raws]
-        value = None if None in factors else math.prod(factors)
-        raw = next((r for r, f in zip(raws, factors) if f is None), raws[0])
-        if not sp:
-            skip("no salesperson", line)
-            continue
-        if not cl:
-            skip("no client", line)
-            continue
-        if value is None:
-            skip("no amount" if raw is None or not str(raw).strip() else "an amount that is not a number", line)
-            continue
-        key = "Bookings"
-        if dt_idx is not None:
-            key = _period(row[dt_idx] if dt_idx < len(row) else None, period)
-            if key is None:
-                skip("no readable date", line)
+        for line, row in rows:
+            report.rows_read += 1
+            sp, cl = _text(row, sp_idx), _text(row, cl_idx)
+            raws = [row[i] if i < len(row) else None for i in am_idx]
+            factors = [_amount(r) for r in raws]
+            value = None if None in factors else math.prod(factors)
+            raw = next((r for r, f in zip(raws, factors) if f is None), raws[0])
+            if not sp:
+                skip("no salesperson", line)
                 continue
-        sp_key, cl_key = sp.casefold(), cl.casefold()
-        spellings[0].setdefault(sp_key, sp)
-        spellings[1].setdefault(cl_key, cl)
-        sums[key][(sp_key, cl_key)] += value
+            if not cl:
+                skip("no client", line)
+                continue
+            if value is None:
+                skip("no amount" if raw is None or not str(raw).strip() else "an amount that is not a number", line)
+                continue
+            key = "Bookings"
+            if dt_idx is not None:
+                key = _period(row[dt_idx] if dt_idx < len(row) else None, period)
+                if key is None:
+                    skip("no readable date", line)
+                    continue
+            sp_key, cl_key = sp.casefold(), cl.casefold()
+            spellings[0].setdefault(sp_key, sp)
+            spellings[1].setdefault(cl_key, cl)
+            sums[key][(sp_key, cl_key)] += value
     if not sums:
         raise InputError(f"{path}: no booking line with a salesperson, a client and an amount")
     wb = openpyxl.Workbook(write_only=True)  # a 4,000 x 4,000 sparse matrix: stream it, most cells are blank

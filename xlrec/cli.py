@@ -12,7 +12,7 @@ import sys
 from . import __version__
 from .core.distances import METRICS
 from .core.neighbors import BY, FALLBACKS, WEIGHTINGS
-from .exceptions import XlrecError
+from .exceptions import InputError, XlrecError
 
 __all__ = ["main", "build_parser"]
 
@@ -70,6 +70,24 @@ def build_parser() -> argparse.ArgumentParser:
     _force(p)
     _model_options(p)
 
+    p = sub.add_parser("batch", help="fill many workbooks in parallel into a folder",
+                       description="Fill every blank of the sales matrix of each workbook as 'xlrec fill' does, "
+                                   "several workbooks at a time. A workbook that fails is reported and the batch "
+                                   "goes on; the exit status is 1 if any failed. A summary file lists per workbook "
+                                   "the cells filled, the cells not fillable, the time and the error.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="workbooks (.xlsx, .xlsm), folders holding them, or glob patterns such as 'in/**/*.xlsx'")
+    p.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR",
+                   help="folder for the filled workbooks (same file names); created if missing")
+    p.add_argument("-j", "--jobs", type=_positive_int, default=None,
+                   help="workbooks filled at once (default: the number of cores)")
+    p.add_argument("--summary", metavar="FILE",
+                   help="the summary file, .csv or .json (default: OUTDIR/xlrec-summary.csv)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _where(p)
+    _force(p)
+    _model_options(p)
+
     p = sub.add_parser("predict", help="predict one cell and explain it")
     p.add_argument("input", metavar="INPUT.xlsx")
     p.add_argument("salesperson")
@@ -102,6 +120,43 @@ def _params(args) -> dict:
             "min_shared": args.min_shared, "fallback": args.fallback}
 
 
+def _batch(args) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from .io.batch import default_jobs, plan, run_batch, write_summary
+
+    outdir = Path(args.output_dir)
+    if outdir.exists() and not outdir.is_dir():
+        raise InputError(f"{outdir}: exists and is not a folder")
+    items = plan(args.inputs, outdir)
+    summary = Path(args.summary) if args.summary else outdir / "xlrec-summary.csv"
+    if summary.suffix.lower() not in (".csv", ".json"):
+        raise InputError(f"{summary}: the summary is written as .csv or .json")
+    outdir.mkdir(parents=True, exist_ok=True)
+    options = {"sheet": args.sheet, "cell_range": args.cell_range, "force": args.force, **_params(args)}
+    jobs = args.jobs or default_jobs()
+    # the bar goes to stderr, and only to a terminal (disable=None), so stdout stays the summary line
+    with tqdm(total=len(items), unit="workbook", file=sys.stderr, disable=True if args.quiet else None) as bar:
+        def report(item):
+            if item.status == "failed":
+                where = "" if item.error.startswith(item.input) else f"{item.input}: "
+                bar.write(f"xlrec: error: {where}{item.error}", file=sys.stderr)
+
+        done = run_batch(items, options, jobs=jobs, progress=bar, on_done=report)
+    write_summary(done, summary)
+    failed = sum(item.status == "failed" for item in done)
+    filled = sum(item.cells_filled for item in done)
+    unfillable = sum(item.cells_not_fillable for item in done)
+    text = f"filled {len(done) - failed} of {len(done)} workbooks into {outdir} ({filled:,} cells"
+    text += f"; {unfillable:,} could not be filled)" if unfillable else ")"
+    if failed:
+        text += f"; {failed} failed (reasons above and in the summary)"
+    print(f"{text}; summary: {summary}")
+    return 1 if failed else 0
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -112,6 +167,8 @@ def main(argv=None) -> int:
             report = io.fill_workbook(args.input, args.output, sheet=args.sheet, cell_range=args.cell_range,
                                       force=args.force, **_params(args))
             print(report.summary())
+        elif args.command == "batch":
+            return _batch(args)
         elif args.command == "predict":
             prediction = io.predict_from_workbook(args.input, args.salesperson, args.client, sheet=args.sheet,
                                                   cell_range=args.cell_range, **_params(args))

@@ -16,7 +16,7 @@ try:  # numba is optional: the core must run where only numpy and scipy exist (x
 except ImportError:  # pragma: no cover - exercised where numba is absent
     numba = None
 
-__all__ = ["available", "enabled", "set_enabled"]
+__all__ = ["available", "enabled", "set_enabled", "set_threads"]
 
 _enabled = numba is not None and os.environ.get("XLREC_ACCELERATE", "1") != "0"
 
@@ -35,6 +35,12 @@ def set_enabled(flag: bool) -> bool:
     previous = _enabled
     _enabled = bool(flag) and numba is not None
     return previous
+
+
+def set_threads(n: int) -> None:
+    """Threads the compiled kernels may use (for worker processes that each fill one workbook)."""
+    if numba is not None:
+        numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
 
 
 if numba is not None:

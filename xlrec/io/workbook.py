@@ -27,7 +27,7 @@ from ..exceptions import InputError, WorkbookError
 from .package import check_package
 from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_PREFIX, PREDICTED_COLOR, note_text
 
-__all__ = ["load_workbook", "find_matrix", "locate_matrix", "read_matrix", "mark_predictions", "save_atomic", "fill_workbook",
+__all__ = ["load_workbook", "find_matrix", "locate_matrix", "read_matrix", "mark_predictions", "save_atomic", "save_text_atomic", "fill_workbook",
            "FillReport", "SUFFIXES"]
 
 SUFFIXES = (".xlsx", ".xlsm")
@@ -223,6 +223,20 @@ def save_atomic(wb, path):
     try:
         os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; give the file the mode a plain save would
         wb.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_text_atomic(text: str, path) -> None:
+    """Write a text file (UTF-8) through a temporary file and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

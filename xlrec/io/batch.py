@@ -1,0 +1,195 @@
+"""``xlrec batch``: fill many workbooks, in parallel across workbooks.
+
+A workbook that fails is reported with its reason and the batch goes on. A summary file (CSV or JSON) lists,
+per workbook, the cells filled, the cells no neighbour could fill, the time taken and the error; text cells
+that a spreadsheet would read as a formula are escaped, so the summary is safe to open in Excel.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import csv
+import glob
+import json
+import multiprocessing as mp
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..exceptions import InputError, XlrecError
+from .workbook import SUFFIXES, fill_workbook, save_text_atomic
+
+__all__ = ["BatchItem", "expand_inputs", "run_batch", "write_summary", "default_jobs"]
+
+EXTENSIONS = SUFFIXES
+
+
+@dataclass
+class BatchItem:
+    """One workbook of a batch and what became of it."""
+
+    input: str
+    output: str
+    status: str = "pending"  # "filled" or "failed"
+    cells_filled: int = 0
+    cells_not_fillable: int = 0
+    seconds: float = 0.0
+    range: str = ""
+    error: str = ""
+
+
+def default_jobs() -> int:
+    """The number of cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _is_workbook(path: Path) -> bool:
+    # "~$Book.xlsx" is the lock file Excel keeps beside an open workbook, not a workbook
+    return path.suffix.lower() in EXTENSIONS and not path.name.startswith("~$")
+
+
+def expand_inputs(inputs) -> list[Path]:
+    """Files, folders (their .xlsx and .xlsm files) and glob patterns, in order, each file once."""
+    found, seen = [], set()
+
+    def add(p):
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            found.append(p)
+
+    for text in inputs:
+        path = Path(text)
+        if path.is_dir():
+            for p in sorted(path.iterdir()):
+                if p.is_file() and _is_workbook(p):
+                    add(p)
+        elif path.is_file():
+            if path.suffix.lower() not in EXTENSIONS:
+                raise InputError(f"{path}: not an .xlsx or .xlsm workbook")
+            add(path)
+        elif glob.has_magic(text):
+            matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
+            workbooks = [m for m in matches if m.is_file() and _is_workbook(m)]
+            if not workbooks:
+                raise InputError(f"{text}: no .xlsx or .xlsm workbook matches this pattern")
+            for p in workbooks:
+                add(p)
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    if not found:
+        raise InputError("no .xlsx or .xlsm workbook to fill in " + ", ".join(map(str, inputs)))
+    return found
+
+
+def plan(inputs, outdir) -> list[BatchItem]:
+    """Pair each input with its output in ``outdir``; refuse name clashes and outputs that are inputs."""
+    outdir = Path(outdir)
+    files = expand_inputs(inputs)
+    by_name = {}
+    items = []
+    for p in files:
+        out = outdir / p.name
+        if out.name.casefold() in by_name:
+            raise InputError(f"{p} and {by_name[out.name.casefold()]} would both be written to {out}; "
+                             "fill them in separate batches or rename one")
+        by_name[out.name.casefold()] = p
+        if out.exists() and out.resolve() == p.resolve():
+            raise InputError(f"{out}: is an input; xlrec never overwrites its input (choose another -o folder)")
+        items.append(BatchItem(str(p), str(out)))
+    return items
+
+
+def fill_one(item: BatchItem, options: dict) -> BatchItem:
+    """Fill one workbook; any failure is recorded on the item, never raised."""
+    start = time.perf_counter()
+    try:
+        report = fill_workbook(item.input, item.output, **options)
+        item.status = "filled"
+        item.cells_filled = report.result.n_filled
+        item.cells_not_fillable = report.result.n_unfilled
+        item.range = report.range
+    except XlrecError as exc:
+        item.status, item.error = "failed", str(exc)
+    except OSError as exc:
+        item.status, item.error = "failed", f"{exc.filename or item.input}: {exc.strerror or exc}"
+    except Exception as exc:  # noqa: BLE001 - one bad workbook must not stop the batch
+        item.status, item.error = "failed", f"unexpected error ({type(exc).__name__}: {exc}); please report it"
+    item.seconds = round(time.perf_counter() - start, 3)
+    return item
+
+
+def _init_worker(threads):
+    from ..core import _accel
+
+    _accel.set_threads(threads)  # the cores are shared out between the workers
+
+
+def run_batch(items, options, jobs=1, progress=None, on_done=None) -> list[BatchItem]:
+    """Fill every item, ``jobs`` workbooks at a time; ``on_done(item)`` is called as each finishes."""
+    done = []
+
+    def finish(item):
+        done.append(item)
+        if on_done is not None:
+            on_done(item)
+        if progress is not None:
+            progress.update(1)
+
+    if jobs <= 1 or len(items) <= 1:
+        for item in items:
+            finish(fill_one(item, options))
+        return done
+    workers = min(jobs, len(items))
+    # forkserver, not fork: a parent that has run the compiled kernels holds an OpenMP runtime, and a forked
+    # copy of it would be killed ("fork() called from a process already using GNU OpenMP")
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
+                                initializer=_init_worker, initargs=(max(1, default_jobs() // workers),)) as pool:
+        futures = {pool.submit(fill_one, item, options): item for item in items}
+        try:
+            for future in cf.as_completed(futures):
+                try:
+                    finish(future.result())
+                except Exception as exc:  # noqa: BLE001 - a worker died (out of memory, killed)
+                    item = futures[future]
+                    item.status, item.error = "failed", f"the worker process filling it stopped ({exc})"
+                    finish(item)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    order = {item.input: n for n, item in enumerate(items)}
+    return sorted(done, key=lambda item: order[item.input])
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def _safe_cell(value):
+    """Text a spreadsheet would take for a formula gets a leading apostrophe (OWASP's CSV-injection advice)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_summary(items, path) -> Path:
+    """The per-workbook summary as CSV, or JSON when ``path`` ends in .json."""
+    path = Path(path)
+    rows = [asdict(item) for item in items]
+    if path.suffix.lower() == ".json":
+        text = json.dumps(rows, indent=2) + "\n"
+    else:
+        import io
+
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(asdict(BatchItem("", ""))), lineterminator="\r\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _safe_cell(v) for k, v in row.items()})
+        text = buf.getvalue()
+    save_text_atomic(text, path)
+    return path

@@ -11,13 +11,13 @@ cell within the range and its content (e.g. ``C4: 'n/a' is not a number``).
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 
 import xlwings as xw
 
 from ..core.base import format_amount
+from .. import functions
 from ..core.cache import default_cache
 from ..exceptions import NotFoundError, XlrecError
 
@@ -39,34 +39,16 @@ _DOCS = {
 }
 
 
-def _blank(v):
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
-def _params(k=None, metric=None, weighting=None, by=None):
-    """Omitted optional arguments (blank) take the core's defaults."""
-    out = {}
-    if not _blank(k):
-        out["k"] = k
-    if not _blank(metric):
-        out["metric"] = str(metric).strip().lower()
-    if not _blank(weighting):
-        out["weighting"] = str(weighting).strip().lower()
-    if not _blank(by):
-        out["by"] = str(by).strip().lower()
-    return out
-
-
-def _fitted(matrix, **params):
+def _fitted(matrix, **options):
     cells = matrix if matrix and isinstance(matrix[0], list) else [matrix]
-    return default_cache.get(cells, **params)
+    return default_cache.get(cells, **options)
 
 
 def _safe(shape, f, *args):
-    """Run ``f``; turn xlrec errors into what the cell shows: #N/A for unknown names (where Excel has error
-    values), else the message. Scalar functions give a string, table functions a 1 x 1 table."""
+    """Run ``f`` over the shared cache; turn xlrec errors into what the cell shows: #N/A for unknown names (where
+    Excel has error values), else the message. Scalar functions give a string, table functions a 1 x 1 table."""
     try:
-        return f(*args)
+        return f(_fitted, *args)
     except NotFoundError as exc:
         out = "#N/A" if _ERROR_VALUES else f"#N/A: {exc}"
     except XlrecError as exc:
@@ -90,84 +72,35 @@ def _args(*names):
 @_args("matrix", "salesperson", "client", "k", "metric", "weighting", "by")
 def PREDICT_BOOKING(matrix, salesperson, client, k=None, metric=None, weighting=None, by=None):
     """Predicted bookings of a salesperson with a client (the booking itself when it is known)."""
-    return _safe("scalar", _predict_booking, matrix, salesperson, client, k, metric, weighting, by)
-
-
-def _predict_booking(matrix, salesperson, client, k, metric, weighting, by):
-    value = _fitted(matrix, **_params(k, metric, weighting, by)).value(salesperson, client)
-    if math.isnan(value):
-        return "#N/A" if _ERROR_VALUES else "#N/A: no similar salesperson has a booking with this client"
-    return value
+    return _safe("scalar", functions.predict_booking, matrix, salesperson, client, k, metric, weighting, by)
 
 
 @xw.func
 @_args("matrix", "salesperson", "client", "k", "metric", "weighting", "by")
 def EXPLAIN_BOOKING(matrix, salesperson, client, k=None, metric=None, weighting=None, by=None):
     """The neighbours behind a prediction: name, distance, weight and booking, then the prediction."""
-    return _safe("table", _explain_booking, matrix, salesperson, client, k, metric, weighting, by)
-
-
-def _explain_booking(matrix, salesperson, client, k, metric, weighting, by):
-    p = _fitted(matrix, **_params(k, metric, weighting, by)).predict(salesperson, client)
-    if p.known:
-        return [["Actual booking", "", "", p.value]]
-    if p.value is None:
-        return [["No prediction", p.reason, "", ""]]
-    rows = [["Neighbour", "Distance", "Weight", "Booking"]]
-    rows += [[n.name, n.distance, n.weight, n.value] for n in p.neighbors]
-    label = "Prediction" if not p.fallback else f"Prediction ({p.fallback})"
-    rows.append([label, "", "", p.value])
-    return rows
+    return _safe("table", functions.explain_booking, matrix, salesperson, client, k, metric, weighting, by)
 
 
 @xw.func
 @_args("matrix", "salesperson", "n", "metric")
 def SIMILAR_SALESPEOPLE(matrix, salesperson, n=None, metric=None):
     """The salespeople most similar to one: name, distance and number of clients shared."""
-    return _safe("table", _similar_salespeople, matrix, salesperson, n, metric)
-
-
-def _similar_salespeople(matrix, salesperson, n, metric):
-    n = 5 if _blank(n) else int(n)
-    fitted = _fitted(matrix, **_params(metric=metric))
-    rows = [["Salesperson", "Distance", "Shared clients"]]
-    rows += [[name, d, s] for name, d, s in fitted.model.similar(salesperson, n)]
-    return rows
+    return _safe("table", functions.similar_salespeople, matrix, salesperson, n, metric)
 
 
 @xw.func
 @_args("matrix", "salesperson", "n", "k", "metric", "weighting")
 def RECOMMEND_CLIENTS(matrix, salesperson, n=None, k=None, metric=None, weighting=None):
     """The clients this salesperson has no booking with, highest predicted bookings first."""
-    return _safe("table", _recommend_clients, matrix, salesperson, n, k, metric, weighting)
-
-
-def _recommend_clients(matrix, salesperson, n, k, metric, weighting):
-    n = 5 if _blank(n) else int(n)
-    fitted = _fitted(matrix, **_params(k, metric, weighting))
-    m = fitted.matrix
-    i = m.salesperson_index(salesperson)
-    filled = fitted.filled
-    cols = [j for j in range(len(m.clients)) if not m.known[i, j] and not math.isnan(filled.values[i, j])]
-    cols.sort(key=lambda j: (-filled.values[i, j], j))
-    return [["Client", "Predicted bookings"]] + [[m.clients[j], float(filled.values[i, j])] for j in cols[:n]]
+    return _safe("table", functions.recommend_clients, matrix, salesperson, n, k, metric, weighting)
 
 
 @xw.func
 @_args("matrix", "k", "metric", "weighting", "by")
 def FILL_MATRIX(matrix, k=None, metric=None, weighting=None, by=None):
     """The whole matrix with its names, every blank predicted (blank where nothing can be)."""
-    return _safe("table", _fill_matrix, matrix, k, metric, weighting, by)
-
-
-def _fill_matrix(matrix, k, metric, weighting, by):
-    fitted = _fitted(matrix, **_params(k, metric, weighting, by))
-    m, values = fitted.matrix, fitted.filled.values
-    title = matrix[0][0] if matrix and matrix[0] else None
-    rows = [[title if title is not None else ""] + list(m.clients)]
-    for name, row in zip(m.salespeople, values):
-        rows.append([name] + ["" if math.isnan(v) else float(v) for v in row])
-    return rows
+    return _safe("table", functions.fill_matrix, matrix, k, metric, weighting, by)
 
 
 def describe_prediction(p) -> str:

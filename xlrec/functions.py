@@ -1,0 +1,108 @@
+"""The spreadsheet functions' logic, shared by the Excel UDFs (:mod:`xlrec.excel.udfs`) and ``xlrec convert``.
+
+Each function takes ``fit(cells, **params) -> Fitted`` (how the caller caches fitted models), the matrix as a
+list of rows (client names in the first row, salesperson names in the first column) and the function's
+arguments as a spreadsheet passes them (blank = omitted). It returns a number or a table (a list of rows) and
+raises :class:`~xlrec.exceptions.NotFoundError` for what Excel shows as ``#N/A`` (an unknown name, no
+prediction possible) and :class:`~xlrec.exceptions.XlrecError` for a bad matrix or argument. Only numpy and
+scipy are needed, so xlwings Lite runs these too.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .exceptions import InputError, NotFoundError
+
+__all__ = ["FUNCTIONS", "ARGUMENTS", "predict_booking", "explain_booking", "similar_salespeople",
+           "recommend_clients", "fill_matrix"]
+
+
+def blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def params(k=None, metric=None, weighting=None, by=None) -> dict:
+    """Omitted optional arguments (blank) take the core's defaults."""
+    out = {}
+    if not blank(k):
+        out["k"] = k
+    if not blank(metric):
+        out["metric"] = str(metric).strip().lower()
+    if not blank(weighting):
+        out["weighting"] = str(weighting).strip().lower()
+    if not blank(by):
+        out["by"] = str(by).strip().lower()
+    return out
+
+
+def _count(n, default=5):
+    if blank(n):
+        return default
+    try:
+        value = float(n)
+    except (TypeError, ValueError):
+        raise InputError(f"n must be a whole number, not {n!r}") from None
+    if not value.is_integer() or value < 1:
+        raise InputError(f"n must be a whole number of at least 1, not {n!r}")
+    return int(value)
+
+
+def predict_booking(fit, matrix, salesperson, client, k=None, metric=None, weighting=None, by=None):
+    value = fit(matrix, **params(k, metric, weighting, by)).value(salesperson, client)
+    if math.isnan(value):
+        raise NotFoundError("no similar salesperson has a booking with this client")
+    return value
+
+
+def explain_booking(fit, matrix, salesperson, client, k=None, metric=None, weighting=None, by=None):
+    p = fit(matrix, **params(k, metric, weighting, by)).predict(salesperson, client)
+    if p.known:
+        return [["Actual booking", "", "", p.value]]
+    if p.value is None:
+        return [["No prediction", p.reason, "", ""]]
+    rows = [["Neighbour", "Distance", "Weight", "Booking"]]
+    rows += [[n.name, n.distance, n.weight, n.value] for n in p.neighbors]
+    label = "Prediction" if not p.fallback else f"Prediction ({p.fallback})"
+    rows.append([label, "", "", p.value])
+    return rows
+
+
+def similar_salespeople(fit, matrix, salesperson, n=None, metric=None):
+    fitted = fit(matrix, **params(metric=metric))
+    rows = [["Salesperson", "Distance", "Shared clients"]]
+    rows += [[name, d, s] for name, d, s in fitted.model.similar(salesperson, _count(n))]
+    return rows
+
+
+def recommend_clients(fit, matrix, salesperson, n=None, k=None, metric=None, weighting=None):
+    fitted = fit(matrix, **params(k, metric, weighting))
+    m = fitted.matrix
+    i = m.salesperson_index(salesperson)
+    values = fitted.filled.values
+    cols = [j for j in range(len(m.clients)) if not m.known[i, j] and not math.isnan(values[i, j])]
+    cols.sort(key=lambda j: (-values[i, j], j))
+    return [["Client", "Predicted bookings"]] + [[m.clients[j], float(values[i, j])] for j in cols[:_count(n)]]
+
+
+def fill_matrix(fit, matrix, k=None, metric=None, weighting=None, by=None):
+    fitted = fit(matrix, **params(k, metric, weighting, by))
+    m, values = fitted.matrix, fitted.filled.values
+    title = matrix[0][0] if matrix and matrix[0] else None
+    rows = [[title if title is not None else ""] + list(m.clients)]
+    for name, row in zip(m.salespeople, values):
+        rows.append([name] + ["" if math.isnan(v) else float(v) for v in row])
+    return rows
+
+
+#: name -> (function, "scalar" or "table")
+FUNCTIONS = {
+    "PREDICT_BOOKING": (predict_booking, "scalar"),
+    "EXPLAIN_BOOKING": (explain_booking, "table"),
+    "SIMILAR_SALESPEOPLE": (similar_salespeople, "table"),
+    "RECOMMEND_CLIENTS": (recommend_clients, "table"),
+    "FILL_MATRIX": (fill_matrix, "table"),
+}
+
+#: name -> its arguments, in order (the first is always the matrix)
+ARGUMENTS = {name: f.__code__.co_varnames[1:f.__code__.co_argcount] for name, (f, _) in FUNCTIONS.items()}

@@ -88,6 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     _force(p)
     _model_options(p)
 
+    p = sub.add_parser("convert", help="replace xlrec formulas by their values, for use without the add-in",
+                       description="Write a copy of the workbook in which every formula that uses an xlrec "
+                                   "function holds its computed value, so it opens anywhere without the add-in. "
+                                   "Other formulas stay formulas unless --values-only. A formula that cannot be "
+                                   "evaluated is left as it is and reported with its address (exit status 1).")
+    p.add_argument("input", metavar="INPUT.xlsx")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT.xlsx")
+    p.add_argument("--values-only", action="store_true", help="replace every formula by its value")
+    _force(p)
+
     p = sub.add_parser("predict", help="predict one cell and explain it")
     p.add_argument("input", metavar="INPUT.xlsx")
     p.add_argument("salesperson")
@@ -169,6 +179,14 @@ def main(argv=None) -> int:
             print(report.summary())
         elif args.command == "batch":
             return _batch(args)
+        elif args.command == "convert":
+            from .io.convert import convert_workbook
+
+            report = convert_workbook(args.input, args.output, values_only=args.values_only, force=args.force)
+            for line in report.problems():
+                print(f"xlrec: {line}", file=sys.stderr)
+            print(report.summary())
+            return 1 if report.unevaluable else 0
         elif args.command == "predict":
             prediction = io.predict_from_workbook(args.input, args.salesperson, args.client, sheet=args.sheet,
                                                   cell_range=args.cell_range, **_params(args))

@@ -270,19 +270,25 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
+def check_output(input_path, output_path):
+    """Refuse an output that is the input, or that changes the extension (and with it the content type)."""
+    input_path, output_path = Path(input_path), Path(output_path)
+    if _same_file(input_path, output_path) or input_path.resolve() == output_path.resolve():
+        raise InputError(f"{output_path}: is the input file; xlrec never overwrites its input "
+                         "(give another output name)")
+    if input_path.suffix.lower() in SUFFIXES and output_path.suffix.lower() != input_path.suffix.lower():
+        raise InputError(f"{output_path}: the output must have the input's extension "
+                         f"({input_path.suffix}), so that the workbook's content type stays right")
+    return input_path, output_path
+
+
 def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force=False, **params) -> FillReport:
     """Fill every blank of the sales matrix in ``input_path`` and write the result to ``output_path``.
 
     ``params`` go to :class:`NeighborModel`. The input file is never written.
     """
-    input_path, output_path = Path(input_path), Path(output_path)
-    if _same_file(input_path, output_path) or input_path.resolve() == output_path.resolve():
-        raise InputError(f"{output_path}: is the input file; xlrec never overwrites its input "
-                         "(give another output name)")
+    input_path, output_path = check_output(input_path, output_path)
     wb = load_workbook(input_path, force=force)
-    if output_path.suffix.lower() != input_path.suffix.lower():
-        raise InputError(f"{output_path}: the output must have the input's extension "
-                         f"({input_path.suffix}), so that the workbook's content type stays right")
     ws, bounds, how = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
     matrix = read_matrix(ws, bounds)
     result = NeighborModel(**params).fit(matrix).fill(explain=True)

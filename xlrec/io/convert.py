@@ -1,0 +1,345 @@
+"""``xlrec convert``: replace xlrec formulas by their values, so the workbook opens anywhere without the add-in.
+
+Every cell whose formula calls an xlrec function (also nested, e.g. ``=ROUND(PREDICT_BOOKING(...),-3)``) gets
+its computed value; the arguments may be references (absolute or relative, to other sheets, to defined names
+and tables) to cells that hold values or formulas themselves. Table functions (``EXPLAIN_BOOKING``...) fill
+their array-formula range, or spill from the cell like Excel's dynamic arrays (``#SPILL!`` when the cells are
+taken). Other formulas stay formulas unless ``values_only``. A formula that cannot be evaluated stays as it
+is and is reported with its address; a referenced formula that cannot be evaluated is read from the value
+Excel saved with the workbook, when there is one, and reported too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openpyxl
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.worksheet.formula import ArrayFormula
+
+from .. import functions
+from ..core.cache import Fitted
+from ..core.matrix import SalesMatrix, cell_address
+from ..core.neighbors import NeighborModel
+from ..exceptions import NotFoundError, XlrecError
+from .formulas import Evaluator, Unsupported, XlError, function_names, parse
+from .workbook import check_output, load_workbook, save_atomic
+
+__all__ = ["convert_workbook", "ConvertReport"]
+
+XLREC_FUNCTIONS = frozenset(functions.FUNCTIONS)
+_EXCEL_LIMITS = (1_048_576, 16_384)
+
+
+@dataclass
+class ConvertReport:
+    output: Path
+    converted: int = 0  # cells whose formula was replaced by its value
+    spilled: int = 0  # further cells written by table functions
+    errors: list = field(default_factory=list)  # (address, error value, reason): converted cells showing an error
+    unevaluable: list = field(default_factory=list)  # (address, formula, reason): left as formulas
+    saved_values: list = field(default_factory=list)  # (address, reason): Excel's saved value was used
+    dropped: list = ()
+
+    def summary(self) -> str:
+        text = f"{self.output}: converted {self.converted:,} formula cells to values"
+        if self.spilled:
+            text += f" (and {self.spilled:,} cells of spilled tables)"
+        if self.errors:
+            address, code, reason = self.errors[0]
+            more = f" and {len(self.errors) - 1} more" if len(self.errors) > 1 else ""
+            text += f"; {len(self.errors)} show an error value ({address}: {code}: {reason}{more})"
+        if self.unevaluable:
+            text += f"; {len(self.unevaluable)} left as formulas (could not be evaluated, listed above)"
+        if self.dropped:
+            text += f"; dropped as asked (--force): {', '.join(self.dropped)}"
+        return text
+
+    def problems(self) -> list[str]:
+        """One line per formula left as it was, per cell now showing an error value, and per saved value
+        used in place of a formula."""
+        lines = [f"{a}: {f} was left as a formula: {why}" for a, f, why in self.unevaluable]
+        lines += [f"{a}: shows {code}: {why}" for a, code, why in self.errors]
+        lines += [f"{a}: {why}" for a, why in self.saved_values]
+        return lines
+
+
+def _formula_text(value):
+    if isinstance(value, ArrayFormula):
+        return value.text
+    if isinstance(value, str) and value.startswith("=") and len(value) > 1:
+        return value
+    return None
+
+
+class _Cycle(Exception):
+    pass
+
+
+class _Book:
+    """Cell values of a workbook, formulas evaluated on demand (each once) and cached."""
+
+    def __init__(self, wb, path):
+        self.wb, self.path = wb, path
+        self.values = {}  # (sheet, row, col) -> value
+        self.trees = {}  # (sheet, row, col) -> parsed formula
+        self.active = set()
+        self.grids = {}  # (sheet, bounds) -> table (kept alive: the fit cache is keyed by its id)
+        self.origins = {}  # id(table) -> (sheet, row, col) of its top-left cell
+        self.fits = {}
+        self.saved = None  # the workbook's saved values, loaded if ever needed
+        self.report = None
+        self.evaluator = Evaluator(self.resolve, {name: self._xlrec(name) for name in XLREC_FUNCTIONS})
+
+    # --- references
+    def _sheet_and_ref(self, text, sheet):
+        if "!" in text:
+            name, ref = text.rsplit("!", 1)
+            if name.startswith("'") and name.endswith("'"):
+                name = name[1:-1].replace("''", "'")
+            if name.startswith("["):
+                raise Unsupported(f"{text} refers to another workbook")
+            if name not in self.wb.sheetnames:
+                return None, XlError("#REF!", f"no sheet named {name!r}")
+            return name, ref
+        return sheet, text
+
+    def resolve(self, text, sheet):
+        name, ref = self._sheet_and_ref(text, sheet)
+        if name is None:
+            return ref
+        ref = ref.replace("$", "")
+        try:
+            bounds = range_boundaries(ref)
+        except (ValueError, TypeError):
+            return self._named(ref, name)
+        return self.read(name, bounds)
+
+    def _named(self, ref, sheet):
+        ws = self.wb[sheet]
+        table_name, _, part = ref.partition("[")
+        part = part.rstrip("]").strip().lower()
+        for other in self.wb.worksheets:
+            for name, table in other.tables.items():
+                if name.lower() == table_name.lower():
+                    c0, r0, c1, r1 = range_boundaries(table.ref)
+                    headers = table.headerRowCount if table.headerRowCount is not None else 1
+                    totals = table.totalsRowCount or 0
+                    if part in ("#all",):
+                        return self.read(other.title, (c0, r0, c1, r1))
+                    if part in ("", "#data"):
+                        return self.read(other.title, (c0, r0 + headers, c1, r1 - totals))
+                    if part == "#headers" and headers:
+                        return self.read(other.title, (c0, r0, c1, r0))
+                    raise Unsupported(f"the structured reference {ref} is not supported; use {table_name}[#All]")
+        for names in (ws.defined_names, self.wb.defined_names):
+            defined = names.get(ref) or next((d for n, d in names.items() if n.lower() == ref.lower()), None)
+            if defined is not None:
+                destinations = list(defined.destinations)
+                if len(destinations) != 1:
+                    raise Unsupported(f"the name {ref} is not a single range ({defined.attr_text})")
+                target, cells = destinations[0]
+                if target not in self.wb.sheetnames:
+                    return XlError("#REF!", f"the name {ref} refers to a missing sheet")
+                return self.read(target, range_boundaries(cells.replace("$", "")))
+        return XlError("#NAME?", f"no range, table or name called {ref!r}")
+
+    def read(self, sheet, bounds):
+        c0, r0, c1, r1 = bounds
+        ws = self.wb[sheet]
+        if c0 is None or r0 is None:  # whole rows or columns: up to the last used cell
+            c0, r0 = c0 or 1, r0 or 1
+            c1, r1 = c1 or ws.max_column, r1 or ws.max_row
+        c1, r1 = min(c1, max(ws.max_column, c0)), min(r1, max(ws.max_row, r0))
+        if (c0, r0) == (c1, r1):
+            return self.value(sheet, r0, c0)
+        key = (sheet, (c0, r0, c1, r1))
+        grid = self.grids.get(key)
+        if grid is None:
+            grid = [[self.value(sheet, r, c) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
+            self.grids[key] = grid
+            self.origins[id(grid)] = (sheet, r0, c0)
+        return grid
+
+    # --- cells
+    def value(self, sheet, row, col):
+        key = (sheet, row, col)
+        if key in self.values:
+            return self.values[key]
+        ws = self.wb[sheet]
+        cell = ws._cells.get((row, col))  # no new empty cells in the output
+        raw = cell.value if cell is not None else None
+        formula = _formula_text(raw)
+        if formula is None:
+            value = raw
+            if isinstance(raw, str) and raw in _ERROR_CODES:
+                value = XlError(raw)
+        else:
+            if key in self.active:
+                raise _Cycle(cell_address(row, col, sheet))
+            self.active.add(key)
+            try:
+                value = self.evaluate_cell(sheet, row, col, formula)
+            except Unsupported as exc:
+                value = self._saved_value(sheet, row, col, exc)
+            finally:
+                self.active.discard(key)
+            if isinstance(value, list):  # a referenced cell shows the top-left value of an array
+                value = value[0][0] if value and value[0] else None
+        self.values[key] = value
+        return value
+
+    def evaluate_cell(self, sheet, row, col, formula):
+        key = (sheet, row, col)
+        tree = self.trees.get(key)
+        if tree is None:
+            tree = self.trees[key] = parse(formula)
+        return self.evaluator.evaluate(tree, sheet)
+
+    def _saved_value(self, sheet, row, col, exc):
+        if self.saved is None:
+            self.saved = openpyxl.load_workbook(self.path, data_only=True, read_only=False)
+        value = self.saved[sheet]._cells.get((row, col))
+        value = value.value if value is not None else None
+        address = cell_address(row, col, sheet)
+        if value is None:
+            raise Unsupported(f"it uses {address}, which could not be evaluated ({exc}) and has no saved value")
+        self.report.saved_values.append((address, f"could not be evaluated ({exc}); used the value Excel saved, "
+                                                  f"{value!r}"))
+        return XlError(value) if isinstance(value, str) and value in _ERROR_CODES else value
+
+    # --- the xlrec functions
+    def _fit(self, cells, **params):
+        key = (id(cells), tuple(sorted(params.items())))
+        fitted = self.fits.get(key)
+        if fitted is None:
+            sheet, row, col = self.origins.get(id(cells), (None, 1, 1))
+            table = [[v.code if isinstance(v, XlError) else v for v in r] for r in cells]
+            matrix = SalesMatrix.from_cells(table, sheet=sheet, origin=(row, col))
+            fitted = self.fits[key] = Fitted(matrix, NeighborModel(**params).fit(matrix))
+        return fitted
+
+    def _xlrec(self, name):
+        f, _ = functions.FUNCTIONS[name]
+        n_args = len(functions.ARGUMENTS[name])
+
+        def call(args, sheet):
+            if not 1 <= len(args) <= n_args:
+                return XlError("#VALUE!", f"{name} takes 1 to {n_args} arguments, not {len(args)}")
+            matrix = args[0] if isinstance(args[0], list) else [[args[0]]]
+            rest = []
+            for a in args[1:]:
+                if isinstance(a, list):
+                    if len(a) != 1 or len(a[0]) != 1:
+                        return XlError("#VALUE!", f"{name}: a range of several cells where one value is expected")
+                    a = a[0][0]
+                if isinstance(a, XlError):
+                    return a
+                rest.append(a)
+            try:
+                return f(self._fit, matrix, *rest)
+            except NotFoundError as exc:
+                return XlError("#N/A", str(exc))
+            except XlrecError as exc:
+                return XlError("#VALUE!", str(exc))
+        return call
+
+
+_ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!",
+                          "#CALC!", "#GETTING_DATA"})
+
+
+def _excel_value(v):
+    """What a cell holds for a computed value: an error value's code, nothing for empty text."""
+    if isinstance(v, XlError):
+        return v.code
+    if isinstance(v, str) and v == "":
+        return None
+    return v
+
+
+def convert_workbook(input_path, output_path, *, values_only=False, force=False) -> ConvertReport:
+    """Write ``output_path``: ``input_path`` with its xlrec formulas (every formula with ``values_only``)
+    replaced by their values. The input is never written."""
+    input_path, output_path = check_output(input_path, output_path)
+    wb = load_workbook(input_path, force=force)
+    report = ConvertReport(output_path, dropped=wb.xlrec_dropped)
+    book = _Book(wb, input_path)
+    book.report = report
+
+    targets = []  # (ws, cell, formula, is_array)
+    for ws in wb.worksheets:
+        for cell in list(ws._cells.values()):
+            formula = _formula_text(cell.value)
+            if formula is None:
+                continue
+            try:
+                names = function_names(formula)
+            except Unsupported as exc:
+                if values_only:
+                    report.unevaluable.append((cell_address(cell.row, cell.column, ws.title), formula, str(exc)))
+                continue
+            if values_only or names & XLREC_FUNCTIONS:
+                targets.append((ws, cell, formula, isinstance(cell.value, ArrayFormula)))
+
+    results = []
+    for ws, cell, formula, is_array in targets:
+        address = cell_address(cell.row, cell.column, ws.title)
+        try:
+            value = book.evaluate_cell(ws.title, cell.row, cell.column, formula)
+        except Unsupported as exc:
+            report.unevaluable.append((address, formula, str(exc)))
+            continue
+        except _Cycle as exc:
+            report.unevaluable.append((address, formula, f"circular reference through {exc}"))
+            continue
+        results.append((ws, cell, value, is_array))
+
+    taken = set()  # cells written by an earlier spill
+    for ws, cell, value, is_array in results:
+        address = cell_address(cell.row, cell.column, ws.title)
+        if isinstance(value, list):
+            value = _place_table(ws, cell, value, is_array, report, taken)
+        if isinstance(value, XlError):
+            report.errors.append((address, value.code, value.reason))
+        cell.value = _excel_value(value)
+        report.converted += 1
+    save_atomic(wb, output_path)
+    return report
+
+
+def _place_table(ws, cell, table, is_array, report, taken):
+    """Write a table result from ``cell``: over its array-formula range (padded with #N/A, as Excel does), or
+    spilled into empty cells. Returns what the anchor cell gets."""
+    rows, cols = len(table), max((len(r) for r in table), default=0)
+    if rows == 0 or cols == 0:
+        return None
+    if is_array and cell.value.ref:  # an array formula: its range, whatever the size of the result
+        c0, r0, c1, r1 = range_boundaries(cell.value.ref.replace("$", ""))
+        height, width = r1 - r0 + 1, c1 - c0 + 1
+    else:
+        r0, c0, height, width = cell.row, cell.column, rows, cols
+        if r0 + height - 1 > _EXCEL_LIMITS[0] or c0 + width - 1 > _EXCEL_LIMITS[1]:
+            return XlError("#SPILL!", "the table would run off the sheet")
+        blockers = [(r, c) for r in range(r0, r0 + height) for c in range(c0, c0 + width)
+                    if (r, c) != (r0, c0) and ((ws.title, r, c) in taken or _occupied(ws, r, c))]
+        if blockers:
+            r, c = blockers[0]
+            return XlError("#SPILL!", f"the table needs {cell_address(r0, c0)}:"
+                                      f"{get_column_letter(c0 + width - 1)}{r0 + height - 1} and "
+                                      f"{cell_address(r, c)} is not empty")
+    for i in range(height):
+        for j in range(width):
+            if (i, j) == (0, 0):
+                continue
+            v = table[i][j] if i < rows and j < len(table[i]) else XlError("#N/A")
+            ws.cell(row=r0 + i, column=c0 + j).value = _excel_value(v)
+            taken.add((ws.title, r0 + i, c0 + j))
+            report.spilled += 1
+    return table[0][0]
+
+
+def _occupied(ws, row, col):
+    cell = ws._cells.get((row, col))
+    return cell is not None and cell.value is not None

@@ -121,8 +121,8 @@ class _Book:
         table_name, _, part = ref.partition("[")
         part = part.rstrip("]").strip().lower()
         for other in self.wb.worksheets:
-            for name, table in other.tables.items():
-                if name.lower() == table_name.lower():
+            for table in other.tables.values():
+                if table.displayName.lower() == table_name.lower():
                     c0, r0, c1, r1 = range_boundaries(table.ref)
                     headers = table.headerRowCount if table.headerRowCount is not None else 1
                     totals = table.totalsRowCount or 0

@@ -327,7 +327,7 @@ def _numbers(args):
     """The numbers among SUM-like arguments: in ranges, only numbers count; direct arguments are coerced."""
     out = []
     for node_value, direct in args:
-        if direct:
+        if direct and not _is_table(node_value):
             n = to_number(node_value)
             if isinstance(n, XlError):
                 return n

@@ -112,7 +112,9 @@ def locate_matrix(wb, ws, cell_range: str | None = None):
     if tables:
         name = DEFINED_NAME if DEFINED_NAME in tables else (next(iter(tables)) if len(tables) == 1 else None)
         if name is not None:
-            return ws, _parse_range(tables[name], "the table"), f"the table {name}"
+            r0, c0, r1, c1 = _parse_range(tables[name], "the table")
+            r1 -= ws.tables[name].totalsRowCount or 0  # the table's totals row is not bookings
+            return ws, (r0, c0, r1, c1), f"the table {name}"
     return ws, find_matrix(ws), "found on the sheet"
 
 

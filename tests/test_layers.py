@@ -8,6 +8,7 @@ import xlrec
 
 def test_core_imports_neither_openpyxl_nor_xlwings():
     code = ("import sys, xlrec, xlrec.core, xlrec.core.neighbors, xlrec.core.distances, xlrec.core.matrix\n"
+            "import xlrec.functions  # the spreadsheet functions run in xlwings Lite too\n"
             "import numpy as np\n"
             "xlrec.fill(np.array([[1.0, np.nan], [1.0, 2.0]]))\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('openpyxl', 'xlwings'))\n"
@@ -21,6 +22,7 @@ def test_core_imports_neither_openpyxl_nor_xlwings():
 def test_exported_members():
     exported = set(xlrec.__all__)
     public = {name for name in vars(xlrec) if not name.startswith("_")} - {"core", "exceptions", "io", "style",
+                                                                          "functions",
                                                                           "cli", "excel"}
     assert exported == public | {"__version__"}
     for name in exported:

@@ -6,6 +6,7 @@ the output's folder and are renamed into place, so an interrupted run leaves no 
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
@@ -53,9 +54,13 @@ def load_workbook(path, *, force=False) -> openpyxl.Workbook:
                             "is it corrupt, or an old .xls renamed?)")
     dropped = check_package(path, force=force)
     try:
-        wb = openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
+        # from memory: openpyxl leaves its file open when a part fails to parse, and reads the macros at save
+        wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), keep_vba=path.suffix.lower() == ".xlsm",
+                                    rich_text=True)
     except Exception as exc:  # malformed XML parts raise parser-specific errors of many kinds
-        raise WorkbookError(f"{path}: cannot be read as a workbook ({type(exc).__name__}: {exc})") from exc
+        cause = exc.__cause__ or exc.__context__ or exc  # openpyxl wraps the parser's error in a long message
+        detail = " ".join(f"{type(cause).__name__}: {cause}".split())  # one line
+        raise WorkbookError(f"{path}: cannot be read as a workbook (invalid or unsafe XML? {detail})") from exc
     wb.xlrec_dropped = dropped
     return wb
 

@@ -85,6 +85,7 @@ class _Book:
         self.values = {}  # (sheet, row, col) -> value
         self.trees = {}  # (sheet, row, col) -> parsed formula
         self.active = set()
+        self.extents = {}  # sheet -> (max_row, max_column), before any cell is written
         self.grids = {}  # (sheet, bounds) -> table (kept alive: the fit cache is keyed by its id)
         self.origins = {}  # id(table) -> (sheet, row, col) of its top-left cell
         self.fits = {}
@@ -145,13 +146,23 @@ class _Book:
                 return self.read(target, range_boundaries(cells.replace("$", "")))
         return XlError("#NAME?", f"no range, table or name called {ref!r}")
 
+    def _extent(self, sheet):
+        """(last row, last column) of a sheet, found once: openpyxl's max_row scans every cell each time."""
+        extent = self.extents.get(sheet)
+        if extent is None:
+            ws = self.wb[sheet]
+            extent = self.extents[sheet] = (ws.max_row, ws.max_column)
+        return extent
+
     def read(self, sheet, bounds):
         c0, r0, c1, r1 = bounds
-        ws = self.wb[sheet]
+        if (c0, r0) == (c1, r1) and c0 is not None and r0 is not None:  # one cell
+            return self.value(sheet, r0, c0)
+        max_row, max_col = self._extent(sheet)
         if c0 is None or r0 is None:  # whole rows or columns: up to the last used cell
             c0, r0 = c0 or 1, r0 or 1
-            c1, r1 = c1 or ws.max_column, r1 or ws.max_row
-        c1, r1 = min(c1, max(ws.max_column, c0)), min(r1, max(ws.max_row, r0))
+            c1, r1 = c1 or max_col, r1 or max_row
+        c1, r1 = min(c1, max(max_col, c0)), min(r1, max(max_row, r0))
         if (c0, r0) == (c1, r1):
             return self.value(sheet, r0, c0)
         key = (sheet, (c0, r0, c1, r1))

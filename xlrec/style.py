@@ -5,12 +5,14 @@ Lighter 80%") and a note written by :data:`NOTE_AUTHOR` that lists the neighbour
 note is a prediction, never a booking: filling again treats it as blank and predicts it anew.
 """
 
+import numpy as np
+
 PREDICTED_COLOR = "#FCE4D6"
 NOTE_AUTHOR = "xlrec"
 NOTE_PREFIX = "xlrec prediction"
 LEGEND_TEXT = "xlrec prediction (not an actual booking)"
 
-__all__ = ["PREDICTED_COLOR", "NOTE_AUTHOR", "NOTE_PREFIX", "LEGEND_TEXT", "note_text"]
+__all__ = ["PREDICTED_COLOR", "NOTE_AUTHOR", "NOTE_PREFIX", "LEGEND_TEXT", "note_text", "note_texts"]
 
 
 def note_text(prediction) -> str:
@@ -20,11 +22,52 @@ def note_text(prediction) -> str:
     if prediction.fallback:
         return (f"{NOTE_PREFIX}: {format_amount(prediction.value)} = {prediction.fallback} "
                 f"(no neighbour: {prediction.reason})")
-    lines = [f"{NOTE_PREFIX}: {format_amount(prediction.value)} ({prediction.model})"]
-    total = sum(n.weight for n in prediction.neighbors) or 1.0
-    for n in prediction.neighbors:
-        lines.append(f"{n.name}: {format_amount(n.value)} (distance {format_amount(n.distance)}, "
-                     f"weight {n.weight:.4g} = {n.weight / total:.0%})")
-    if prediction.note:
-        lines.append(prediction.note)
+    return _compose(format_amount, prediction.value, prediction.model,
+                    [(n.name, n.value, n.distance, n.weight) for n in prediction.neighbors], prediction.note)
+
+
+def _compose(fmt, value, model, neighbors, note=None) -> str:
+    total = sum(w for *_, w in neighbors) or 1.0
+    lines = [f"{NOTE_PREFIX}: {fmt(value)} ({model})"]
+    lines += [f"{name}: {fmt(v)} (distance {fmt(d)}, weight {w:.4g} = {w / total:.0%})"
+              for name, v, d, w in neighbors]
+    if note:
+        lines.append(note)
     return "\n".join(lines)
+
+
+def _amount(v: float) -> str:
+    """:func:`~xlrec.core.base.format_amount` of a finite float, in one formatting step."""
+    text = f"{v:,.2f}"
+    return text[:-3] if text.endswith(".00") else text
+
+
+def note_texts(result) -> dict:
+    """{(i, j): note} for every filled cell of a :class:`~xlrec.core.base.FillResult` made with
+    ``fill(explain=True)``: the text :func:`note_text` gives for ``result.prediction(i, j)``, built from the
+    result's arrays (a fill of thousands of cells needs thousands of notes)."""
+    m = result.matrix
+    by_client = getattr(result.model, "by", "salesperson") == "client"
+    names = m.clients if by_client else m.salespeople
+    k = getattr(result.model, "k", 0)
+    ii, jj = result.predicted.nonzero()
+    idx, dist, weight = (a[ii, jj] for a in result.neighbors)  # (cells, k), nearest first, -1 past the last
+    ok = idx >= 0
+    safe = np.maximum(idx, 0)
+    donor = m.values[ii[:, None], safe] if by_client else m.values[safe, jj[:, None]]
+    used = ok.sum(axis=1)
+    model = result.model.describe()
+    texts = [f"{NOTE_PREFIX}: {_amount(v)} ({model})" for v in result.values[ii, jj].tolist()]
+    totals = [sum(ws) or 1.0 for ws in np.where(ok, weight, 0.0).tolist()]
+    for slot in range(idx.shape[1]):
+        rows = np.flatnonzero(ok[:, slot])
+        for p, t, v, d, w in zip(rows.tolist(), idx[rows, slot].tolist(), donor[rows, slot].tolist(),
+                                 dist[rows, slot].tolist(), weight[rows, slot].tolist()):
+            texts[p] += (f"\n{names[t]}: {_amount(v)} (distance {_amount(d)}, weight {w:.4g} = "
+                         f"{w / totals[p]:.0%})")
+    for p in np.flatnonzero(used < k).tolist():
+        texts[p] += f"\nonly {used[p]} of the k={k} neighbours asked for could be used"
+    out = dict(zip(zip(ii.tolist(), jj.tolist()), texts))
+    for i, j in zip(*result.fallback.nonzero()):
+        out[int(i), int(j)] = note_text(result.prediction(int(i), int(j)))
+    return out

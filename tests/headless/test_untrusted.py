@@ -6,6 +6,7 @@ import zipfile
 
 import openpyxl
 import pytest
+from openpyxl.comments import Comment
 
 from xlrec.cli import main
 from xlrec.io import package
@@ -87,16 +88,40 @@ def test_openpyxl_uses_defusedxml():
     ("xl/charts/chart1.xml", "charts"),
     ("xl/slicers/slicer1.xml", "slicers"),
 ])
-def test_what_openpyxl_drops_is_refused_unless_forced(part, what, tmp_path, capsys, example_path):
+def test_what_openpyxl_drops_is_kept_by_fill_and_refused_by_openpyxl_writes(part, what, tmp_path, capsys,
+                                                                             example_path):
     src = rewrite(example_path, tmp_path / "in.xlsx", add={part: b"<x/>"})
     out = tmp_path / "out.xlsx"
-    assert main(["fill", str(src), "-o", str(out)]) == 2
+    # fill edits the package in place: the part is kept byte for byte, nothing to refuse
+    assert main(["fill", str(src), "-o", str(out)]) == 0
+    assert "dropped" not in capsys.readouterr().out
+    with zipfile.ZipFile(out) as z:
+        assert z.read(part) == b"<x/>"
+    assert openpyxl.load_workbook(out).active["E2"].value == 433_333.33
+    # convert writes through openpyxl: refused unless forced
+    out2 = tmp_path / "out2.xlsx"
+    assert main(["convert", str(src), "-o", str(out2)]) == 2
     err = capsys.readouterr().err
     assert f"holds {what} ({part}), which would be lost in the output" in err and "--force" in err
+    assert not out2.exists()
+    assert main(["convert", str(src), "-o", str(out2), "--force"]) == 0
+    assert f"dropped as asked (--force): {what} ({part})" in capsys.readouterr().out
+
+
+def test_fill_of_a_sheet_with_notes_refuses_what_openpyxl_drops(tmp_path, capsys, example_path):
+    noted = tmp_path / "noted.xlsx"
+    wb = openpyxl.load_workbook(example_path)
+    wb.active["A1"].comment = Comment("Q3 figures, from the CRM", "Dana")
+    wb.save(noted)
+    src = rewrite(noted, tmp_path / "in.xlsx", add={"xl/charts/chart1.xml": b"<x/>"})
+    out = tmp_path / "out.xlsx"
+    assert main(["fill", str(src), "-o", str(out)]) == 2
+    assert "holds charts (xl/charts/chart1.xml), which would be lost" in capsys.readouterr().err
     assert not out.exists()
     assert main(["fill", str(src), "-o", str(out), "--force"]) == 0
-    assert f"dropped as asked (--force): {what} ({part})" in capsys.readouterr().out
-    assert openpyxl.load_workbook(out).active["E2"].value == 433_333.33
+    assert "dropped as asked (--force): charts" in capsys.readouterr().out
+    ws = openpyxl.load_workbook(out).active
+    assert ws["E2"].value == 433_333.33 and ws["A1"].comment.text == "Q3 figures, from the CRM"
 
 
 def test_sparklines_are_named(tmp_path, capsys, example_path):
@@ -120,7 +145,10 @@ def test_batch_goes_on_past_bad_files(tmp_path, example_path, capsys):
     shutil.copy(example_path, folder / "good.xlsx")
     (folder / "bomb.xlsx").write_bytes(bomb_bytes())
     rewrite(example_path, folder / "chart.xlsx", add={"xl/charts/chart1.xml": b"<x/>"})
+    (folder / "cut.xlsx").write_bytes((folder / "good.xlsx").read_bytes()[:3000])
     assert main(["batch", str(folder), "-o", str(tmp_path / "out"), "-j", "1"]) == 1
     captured = capsys.readouterr()
-    assert "filled 1 of 3 workbooks" in captured.out
-    assert "a zip bomb?" in captured.err and "holds charts" in captured.err
+    assert "filled 2 of 4 workbooks" in captured.out
+    assert "a zip bomb?" in captured.err and "cut.xlsx" in captured.err
+    with zipfile.ZipFile(tmp_path / "out" / "chart.xlsx") as z:  # kept: fill edits the package in place
+        assert z.read("xl/charts/chart1.xml") == b"<x/>"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..exceptions import InputError, WorkbookError
 
-__all__ = ["check_package", "MAX_UNCOMPRESSED", "MAX_RATIO"]
+__all__ = ["check_package", "refusal", "MAX_UNCOMPRESSED", "MAX_RATIO"]
 
 MAX_UNCOMPRESSED = 1 << 30  # 1 GiB unpacked at most
 MAX_RATIO = 200  # a part that unpacks to more than 200 times its packed size (and over 10 MB) is a zip bomb
@@ -82,6 +82,12 @@ def check_package(path, *, force=False) -> list:
         raise WorkbookError(f"{path}: is not an Excel workbook or is damaged ({exc})") from exc
     dropped = [f"{what} ({part})" for what, part in found.items()]
     if dropped and not force:
-        raise InputError(f"{path}: holds {', '.join(dropped)}, which would be lost in the output (openpyxl cannot "
-                         "keep them); nothing was written. Use --force to write the output without them")
+        raise refusal(path, dropped)
     return dropped
+
+
+def refusal(path, dropped) -> InputError:
+    """The error for a workbook holding what openpyxl would drop (``dropped``, as :func:`check_package`
+    lists it)."""
+    return InputError(f"{path}: holds {', '.join(dropped)}, which would be lost in the output (openpyxl cannot "
+                      "keep them); nothing was written. Use --force to write the output without them")

@@ -21,12 +21,13 @@ from openpyxl.styles import PatternFill
 from openpyxl.utils.cell import range_boundaries
 
 from ..core.base import FillResult
-from ..core.layout import largest_block, nonempty
+from ..core.layout import largest_block
 from ..core.matrix import SalesMatrix, cell_address
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
-from .package import check_package
-from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_PREFIX, PREDICTED_COLOR, note_text
+from .package import check_package, refusal
+from .splice import Cell, Unsupported, splice_cells
+from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_PREFIX, PREDICTED_COLOR, note_text, note_texts
 
 __all__ = ["load_workbook", "find_matrix", "locate_matrix", "read_matrix", "mark_predictions", "save_atomic", "save_text_atomic", "fill_workbook",
            "FillReport", "SUFFIXES"]
@@ -133,8 +134,8 @@ def find_matrix(ws, cell_range: str | None = None):
     """
     if cell_range:
         return _parse_range(cell_range, "--range")
-    values = [list(r) for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
-    box = largest_block(nonempty(values))
+    values, grid = _grid(ws)
+    box = largest_block(grid)
     if box is None:
         raise InputError(f"sheet {ws.title!r} is empty: no sales matrix found (use --sheet to pick another)")
     top, left, bottom, right = box
@@ -154,6 +155,26 @@ def find_matrix(ws, cell_range: str | None = None):
     return top + 1, left + 1, bottom, right
 
 
+def _grid(ws):
+    """The sheet's values as rows of a list (from A1 to the last cell used) and the grid of non-empty cells.
+
+    Read from the cells the sheet holds (openpyxl's ``iter_rows`` would create every empty one).
+    """
+    cells = ws._cells
+    if not cells:
+        return [], np.zeros((0, 0), dtype=bool)
+    n_rows = max(r for r, _ in cells)
+    n_cols = max(c for _, c in cells)
+    values = [[None] * n_cols for _ in range(n_rows)]
+    grid = np.zeros((n_rows, n_cols), dtype=bool)
+    for (r, c), cell in cells.items():
+        v = cell.value
+        if not _is_empty(v):
+            values[r - 1][c - 1] = v
+            grid[r - 1, c - 1] = True
+    return values, grid
+
+
 def range_text(ws, bounds) -> str:
     r0, c0, r1, c1 = bounds
     return f"{cell_address(r0, c0, ws.title)}:{cell_address(r1, c1)}"
@@ -162,16 +183,20 @@ def range_text(ws, bounds) -> str:
 def read_matrix(ws, bounds) -> SalesMatrix:
     """Read the block at ``bounds`` as a :class:`SalesMatrix`; xlrec's earlier predictions read as blank."""
     r0, c0, r1, c1 = bounds
+    get = ws._cells.get  # the cells the sheet holds: no empty ones made for the blanks
     cells = []
-    for row in ws.iter_rows(min_row=r0, max_row=r1, min_col=c0, max_col=c1):
+    for r in range(r0, r1 + 1):
         line = []
-        for cell in row:
-            v = cell.value
-            if isinstance(v, str) and v.startswith("=") and cell.row > r0 and cell.column > c0:
-                raise InputError(f"{cell_address(cell.row, cell.column, ws.title)}: holds the formula {v} "
-                                 "(xlrec reads bookings as values; use --range to leave totals out, or "
-                                 "paste values)")
-            line.append(None if (cell.row > r0 and cell.column > c0 and _is_prediction(cell)) else v)
+        for c in range(c0, c1 + 1):
+            cell = get((r, c))
+            v = None if cell is None else cell.value
+            if v is not None and r > r0 and c > c0:
+                if isinstance(v, str) and v.startswith("="):
+                    raise InputError(f"{cell_address(r, c, ws.title)}: holds the formula {v} (xlrec reads "
+                                     "bookings as values; use --range to leave totals out, or paste values)")
+                if cell.comment is not None and _is_prediction(cell):
+                    v = None  # xlrec's own earlier prediction
+            line.append(v)
         cells.append(line)
     return SalesMatrix.from_cells(cells, sheet=ws.title, origin=(r0, c0))
 
@@ -196,17 +221,28 @@ def mark_predictions(ws, bounds, result: FillResult):
     _legend(ws, bounds, result)
 
 
-def _legend(ws, bounds, result):
+def _legend_column(ws, bounds):
+    """The column of the legend: the first beyond the matrix, after an empty one, that is free (or holds
+    an earlier legend) in the matrix's first two rows."""
     r0, c0, r1, c1 = bounds
     col = c1 + 2
     while True:
-        a, b = ws.cell(row=r0, column=col), ws.cell(row=r0 + 1, column=col)
-        if a.value == LEGEND_TEXT or (_is_empty(a.value) and _is_empty(b.value)):
-            break
+        a, b = ws.cell(row=r0, column=col).value, ws.cell(row=r0 + 1, column=col).value
+        if a == LEGEND_TEXT or (_is_empty(a) and _is_empty(b)):
+            return col
         col += 1
+
+
+def _legend_text(result):
+    return f"{result.model.describe()}; {result.summary()}"
+
+
+def _legend(ws, bounds, result):
+    col = _legend_column(ws, bounds)
+    a, b = ws.cell(row=bounds[0], column=col), ws.cell(row=bounds[0] + 1, column=col)
     a.value = LEGEND_TEXT
     a.fill = _FILL
-    b.value = f"{result.model.describe()}; {result.summary()}"
+    b.value = _legend_text(result)
 
 
 def _file_mode(path):
@@ -221,6 +257,12 @@ def _file_mode(path):
 
 def save_atomic(wb, path):
     """Save to a temporary file beside ``path``, then rename it into place."""
+    write_atomic(path, wb.save)
+
+
+def write_atomic(path, write):
+    """Call ``write(temporary path)`` for a file beside ``path``, then rename it into place; on any error
+    the temporary file is removed and ``path`` is left as it was."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -229,7 +271,7 @@ def save_atomic(wb, path):
     os.close(fd)
     try:
         os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; give the file the mode a plain save would
-        wb.save(tmp)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -292,16 +334,37 @@ def check_output(input_path, output_path):
 def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force=False, **params) -> FillReport:
     """Fill every blank of the sales matrix in ``input_path`` and write the result to ``output_path``.
 
-    ``params`` go to :class:`NeighborModel`. The input file is never written.
+    ``params`` go to :class:`NeighborModel`. The input file is never written. The output is the input's
+    package with only the filled cells, their styles and notes, and the legend added
+    (:func:`xlrec.io.splice.splice_cells`), so nothing else in it changes; a sheet that has notes of its own
+    is written through openpyxl instead, and then what openpyxl would drop is refused unless ``force``.
     """
     input_path, output_path = check_output(input_path, output_path)
-    wb = load_workbook(input_path, force=force)
+    wb = load_workbook(input_path, force=True)
     ws, bounds, how = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
     matrix = read_matrix(ws, bounds)
     result = NeighborModel(**params).fit(matrix).fill(explain=True)
-    mark_predictions(ws, bounds, result)
-    save_atomic(wb, output_path)
-    return FillReport(output_path, ws.title, range_text(ws, bounds), result, how, wb.xlrec_dropped)
+    dropped = []
+    try:
+        write_atomic(output_path, lambda tmp: splice_cells(input_path, tmp, ws.title, _cells(ws, bounds, result),
+                                                           rgb=PREDICTED_COLOR.lstrip("#"), author=NOTE_AUTHOR))
+    except Unsupported:
+        dropped = wb.xlrec_dropped
+        if dropped and not force:
+            raise refusal(input_path, dropped) from None
+        mark_predictions(ws, bounds, result)
+        save_atomic(wb, output_path)
+    return FillReport(output_path, ws.title, range_text(ws, bounds), result, how, dropped)
+
+
+def _cells(ws, bounds, result):
+    """What :func:`splice_cells` writes: every filled blank with its note, and the legend."""
+    r0, c0 = bounds[:2]
+    values = result.values
+    cells = [Cell(r0 + 1 + i, c0 + 1 + j, round(float(values[i, j]), 2), True, text)
+             for (i, j), text in note_texts(result).items()]
+    col = _legend_column(ws, bounds)
+    return cells + [Cell(r0, col, LEGEND_TEXT, True), Cell(r0 + 1, col, _legend_text(result), False)]
 
 
 def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_range=None, **params):

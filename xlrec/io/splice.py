@@ -1,0 +1,479 @@
+"""Write filled cells into a copy of a workbook's package, changing nothing else.
+
+openpyxl rebuilds every part of a workbook when it saves, which is slow on a large matrix (its note writer
+alone takes seconds for tens of thousands of notes) and drops what it cannot read. :func:`splice_cells`
+instead copies the package part by part and edits three things only, as text:
+
+- the sheet's XML: the filled cells are put in (or replace empty cells) at their place in their row, and a
+  ``legacyDrawing`` element points to the notes;
+- ``styles.xml``: one fill and, for each style the filled cells had, a copy of it with that fill (and a number
+  format with cents when it had none);
+- the notes: a comments part and its VML drawing, their relationships and content types.
+
+It applies only to a sheet without notes of its own (merging into existing note drawings is openpyxl's job);
+:class:`Unsupported` says when, and the caller then writes through openpyxl. Every other part, images,
+charts, slicers and macros included, is copied byte for byte.
+"""
+
+from __future__ import annotations
+
+import bisect
+import posixpath
+import re
+import xml.parsers.expat
+import zipfile
+from dataclasses import dataclass
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape, quoteattr
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles.numbers import BUILTIN_FORMATS
+from openpyxl.utils.cell import get_column_letter
+
+__all__ = ["splice_cells", "Unsupported", "Cell"]
+
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_COMMENTS_TYPE = _REL + "/comments"
+_VML_TYPE = _REL + "/vmlDrawing"
+_COMMENTS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+_VML_CT = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+_CENTS_FORMAT = 4  # the built-in "#,##0.00"
+# what may follow legacyDrawing in a worksheet (CT_Worksheet's sequence)
+_AFTER_LEGACY = {"legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
+                 "tableParts", "extLst"}
+
+
+class Unsupported(Exception):
+    """The package cannot be edited in place; write it through openpyxl instead."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell to write: a number (shown with cents) or a text, with the fill or without, and maybe a note."""
+
+    row: int
+    col: int
+    value: float | str
+    fill: bool = True
+    note: str | None = None
+
+
+def _local(name):
+    return name.rsplit(":", 1)[-1]
+
+
+def _prefix(name):
+    return name.rsplit(":", 1)[0] + ":" if ":" in name else ""
+
+
+def _start_tag(name, attrs, close="/>"):
+    return f"<{name}" + "".join(f" {k}={quoteattr(v)}" for k, v in attrs.items()) + close
+
+
+def _tag_end(data, start):
+    """Offset just past the '>' of the start tag at ``start``, and whether the element is empty (``/>``)."""
+    close = data.index(b">", start)
+    return close + 1, data[close - 1:close] == b"/"
+
+
+def _apply(data: bytes, edits) -> bytes:
+    """``data`` with each (start, end, text) edit applied; edits at one offset keep their order."""
+    out, pos = [], 0
+    for start, end, text in sorted(edits, key=lambda e: (e[0], e[1])):
+        out.append(data[pos:start])
+        out.append(text.encode("utf-8"))
+        pos = max(pos, end)
+    out.append(data[pos:])
+    return b"".join(out)
+
+
+# -- the package's map ----------------------------------------------------------------------------------------
+
+
+def _rels_path(part):
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def _target(base_part, target):
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base_part), target))
+
+
+def _relationships(z, part):
+    try:
+        root = ElementTree.fromstring(z.read(_rels_path(part)))
+    except KeyError:
+        return []
+    return [(r.get("Id"), r.get("Type"), r.get("Target"), r.get("TargetMode")) for r in root]
+
+
+def _sheet_part(z, title):
+    book = next((_target("", t) for _, typ, t, _ in _relationships(z, "") if typ.endswith("/officeDocument")),
+                None)
+    if book is None:
+        raise Unsupported("no workbook part")
+    root = ElementTree.fromstring(z.read(book))
+    rid = None
+    for sheet in root.iter(f"{{{_MAIN}}}sheet"):
+        if sheet.get("name") == title:
+            rid = sheet.get(f"{{{_REL}}}id")
+    if rid is None:
+        raise Unsupported(f"sheet {title!r} not found in {book}")
+    target = next((t for i, _, t, _ in _relationships(z, book) if i == rid), None)
+    if target is None:
+        raise Unsupported(f"sheet {title!r} has no part")
+    return _target(book, target)
+
+
+def _free_name(names, pattern):
+    n = 1
+    while pattern.format(n) in names:
+        n += 1
+    return pattern.format(n)
+
+
+# -- styles -----------------------------------------------------------------------------------------------------
+
+
+class _Styles:
+    """styles.xml, read for what the new styles need, and edited as text."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.formats = dict(BUILTIN_FORMATS)
+        self.xfs = []  # (start, end, qualified name, attrs, empty)
+        self.fills = self.cell_xfs = None  # (start, end of start tag, name, attrs, close offset)
+        stack = []
+        parser = xml.parsers.expat.ParserCreate()
+
+        def start(name, attrs):
+            local = _local(name)
+            at = parser.CurrentByteIndex
+            parent = stack[-1] if stack else None
+            stack.append(local)
+            if local == "numFmt":
+                self.formats[int(attrs.get("numFmtId", "0"))] = attrs.get("formatCode", "")
+            elif local in ("fills", "cellXfs") and parent == "styleSheet":
+                setattr(self, "cell_xfs" if local == "cellXfs" else "fills", [at, _tag_end(data, at)[0], name,
+                                                                              dict(attrs), None])
+            elif local == "xf" and parent == "cellXfs":
+                end, empty = _tag_end(data, at)
+                self.xfs.append([at, end, name, dict(attrs), empty])
+
+        def end(name):
+            local = stack.pop()
+            at = parser.CurrentByteIndex
+            if local == "xf" and stack and stack[-1] == "cellXfs" and not self.xfs[-1][4]:
+                self.xfs[-1][1] = data.index(b">", at) + 1
+            elif local in ("fills", "cellXfs") and len(stack) == 1:
+                getattr(self, "cell_xfs" if local == "cellXfs" else "fills")[4] = at
+
+        parser.StartElementHandler, parser.EndElementHandler = start, end
+        parser.Parse(data, True)
+        if self.fills is None or self.cell_xfs is None or not self.xfs or None in (self.fills[4],
+                                                                                   self.cell_xfs[4]):
+            raise Unsupported("styles.xml has no fills or cell formats to extend")
+        self.new_xfs = []
+        self.made = {}
+        self.fill_id = int(self.fills[3].get("count", "0"))
+        self.fills_added = False
+
+    def styled(self, base: int, cents: bool) -> int:
+        """The index of a cell format like ``base`` with xlrec's fill (and cents, if ``cents``)."""
+        key = (base, cents)
+        if key not in self.made:
+            if not 0 <= base < len(self.xfs):
+                base = 0
+            start, end, name, attrs, empty = self.xfs[base]
+            attrs = dict(attrs, fillId=str(self.fill_id), applyFill="1")
+            if cents and "0.00" not in self.formats.get(int(attrs.get("numFmtId", "0")), ""):
+                attrs.update(numFmtId=str(_CENTS_FORMAT), applyNumberFormat="1")
+            if empty:
+                text = _start_tag(name, attrs)
+            else:
+                inner_start, _ = _tag_end(self.data, start)
+                text = _start_tag(name, attrs, ">") + self.data[inner_start:end].decode("utf-8")
+            self.made[key] = len(self.xfs) + len(self.new_xfs)
+            self.new_xfs.append(text)
+            self.fills_added = True
+        return self.made[key]
+
+    def edited(self, rgb: str) -> bytes:
+        if not self.fills_added:
+            return self.data
+        fp = _prefix(self.fills[2])
+        fill = (f'<{fp}fill><{fp}patternFill patternType="solid"><{fp}fgColor rgb="FF{rgb}"/>'
+                f'<{fp}bgColor indexed="64"/></{fp}patternFill></{fp}fill>')
+        edits = [(self.fills[0], self.fills[1], _start_tag(self.fills[2], dict(self.fills[3],
+                                                                                count=str(self.fill_id + 1)), ">")),
+                 (self.fills[4], self.fills[4], fill),
+                 (self.cell_xfs[0], self.cell_xfs[1],
+                  _start_tag(self.cell_xfs[2], dict(self.cell_xfs[3], count=str(len(self.xfs) + len(self.new_xfs))),
+                             ">")),
+                 (self.cell_xfs[4], self.cell_xfs[4], "".join(self.new_xfs))]
+        return _apply(self.data, edits)
+
+
+# -- the sheet --------------------------------------------------------------------------------------------------
+
+
+class _Sheet:
+    """Offsets of the rows and cells of a worksheet's XML that an edit needs."""
+
+    def __init__(self, data: bytes, rows_wanted: set):
+        self.data = data
+        self.rows = {}  # row number -> [start, end of start tag, qualified name, attrs, offset of </row>, empty]
+        self.cells = {}  # row number -> [(col, start, end, style)]
+        self.root_attrs = {}
+        self.cell_name = None
+        self.legacy_at = None  # where legacyDrawing goes
+        self.has_legacy = False
+        depth = last_row = 0
+        current = None
+        parser = xml.parsers.expat.ParserCreate()
+        col_of = _column_number
+
+        def start(name, attrs):
+            nonlocal depth, current, last_row
+            depth += 1
+            local = _local(name)
+            if depth == 3 and local == "row":
+                r = int(attrs["r"]) if "r" in attrs else last_row + 1
+                last_row = r
+                current = r if r in rows_wanted else None
+                if current is not None:
+                    at = parser.CurrentByteIndex
+                    end, empty = _tag_end(data, at)
+                    self.rows[r] = [at, end, name, dict(attrs), None, empty]
+                    self.cells[r] = []
+            elif depth == 4 and current is not None and local == "c":
+                at = parser.CurrentByteIndex
+                end, empty = _tag_end(data, at)
+                if not empty:
+                    close = f"</{name}>".encode()
+                    end = data.index(close, end) + len(close)
+                ref = attrs.get("r")
+                if ref is None:
+                    raise Unsupported("a cell without its address")
+                self.cells[current].append((col_of(ref), at, end, int(attrs.get("s", "0"))))
+                self.cell_name = name
+            elif depth == 1:
+                self.root_attrs = dict(attrs)
+            elif depth == 2:
+                if local in ("legacyDrawing",):
+                    self.has_legacy = True
+                if local in _AFTER_LEGACY and self.legacy_at is None:
+                    self.legacy_at = parser.CurrentByteIndex
+
+        def end(name):
+            nonlocal depth, current
+            if depth == 3 and current is not None and _local(name) == "row":
+                self.rows[current][4] = parser.CurrentByteIndex  # of </row> (unused for <row/>)
+                current = None
+            elif depth == 1:
+                if self.legacy_at is None:
+                    self.legacy_at = parser.CurrentByteIndex
+            depth -= 1
+
+        parser.StartElementHandler, parser.EndElementHandler = start, end
+        parser.Parse(data, True)
+
+
+_COL = re.compile(r"([A-Za-z]{1,3})\d*$")
+
+
+def _column_number(ref):
+    letters = _COL.match(ref.replace("$", ""))
+    if letters is None:
+        raise Unsupported(f"cell address {ref!r}")
+    n = 0
+    for ch in letters.group(1).upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _number(v: float) -> str:
+    text = repr(float(v))  # the shortest text that reads back as the same double
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _text(value: str) -> str:
+    """Text for XML content: escaped, without the control characters XML cannot hold."""
+    return escape(ILLEGAL_CHARACTERS_RE.sub("", value))
+
+
+def _cell_xml(name, cell: Cell, style: int):
+    ref = f"{get_column_letter(cell.col)}{cell.row}"
+    p = _prefix(name)
+    if isinstance(cell.value, str):
+        return (f'<{name} r="{ref}" s="{style}" t="inlineStr"><{p}is><{p}t xml:space="preserve">'
+                f"{_text(cell.value)}</{p}t></{p}is></{name}>")
+    return f'<{name} r="{ref}" s="{style}"><{p}v>{_number(cell.value)}</{p}v></{name}>'
+
+
+def _sheet_edits(sheet: _Sheet, cells, styles: _Styles, name):
+    edits = []
+    by_row = {}
+    for cell in cells:
+        by_row.setdefault(cell.row, []).append(cell)
+    for r, new in by_row.items():
+        if r not in sheet.rows:
+            raise Unsupported(f"row {r} is not in the sheet")
+        start, tag_end, row_name, attrs, close, empty = sheet.rows[r]
+        existing = {col: (s, e, style) for col, s, e, style in sheet.cells[r]}
+        order = sorted(existing)
+        cols = [c.col for c in new]
+        new_attrs = dict(attrs)
+        lo, _, hi = attrs.get("spans", "").partition(":")
+        if lo.isdigit() and hi.isdigit():  # the row's span must cover its new cells
+            new_attrs["spans"] = f"{min(min(cols), int(lo))}:{max(max(cols), int(hi))}"
+        if empty or new_attrs != attrs:
+            edits.append((start, tag_end, _start_tag(row_name, new_attrs, ">")))
+        for cell in sorted(new, key=lambda c: c.col):
+            base = existing[cell.col][2] if cell.col in existing else 0
+            style = styles.styled(base, not isinstance(cell.value, str)) if cell.fill else base
+            text = _cell_xml(name, cell, style)
+            if cell.col in existing:
+                s, e, _ = existing[cell.col]
+                edits.append((s, e, text))
+            else:
+                k = bisect.bisect(order, cell.col)
+                at = existing[order[k]][1] if k < len(order) else (tag_end if empty else close)
+                edits.append((at, at, text))
+        if empty:
+            edits.append((tag_end, tag_end, f"</{row_name}>"))
+    return edits
+
+
+# -- notes ------------------------------------------------------------------------------------------------------
+
+_VML_HEAD = ('<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+             'xmlns:x="urn:schemas-microsoft-com:office:excel">'
+             '<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{block}"/></o:shapelayout>'
+             '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
+             '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>')
+_VML_SHAPE = ('<v:shape id="_x0000_s{id}" type="#_x0000_t202" style="position:absolute;margin-left:59.25pt;'
+              'margin-top:1.5pt;width:{width}px;height:{height}px;z-index:1;visibility:hidden" fillcolor="#ffffe1" '
+              'o:insetmode="auto"><v:fill color2="#ffffe1"/><v:shadow color="black" obscured="t"/>'
+              '<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto"><div style="text-align:left">'
+              '</div></v:textbox><x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
+              '<x:AutoFill>False</x:AutoFill><x:Row>{row}</x:Row><x:Column>{col}</x:Column></x:ClientData>'
+              '</v:shape>')
+
+
+def _notes_parts(notes, author, block):
+    comments = [f'<comments xmlns="{_MAIN}"><authors><author>{_text(author)}</author></authors><commentList>']
+    vml = [_VML_HEAD.format(block=block)]
+    base = block * 1024
+    clean = not ILLEGAL_CHARACTERS_RE.search("".join(c.note for c in notes))  # one look for all notes
+    shape = _VML_SHAPE.format
+    for n, cell in enumerate(notes, 1):
+        ref = f"{get_column_letter(cell.col)}{cell.row}"
+        text = escape(cell.note) if clean else _text(cell.note)
+        comments.append(f'<comment ref="{ref}" authorId="0"><text><t xml:space="preserve">{text}'
+                        "</t></text></comment>")
+        vml.append(shape(id=base + n, width=320, height=max(80, 20 * (cell.note.count("\n") + 2)),
+                         row=cell.row - 1, col=cell.col - 1))
+    comments.append("</commentList></comments>")
+    vml.append("</xml>")
+    return "".join(comments).encode("utf-8"), "".join(vml).encode("utf-8")
+
+
+def _with_relationships(data, new):
+    """A .rels part (or a new one) with relationships added: ``new`` is [(id, type, target)]."""
+    items = "".join(f'<Relationship Id="{i}" Type="{t}" Target={quoteattr(target)}/>' for i, t, target in new)
+    if data is None or b"</" not in data:
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL}">'
+                f"{items}</Relationships>").encode("utf-8")
+    at = data.rindex(b"</")
+    return data[:at] + items.encode("utf-8") + data[at:]
+
+
+def _with_content_types(data, overrides, defaults):
+    root = ElementTree.fromstring(data)
+    have = {d.get("Extension", "").lower() for d in root.iter(f"{{{_CT}}}Default")}
+    items = "".join(f'<Default Extension="{ext}" ContentType="{ct}"/>' for ext, ct in defaults if ext not in have)
+    items += "".join(f'<Override PartName="/{part}" ContentType="{ct}"/>' for part, ct in overrides)
+    at = data.rindex(b"</")
+    return data[:at] + items.encode("utf-8") + data[at:]
+
+
+# -- the whole ----------------------------------------------------------------------------------------------------
+
+
+def splice_cells(src, dst, sheet_title: str, cells, *, rgb: str, author: str):
+    """Write ``dst``: the workbook ``src`` with ``cells`` written into sheet ``sheet_title``.
+
+    Parameters
+    ----------
+    src, dst : path or file object
+        The package to read, and where to write the edited copy (a file the caller renames into place).
+    cells : list of Cell
+        The cells to write; cells with ``fill`` get the fill ``rgb`` (hex, e.g. ``"FCE4D6"``) over their own
+        style, numbers a format with cents when theirs has none; a ``note`` becomes a note by ``author``.
+
+    Raises
+    ------
+    Unsupported
+        When the sheet already has notes or its XML is not what this editor expects; nothing is written.
+    """
+    with zipfile.ZipFile(src) as z:
+        names = set(z.namelist())
+        part = _sheet_part(z, sheet_title)
+        rels = _relationships(z, part)
+        if any(t in (_COMMENTS_TYPE, _VML_TYPE) for _, t, _, _ in rels):
+            raise Unsupported("the sheet has notes or legacy drawings of its own")
+        if "xl/styles.xml" not in names or "[Content_Types].xml" not in names:
+            raise Unsupported("no styles part")
+        data = z.read(part)
+        sheet = _Sheet(data, {c.row for c in cells})
+        if sheet.has_legacy:
+            raise Unsupported("the sheet has a legacy drawing")
+        if sheet.root_attrs.get("xmlns", _MAIN) != _MAIN:
+            raise Unsupported("not a transitional SpreadsheetML sheet")
+        styles = _Styles(z.read("xl/styles.xml"))
+        root_prefix = "" if "xmlns" in sheet.root_attrs else None
+        if root_prefix is None:
+            raise Unsupported("the sheet's main namespace has a prefix")
+        name = sheet.cell_name or "c"
+        edits = _sheet_edits(sheet, cells, styles, name)
+        notes = [c for c in cells if c.note]
+        replaced = {part: None, "xl/styles.xml": styles.edited(rgb)}
+        added = {}
+        if notes:
+            comments_part = _free_name(names, "xl/comments{}.xml")
+            vml_part = _free_name(names, "xl/drawings/vmlDrawing{}.vml")
+            ids = {i for i, _, _, _ in rels}
+            rid_c = _free_name(ids, "rIdXlrecNotes{}")
+            rid_v = _free_name(ids | {rid_c}, "rIdXlrecDrawing{}")
+            r_prefix = next((k.split(":", 1)[1] for k, v in sheet.root_attrs.items()
+                             if k.startswith("xmlns:") and v == _REL), None)
+            legacy = (f'<legacyDrawing {r_prefix}:id="{rid_v}"/>' if r_prefix else
+                      f'<legacyDrawing xmlns:r="{_REL}" r:id="{rid_v}"/>')
+            edits.append((sheet.legacy_at, sheet.legacy_at, legacy))
+            block = 1 + sum(n.startswith("xl/drawings/") and n.endswith(".vml") for n in names)
+            added[comments_part], added[vml_part] = _notes_parts(notes, author, block)
+            rels_part = _rels_path(part)
+            rel_base = posixpath.dirname(part)
+            new_rels = [(rid_c, _COMMENTS_TYPE, posixpath.relpath(comments_part, rel_base)),
+                        (rid_v, _VML_TYPE, posixpath.relpath(vml_part, rel_base))]
+            old = z.read(rels_part) if rels_part in names else None
+            (replaced if old is not None else added)[rels_part] = _with_relationships(old, new_rels)
+            replaced["[Content_Types].xml"] = _with_content_types(
+                z.read("[Content_Types].xml"), [(comments_part, _COMMENTS_CT)], [("vml", _VML_CT)])
+        replaced[part] = _apply(data, edits)
+        # the parts xlrec writes are large and repetitive: the fastest deflate level packs them nearly as well
+        with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in z.infolist():
+                body = replaced.get(info.filename)
+                if body is None:
+                    out.writestr(info, z.read(info), compress_type=zipfile.ZIP_DEFLATED)
+                else:
+                    out.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+            for part_name, body in added.items():
+                out.writestr(part_name, body, compresslevel=1)

@@ -59,12 +59,22 @@ def note_texts(result) -> dict:
     model = result.model.describe()
     texts = [f"{NOTE_PREFIX}: {_amount(v)} ({model})" for v in result.values[ii, jj].tolist()]
     totals = [sum(ws) or 1.0 for ws in np.where(ok, weight, 0.0).tolist()]
+    # the same donor, and the same weight share, come back in many notes: each is formatted once
+    donors, shares = {}, {}
+    n_cols = m.values.shape[0 if by_client else 1]
     for slot in range(idx.shape[1]):
         rows = np.flatnonzero(ok[:, slot])
-        for p, t, v, d, w in zip(rows.tolist(), idx[rows, slot].tolist(), donor[rows, slot].tolist(),
-                                 dist[rows, slot].tolist(), weight[rows, slot].tolist()):
-            texts[p] += (f"\n{names[t]}: {_amount(v)} (distance {_amount(d)}, weight {w:.4g} = "
-                         f"{w / totals[p]:.0%})")
+        t_, v_, d_, w_ = (a[rows, slot].tolist() for a in (idx, donor, dist, weight))
+        key_ = (idx[rows, slot] * n_cols + (ii if by_client else jj)[rows]).tolist()
+        for p, key, t, v, d, w in zip(rows.tolist(), key_, t_, v_, d_, w_):
+            who = donors.get(key)
+            if who is None:
+                who = donors[key] = f"\n{names[t]}: {_amount(v)} (distance "
+            total = totals[p]
+            share = shares.get((w, total))
+            if share is None:
+                share = shares[w, total] = f", weight {w:.4g} = {w / total:.0%})"
+            texts[p] += who + _amount(d) + share
     for p in np.flatnonzero(used < k).tolist():
         texts[p] += f"\nonly {used[p]} of the k={k} neighbours asked for could be used"
     out = dict(zip(zip(ii.tolist(), jj.tolist()), texts))

@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import bisect
 import posixpath
-import re
 import xml.parsers.expat
 import zipfile
-from dataclasses import dataclass
+from typing import NamedTuple
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles.numbers import BUILTIN_FORMATS
-from openpyxl.utils.cell import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 __all__ = ["splice_cells", "Unsupported", "Cell"]
 
@@ -50,8 +49,7 @@ class Unsupported(Exception):
     """The package cannot be edited in place; write it through openpyxl instead."""
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
     """A cell to write: a number (shown with cents) or a text, with the fill or without, and maybe a note."""
 
     row: int
@@ -241,17 +239,11 @@ class _Sheet:
         def start(name, attrs):
             nonlocal depth, current, last_row
             depth += 1
-            local = _local(name)
-            if depth == 3 and local == "row":
-                r = int(attrs["r"]) if "r" in attrs else last_row + 1
-                last_row = r
-                current = r if r in rows_wanted else None
-                if current is not None:
-                    at = parser.CurrentByteIndex
-                    end, empty = _tag_end(data, at)
-                    self.rows[r] = [at, end, name, dict(attrs), None, empty]
-                    self.cells[r] = []
-            elif depth == 4 and current is not None and local == "c":
+            if depth > 4 or (depth == 4 and current is None):  # most elements: nothing to note
+                return
+            if depth == 4:
+                if _local(name) != "c":
+                    return
                 at = parser.CurrentByteIndex
                 end, empty = _tag_end(data, at)
                 if not empty:
@@ -262,10 +254,21 @@ class _Sheet:
                     raise Unsupported("a cell without its address")
                 self.cells[current].append((col_of(ref), at, end, int(attrs.get("s", "0"))))
                 self.cell_name = name
+                return
+            local = _local(name)
+            if depth == 3 and local == "row":
+                r = int(attrs["r"]) if "r" in attrs else last_row + 1
+                last_row = r
+                current = r if r in rows_wanted else None
+                if current is not None:
+                    at = parser.CurrentByteIndex
+                    end, empty = _tag_end(data, at)
+                    self.rows[r] = [at, end, name, dict(attrs), None, empty]
+                    self.cells[r] = []
             elif depth == 1:
                 self.root_attrs = dict(attrs)
             elif depth == 2:
-                if local in ("legacyDrawing",):
+                if local == "legacyDrawing":
                     self.has_legacy = True
                 if local in _AFTER_LEGACY and self.legacy_at is None:
                     self.legacy_at = parser.CurrentByteIndex
@@ -284,16 +287,18 @@ class _Sheet:
         parser.Parse(data, True)
 
 
-_COL = re.compile(r"([A-Za-z]{1,3})\d*$")
+_COLUMNS = {}  # column letters -> number, filled as met
 
 
 def _column_number(ref):
-    letters = _COL.match(ref.replace("$", ""))
-    if letters is None:
-        raise Unsupported(f"cell address {ref!r}")
-    n = 0
-    for ch in letters.group(1).upper():
-        n = n * 26 + ord(ch) - 64
+    """The column number of an A1 address (``"AB12"`` -> 28)."""
+    letters = ref.rstrip("0123456789").replace("$", "")
+    n = _COLUMNS.get(letters)
+    if n is None:
+        try:
+            n = _COLUMNS[letters] = column_index_from_string(letters.upper())
+        except ValueError:
+            raise Unsupported(f"cell address {ref!r}") from None
     return n
 
 
@@ -357,31 +362,37 @@ _VML_HEAD = ('<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-
              '<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{block}"/></o:shapelayout>'
              '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
              '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>')
-_VML_SHAPE = ('<v:shape id="_x0000_s{id}" type="#_x0000_t202" style="position:absolute;margin-left:59.25pt;'
-              'margin-top:1.5pt;width:{width}px;height:{height}px;z-index:1;visibility:hidden" fillcolor="#ffffe1" '
+_VML_SHAPE = ('<v:shape id="_x0000_s{}" type="#_x0000_t202" style="position:absolute;margin-left:59.25pt;'
+              'margin-top:1.5pt;width:320px;height:{}px;z-index:1;visibility:hidden" fillcolor="#ffffe1" '
               'o:insetmode="auto"><v:fill color2="#ffffe1"/><v:shadow color="black" obscured="t"/>'
               '<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto"><div style="text-align:left">'
               '</div></v:textbox><x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
-              '<x:AutoFill>False</x:AutoFill><x:Row>{row}</x:Row><x:Column>{col}</x:Column></x:ClientData>'
+              '<x:AutoFill>False</x:AutoFill><x:Row>{}</x:Row><x:Column>{}</x:Column></x:ClientData>'
               '</v:shape>')
 
 
 def _notes_parts(notes, author, block):
-    comments = [f'<comments xmlns="{_MAIN}"><authors><author>{_text(author)}</author></authors><commentList>']
-    vml = [_VML_HEAD.format(block=block)]
-    base = block * 1024
+    """The comments part and its VML drawing (one hidden note shape per comment, as Excel writes them)."""
     clean = not ILLEGAL_CHARACTERS_RE.search("".join(c.note for c in notes))  # one look for all notes
-    shape = _VML_SHAPE.format
-    for n, cell in enumerate(notes, 1):
-        ref = f"{get_column_letter(cell.col)}{cell.row}"
-        text = escape(cell.note) if clean else _text(cell.note)
-        comments.append(f'<comment ref="{ref}" authorId="0"><text><t xml:space="preserve">{text}'
-                        "</t></text></comment>")
-        vml.append(shape(id=base + n, width=320, height=max(80, 20 * (cell.note.count("\n") + 2)),
-                         row=cell.row - 1, col=cell.col - 1))
-    comments.append("</commentList></comments>")
-    vml.append("</xml>")
-    return "".join(comments).encode("utf-8"), "".join(vml).encode("utf-8")
+    text = escape if clean else _text
+    letters = {}
+    refs = []
+    for c in notes:
+        col = letters.get(c.col)
+        if col is None:
+            col = letters[c.col] = get_column_letter(c.col)
+        refs.append(f"{col}{c.row}")
+    comments = "".join([f'<comments xmlns="{_MAIN}"><authors><author>{_text(author)}</author></authors><commentList>',
+                        *(f'<comment ref="{ref}" authorId="0"><text><t xml:space="preserve">{text(c.note)}'
+                          "</t></text></comment>" for ref, c in zip(refs, notes)),
+                        "</commentList></comments>"])
+    p0, p1, p2, p3, p4 = _VML_SHAPE.split("{}")  # literal pieces: far faster than str.format per shape
+    base = block * 1024
+    vml = "".join([_VML_HEAD.format(block=block),
+                   *(f"{p0}{base + n}{p1}{max(80, 20 * (c.note.count(chr(10)) + 2))}{p2}{c.row - 1}{p3}{c.col - 1}{p4}"
+                     for n, c in enumerate(notes, 1)),
+                   "</xml>"])
+    return comments.encode("utf-8"), vml.encode("utf-8")
 
 
 def _with_relationships(data, new):

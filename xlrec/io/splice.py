@@ -13,6 +13,9 @@ instead copies the package part by part and edits three things only, as text:
 It applies only to a sheet without notes of its own (merging into existing note drawings is openpyxl's job);
 :class:`Unsupported` says when, and the caller then writes through openpyxl. Every other part, images,
 charts, slicers and macros included, is copied byte for byte.
+
+:class:`Package` also reads a sheet in the same single pass over its XML (values as openpyxl reads them, and
+the offsets the edit needs), so a plain sheet is filled without loading the workbook into openpyxl at all.
 """
 
 from __future__ import annotations
@@ -22,20 +25,22 @@ import posixpath
 import xml.parsers.expat
 import zipfile
 from typing import NamedTuple
-from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
+from defusedxml import ElementTree
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles.numbers import BUILTIN_FORMATS
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
-__all__ = ["splice_cells", "Unsupported", "Cell"]
+__all__ = ["Package", "Unsupported", "Cell"]
 
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 _COMMENTS_TYPE = _REL + "/comments"
+_TABLE_TYPE = _REL + "/table"
 _VML_TYPE = _REL + "/vmlDrawing"
 _COMMENTS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
 _VML_CT = "application/vnd.openxmlformats-officedocument.vmlDrawing"
@@ -102,30 +107,17 @@ def _target(base_part, target):
     return posixpath.normpath(posixpath.join(posixpath.dirname(base_part), target))
 
 
-def _relationships(z, part):
-    try:
-        root = ElementTree.fromstring(z.read(_rels_path(part)))
-    except KeyError:
-        return []
-    return [(r.get("Id"), r.get("Type"), r.get("Target"), r.get("TargetMode")) for r in root]
+def _parser(data):
+    """An expat parser that refuses document type declarations (entity tricks): openpyxl, with defusedxml,
+    then reports such a file."""
+    parser = xml.parsers.expat.ParserCreate()
 
+    def no_doctype(*args):
+        raise Unsupported("a document type declaration")
 
-def _sheet_part(z, title):
-    book = next((_target("", t) for _, typ, t, _ in _relationships(z, "") if typ.endswith("/officeDocument")),
-                None)
-    if book is None:
-        raise Unsupported("no workbook part")
-    root = ElementTree.fromstring(z.read(book))
-    rid = None
-    for sheet in root.iter(f"{{{_MAIN}}}sheet"):
-        if sheet.get("name") == title:
-            rid = sheet.get(f"{{{_REL}}}id")
-    if rid is None:
-        raise Unsupported(f"sheet {title!r} not found in {book}")
-    target = next((t for i, _, t, _ in _relationships(z, book) if i == rid), None)
-    if target is None:
-        raise Unsupported(f"sheet {title!r} has no part")
-    return _target(book, target)
+    parser.StartDoctypeDeclHandler = no_doctype
+    parser.buffer_text = True
+    return parser
 
 
 def _free_name(names, pattern):
@@ -147,7 +139,7 @@ class _Styles:
         self.xfs = []  # (start, end, qualified name, attrs, empty)
         self.fills = self.cell_xfs = None  # (start, end of start tag, name, attrs, close offset)
         stack = []
-        parser = xml.parsers.expat.ParserCreate()
+        parser = _parser(data)
 
         def start(name, attrs):
             local = _local(name)
@@ -176,6 +168,9 @@ class _Styles:
         if self.fills is None or self.cell_xfs is None or not self.xfs or None in (self.fills[4],
                                                                                    self.cell_xfs[4]):
             raise Unsupported("styles.xml has no fills or cell formats to extend")
+        #: cell formats that show dates: their numbers read as dates, as openpyxl reads them
+        self.dates = {i for i, xf in enumerate(self.xfs)
+                      if is_date_format(self.formats.get(int(xf[3].get("numFmtId", "0")), ""))}
         self.new_xfs = []
         self.made = {}
         self.fill_id = int(self.fills[3].get("count", "0"))
@@ -221,28 +216,35 @@ class _Styles:
 
 
 class _Sheet:
-    """Offsets of the rows and cells of a worksheet's XML that an edit needs."""
+    """One pass over a worksheet's XML: every cell's value as openpyxl reads it, and the offsets an edit needs.
 
-    def __init__(self, data: bytes, rows_wanted: set):
+    ``values`` maps (row, column) to the value of every cell holding one: numbers (int or float), text,
+    booleans, error codes as text (``"#N/A"``), formulas as their text (``"=SUM(B2:B7)"``), numbers in a
+    date format as datetimes.
+    """
+
+    def __init__(self, data: bytes, shared: list, dates: set):
         self.data = data
+        self.values = {}
         self.rows = {}  # row number -> [start, end of start tag, qualified name, attrs, offset of </row>, empty]
         self.cells = {}  # row number -> [(col, start, end, style)]
         self.root_attrs = {}
-        self.cell_name = None
+        self.cell_name = "c"
         self.legacy_at = None  # where legacyDrawing goes
         self.has_legacy = False
         depth = last_row = 0
-        current = None
-        parser = xml.parsers.expat.ParserCreate()
+        row_cells = None
+        cell = None  # [row, col, type, style] of the cell being read
+        buf = None  # the text being collected (of a v, t or f element), or None
+        texts, formula, phonetic = [], None, 0
+        parser = _parser(data)
         col_of = _column_number
 
         def start(name, attrs):
-            nonlocal depth, current, last_row
+            nonlocal depth, row_cells, cell, buf, texts, formula, phonetic, last_row
             depth += 1
-            if depth > 4 or (depth == 4 and current is None):  # most elements: nothing to note
-                return
             if depth == 4:
-                if _local(name) != "c":
+                if row_cells is None:  # not a cell: e.g. a sheet view's selection
                     return
                 at = parser.CurrentByteIndex
                 end, empty = _tag_end(data, at)
@@ -252,19 +254,35 @@ class _Sheet:
                 ref = attrs.get("r")
                 if ref is None:
                     raise Unsupported("a cell without its address")
-                self.cells[current].append((col_of(ref), at, end, int(attrs.get("s", "0"))))
+                col = col_of(ref)
+                style = int(attrs.get("s", "0"))
+                row_cells.append((col, at, end, style))
                 self.cell_name = name
+                if not empty:
+                    cell = (last_row, col, attrs.get("t", "n"), style)
+                    texts, formula = [], None
+                return
+            if depth > 4:
+                if cell is None:
+                    return
+                local = _local(name)
+                if local == "rPh":  # phonetic runs are not part of the text
+                    phonetic += 1
+                elif local in ("v", "t") and not phonetic:
+                    buf = texts
+                elif local == "f":
+                    if attrs.get("t") in ("array", "dataTable"):  # openpyxl reads these as objects
+                        raise Unsupported("an array formula")
+                    buf = formula = []
                 return
             local = _local(name)
             if depth == 3 and local == "row":
                 r = int(attrs["r"]) if "r" in attrs else last_row + 1
                 last_row = r
-                current = r if r in rows_wanted else None
-                if current is not None:
-                    at = parser.CurrentByteIndex
-                    end, empty = _tag_end(data, at)
-                    self.rows[r] = [at, end, name, dict(attrs), None, empty]
-                    self.cells[r] = []
+                at = parser.CurrentByteIndex
+                end, empty = _tag_end(data, at)
+                self.rows[r] = [at, end, name, dict(attrs), None, empty]
+                row_cells = self.cells[r] = []
             elif depth == 1:
                 self.root_attrs = dict(attrs)
             elif depth == 2:
@@ -273,18 +291,55 @@ class _Sheet:
                 if local in _AFTER_LEGACY and self.legacy_at is None:
                     self.legacy_at = parser.CurrentByteIndex
 
+        def chars(text):
+            if buf is not None:
+                buf.append(text)
+
         def end(name):
-            nonlocal depth, current
-            if depth == 3 and current is not None and _local(name) == "row":
-                self.rows[current][4] = parser.CurrentByteIndex  # of </row> (unused for <row/>)
-                current = None
-            elif depth == 1:
-                if self.legacy_at is None:
-                    self.legacy_at = parser.CurrentByteIndex
+            nonlocal depth, row_cells, cell, buf, phonetic
+            if depth == 4 and cell is not None:
+                value = self._value(cell, texts, formula, shared, dates)
+                if value is not None:
+                    self.values[cell[0], cell[1]] = value
+                cell = None
+            elif depth > 4 and cell is not None:
+                if _local(name) == "rPh":
+                    phonetic -= 1
+                else:
+                    buf = None
+            elif depth == 3 and row_cells is not None:
+                self.rows[last_row][4] = parser.CurrentByteIndex  # of </row> (unused for <row/>)
+                row_cells = None
+            elif depth == 1 and self.legacy_at is None:
+                self.legacy_at = parser.CurrentByteIndex
             depth -= 1
 
         parser.StartElementHandler, parser.EndElementHandler = start, end
+        parser.CharacterDataHandler = chars
         parser.Parse(data, True)
+
+    @staticmethod
+    def _value(cell, texts, formula, shared, dates):
+        _, _, kind, style = cell
+        if formula is not None:
+            if not formula:  # a shared formula's followers: openpyxl translates them
+                raise Unsupported("a shared formula")
+            return "=" + "".join(formula)
+        text = "".join(texts) if texts else None
+        if kind == "n":
+            if text is None or not text.strip():
+                return None
+            number = float(text) if any(ch in text for ch in ".eE") else int(text)
+            return from_excel(number) if style in dates else number
+        if kind == "s":
+            return shared[int(text)] if text is not None else None
+        if kind in ("inlineStr", "str"):
+            return text
+        if kind == "b":
+            return None if text is None else text.strip() in ("1", "true")
+        if kind == "e":
+            return text
+        raise Unsupported(f"cells of type {kind!r}")
 
 
 _COLUMNS = {}  # column letters -> number, filled as met
@@ -417,46 +472,96 @@ def _with_content_types(data, overrides, defaults):
 # -- the whole ----------------------------------------------------------------------------------------------------
 
 
-def splice_cells(src, dst, sheet_title: str, cells, *, rgb: str, author: str):
-    """Write ``dst``: the workbook ``src`` with ``cells`` written into sheet ``sheet_title``.
+class Package:
+    """A workbook package read for filling one sheet, and written back with only that sheet's cells added.
 
     Parameters
     ----------
-    src, dst : path or file object
-        The package to read, and where to write the edited copy (a file the caller renames into place).
-    cells : list of Cell
-        The cells to write; cells with ``fill`` get the fill ``rgb`` (hex, e.g. ``"FCE4D6"``) over their own
-        style, numbers a format with cents when theirs has none; a ``note`` becomes a note by ``author``.
-
-    Raises
-    ------
-    Unsupported
-        When the sheet already has notes or its XML is not what this editor expects; nothing is written.
+    path : path
+        The .xlsx or .xlsm file (checked beforehand by :func:`xlrec.io.package.check_package`).
     """
-    with zipfile.ZipFile(src) as z:
-        names = set(z.namelist())
-        part = _sheet_part(z, sheet_title)
-        rels = _relationships(z, part)
-        if any(t in (_COMMENTS_TYPE, _VML_TYPE) for _, t, _, _ in rels):
+
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            self.zip = zipfile.ZipFile(f)
+            self.parts = {info.filename: self.zip.read(info) for info in self.zip.infolist()}
+            self.infos = self.zip.infolist()
+        self.book = next((_target("", t) for _, typ, t, _ in self._relationships("")
+                          if typ.endswith("/officeDocument")), None)
+        if self.book is None or self.book not in self.parts or "xl/styles.xml" not in self.parts:
+            raise Unsupported("no workbook or styles part")
+        root = ElementTree.fromstring(self.parts[self.book])
+        rels = {i: t for i, _, t, _ in self._relationships(self.book)}
+        #: sheet title -> part name, in the workbook's order
+        self.sheets = {}
+        for sheet in root.iter(f"{{{_MAIN}}}sheet"):
+            self.sheets[sheet.get("name")] = _target(self.book, rels.get(sheet.get(f"{{{_REL}}}id"), ""))
+        if not self.sheets:
+            raise Unsupported("no sheets (or not a transitional SpreadsheetML workbook)")
+        view = root.find(f"{{{_MAIN}}}bookViews/{{{_MAIN}}}workbookView")
+        active = int(view.get("activeTab", "0")) if view is not None else 0
+        titles = list(self.sheets)
+        self.active = titles[active] if 0 <= active < len(titles) else titles[0]
+        self.defined_names = {d.get("name", "").casefold() for d in root.iter(f"{{{_MAIN}}}definedName")}
+        self.styles = _Styles(self.parts["xl/styles.xml"])
+        self._shared = None
+
+    def _relationships(self, part):
+        data = self.parts.get(_rels_path(part))
+        if data is None:
+            return []
+        return [(r.get("Id"), r.get("Type"), r.get("Target"), r.get("TargetMode"))
+                for r in ElementTree.fromstring(data)]
+
+    def shared_strings(self) -> list:
+        if self._shared is None:
+            self._shared = []
+            data = self.parts.get("xl/sharedStrings.xml")
+            if data is not None:
+                self._shared = _shared_strings(data)
+        return self._shared
+
+    def sheet(self, title, *, tables=False):
+        """The sheet's one-pass reading (:class:`_Sheet`), for a sheet this editor can fill.
+
+        Raises Unsupported for a sheet with notes (their drawing is merged by openpyxl), with tables unless
+        ``tables`` (openpyxl's reader finds the matrix in a table), or that cannot be read here.
+        """
+        part = self.sheets.get(title)
+        if part is None or part not in self.parts:
+            raise Unsupported(f"no sheet named {title!r}")
+        types = {t for _, t, _, _ in self._relationships(part)}
+        if _COMMENTS_TYPE in types or _VML_TYPE in types:
             raise Unsupported("the sheet has notes or legacy drawings of its own")
-        if "xl/styles.xml" not in names or "[Content_Types].xml" not in names:
-            raise Unsupported("no styles part")
-        data = z.read(part)
-        sheet = _Sheet(data, {c.row for c in cells})
+        if _TABLE_TYPE in types and not tables:
+            raise Unsupported("the sheet has tables")
+        try:
+            sheet = _Sheet(self.parts[part], self.shared_strings(), self.styles.dates)
+        except Unsupported:
+            raise
+        except Exception as exc:  # noqa: BLE001 - malformed XML of any kind: openpyxl's reader reports it
+            raise Unsupported(f"the sheet cannot be read here ({type(exc).__name__}: {exc})") from exc
         if sheet.has_legacy:
             raise Unsupported("the sheet has a legacy drawing")
-        if sheet.root_attrs.get("xmlns", _MAIN) != _MAIN:
-            raise Unsupported("not a transitional SpreadsheetML sheet")
-        styles = _Styles(z.read("xl/styles.xml"))
-        root_prefix = "" if "xmlns" in sheet.root_attrs else None
-        if root_prefix is None:
-            raise Unsupported("the sheet's main namespace has a prefix")
-        name = sheet.cell_name or "c"
-        edits = _sheet_edits(sheet, cells, styles, name)
+        if sheet.root_attrs.get("xmlns") != _MAIN:
+            raise Unsupported("not a transitional SpreadsheetML sheet, or its namespace has a prefix")
+        sheet.part = part
+        return sheet
+
+    def write(self, dst, sheet, cells, *, rgb: str, author: str):
+        """Write the package to ``dst`` with ``cells`` (a list of :class:`Cell`) added to ``sheet``.
+
+        Cells with ``fill`` get the fill ``rgb`` (hex, e.g. ``"FCE4D6"``) over their own style, numbers a format
+        with cents when theirs has none; a ``note`` becomes a note by ``author``.
+        """
+        part = sheet.part
+        edits = _sheet_edits(sheet, cells, self.styles, sheet.cell_name)
         notes = [c for c in cells if c.note]
-        replaced = {part: None, "xl/styles.xml": styles.edited(rgb)}
+        replaced = {"xl/styles.xml": self.styles.edited(rgb)}
         added = {}
         if notes:
+            names = set(self.parts)
+            rels = self._relationships(part)
             comments_part = _free_name(names, "xl/comments{}.xml")
             vml_part = _free_name(names, "xl/drawings/vmlDrawing{}.vml")
             ids = {i for i, _, _, _ in rels}
@@ -470,21 +575,59 @@ def splice_cells(src, dst, sheet_title: str, cells, *, rgb: str, author: str):
             block = 1 + sum(n.startswith("xl/drawings/") and n.endswith(".vml") for n in names)
             added[comments_part], added[vml_part] = _notes_parts(notes, author, block)
             rels_part = _rels_path(part)
-            rel_base = posixpath.dirname(part)
-            new_rels = [(rid_c, _COMMENTS_TYPE, posixpath.relpath(comments_part, rel_base)),
-                        (rid_v, _VML_TYPE, posixpath.relpath(vml_part, rel_base))]
-            old = z.read(rels_part) if rels_part in names else None
+            base = posixpath.dirname(part)
+            new_rels = [(rid_c, _COMMENTS_TYPE, posixpath.relpath(comments_part, base)),
+                        (rid_v, _VML_TYPE, posixpath.relpath(vml_part, base))]
+            old = self.parts.get(rels_part)
             (replaced if old is not None else added)[rels_part] = _with_relationships(old, new_rels)
             replaced["[Content_Types].xml"] = _with_content_types(
-                z.read("[Content_Types].xml"), [(comments_part, _COMMENTS_CT)], [("vml", _VML_CT)])
-        replaced[part] = _apply(data, edits)
+                self.parts["[Content_Types].xml"], [(comments_part, _COMMENTS_CT)], [("vml", _VML_CT)])
+        replaced[part] = _apply(sheet.data, edits)
         # the parts xlrec writes are large and repetitive: the fastest deflate level packs them nearly as well
         with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
-            for info in z.infolist():
+            for info in self.infos:
                 body = replaced.get(info.filename)
                 if body is None:
-                    out.writestr(info, z.read(info), compress_type=zipfile.ZIP_DEFLATED)
+                    out.writestr(info, self.parts[info.filename], compress_type=zipfile.ZIP_DEFLATED)
                 else:
                     out.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
             for part_name, body in added.items():
                 out.writestr(part_name, body, compresslevel=1)
+
+
+def _shared_strings(data) -> list:
+    """The shared strings table: the text of each item (rich text runs joined, phonetic runs left out)."""
+    out = []
+    item = None
+    collect = False
+    phonetic = 0
+    parser = _parser(data)
+
+    def start(name, attrs):
+        nonlocal item, collect, phonetic
+        local = _local(name)
+        if local == "si":
+            item = []
+        elif local == "rPh":
+            phonetic += 1
+        elif local == "t" and item is not None and not phonetic:
+            collect = True
+
+    def end(name):
+        nonlocal item, collect, phonetic
+        local = _local(name)
+        if local == "si":
+            out.append("".join(item))
+            item = None
+        elif local == "rPh":
+            phonetic -= 1
+        elif local == "t":
+            collect = False
+
+    def chars(text):
+        if collect:
+            item.append(text)
+
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, chars
+    parser.Parse(data, True)
+    return out

@@ -26,10 +26,11 @@ from ..core.matrix import SalesMatrix, cell_address
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
 from .package import check_package, refusal
-from .splice import Cell, Unsupported, splice_cells
+from .splice import Cell, Package, Unsupported
 from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_PREFIX, PREDICTED_COLOR, note_text, note_texts
 
-__all__ = ["load_workbook", "find_matrix", "locate_matrix", "read_matrix", "mark_predictions", "save_atomic", "save_text_atomic", "fill_workbook",
+__all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_values", "locate_matrix", "read_matrix",
+           "read_block", "mark_predictions", "save_atomic", "save_text_atomic", "fill_workbook",
            "FillReport", "SUFFIXES"]
 
 SUFFIXES = (".xlsx", ".xlsm")
@@ -44,16 +45,7 @@ def load_workbook(path, *, force=False) -> openpyxl.Workbook:
     the workbook as ``wb.xlrec_dropped``.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a workbook")
-    if path.suffix.lower() not in SUFFIXES:
-        raise InputError(f"{path}: xlrec reads .xlsx and .xlsm workbooks (save it in one of those formats)")
-    if not zipfile.is_zipfile(path):
-        raise WorkbookError(f"{path}: is not an Excel workbook (the file is not a zip package; "
-                            "is it corrupt, or an old .xls renamed?)")
-    dropped = check_package(path, force=force)
+    dropped = check_file(path, force=force)
     try:
         # from memory: openpyxl leaves its file open when a part fails to parse, and reads the macros at save
         wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), keep_vba=path.suffix.lower() == ".xlsm",
@@ -64,6 +56,22 @@ def load_workbook(path, *, force=False) -> openpyxl.Workbook:
         raise WorkbookError(f"{path}: cannot be read as a workbook (invalid or unsafe XML? {detail})") from exc
     wb.xlrec_dropped = dropped
     return wb
+
+
+def check_file(path, *, force=False) -> list:
+    """Check that ``path`` is a workbook package xlrec may open (:func:`~xlrec.io.package.check_package`);
+    return what openpyxl would drop from it."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a workbook")
+    if path.suffix.lower() not in SUFFIXES:
+        raise InputError(f"{path}: xlrec reads .xlsx and .xlsm workbooks (save it in one of those formats)")
+    if not zipfile.is_zipfile(path):
+        raise WorkbookError(f"{path}: is not an Excel workbook (the file is not a zip package; "
+                            "is it corrupt, or an old .xls renamed?)")
+    return check_package(path, force=force)
 
 
 def get_sheet(wb, sheet=None):
@@ -125,80 +133,83 @@ def locate_matrix(wb, ws, cell_range: str | None = None):
 
 
 def find_matrix(ws, cell_range: str | None = None):
-    """The (min_row, min_col, max_row, max_col) of the sales matrix on ``ws``.
-
-    With ``cell_range`` (e.g. ``"A1:E7"``) that range; otherwise the largest block of touching non-empty
-    cells (cells touching across a corner count; blanks inside the block are fine as long as the header row
-    and the name column are whole), less a title row above it and a "Total" row or column at its end.
-    xlrec's own legend is separated by an empty column and never joins it.
-    """
+    """The (min_row, min_col, max_row, max_col) of the sales matrix on ``ws`` (see :func:`find_block`), or
+    the ``cell_range`` given (e.g. ``"A1:E7"``)."""
     if cell_range:
         return _parse_range(cell_range, "--range")
-    values, grid = _grid(ws)
-    box = largest_block(grid)
-    if box is None:
-        raise InputError(f"sheet {ws.title!r} is empty: no sales matrix found (use --sheet to pick another)")
-    top, left, bottom, right = box
+    return find_block(sheet_values(ws), ws.title)
 
-    def row(r):
-        return [values[r][c] if c < len(values[r]) else None for c in range(left, right)]
+
+def find_block(values: dict, title: str):
+    """The (min_row, min_col, max_row, max_col) of the sales matrix among a sheet's ``values``.
+
+    ``values`` maps (row, column), 1-based, to the value of each cell that holds one. The matrix is the
+    largest block of touching non-empty cells (cells touching across a corner count; blanks inside the
+    block are fine as long as the header row and the name column are whole), less a title row above it
+    and a "Total" row or column at its end. xlrec's own legend is separated by an empty column and never
+    joins it.
+    """
+    filled = [key for key, v in values.items() if not _is_empty(v)]
+    if not filled:
+        raise InputError(f"sheet {title!r} is empty: no sales matrix found (use --sheet to pick another)")
+    at = np.array(filled) - 1
+    grid = np.zeros(at.max(axis=0) + 1, dtype=bool)
+    grid[at[:, 0], at[:, 1]] = True
+    top, left, bottom, right = largest_block(grid)
+
+    def value(r, c):  # 0-based
+        return values.get((r + 1, c + 1))
+
+    def count(r):
+        return sum(not _is_empty(value(r, c)) for c in range(left, right))
+
+    def total(v):
+        return isinstance(v, str) and _TOTAL.match(v)
 
     # a title above the header: a row with one thing in it, followed by a fuller row
-    while bottom - top > 2 and sum(not _is_empty(v) for v in row(top)) == 1 \
-            and sum(not _is_empty(v) for v in row(top + 1)) > 1:
+    while bottom - top > 2 and count(top) == 1 and count(top + 1) > 1:
         top += 1
     # a "Total" row at the bottom, a "Total" column at the right
-    while bottom - top > 2 and isinstance(values[bottom - 1][left], str) and _TOTAL.match(values[bottom - 1][left]):
+    while bottom - top > 2 and total(value(bottom - 1, left)):
         bottom -= 1
-    while right - left > 2 and isinstance(row(top)[right - 1 - left], str) and _TOTAL.match(row(top)[right - 1 - left]):
+    while right - left > 2 and total(value(top, right - 1)):
         right -= 1
     return top + 1, left + 1, bottom, right
 
 
-def _grid(ws):
-    """The sheet's values as rows of a list (from A1 to the last cell used) and the grid of non-empty cells.
-
-    Read from the cells the sheet holds (openpyxl's ``iter_rows`` would create every empty one).
-    """
-    cells = ws._cells
-    if not cells:
-        return [], np.zeros((0, 0), dtype=bool)
-    n_rows = max(r for r, _ in cells)
-    n_cols = max(c for _, c in cells)
-    values = [[None] * n_cols for _ in range(n_rows)]
-    grid = np.zeros((n_rows, n_cols), dtype=bool)
-    for (r, c), cell in cells.items():
-        v = cell.value
-        if not _is_empty(v):
-            values[r - 1][c - 1] = v
-            grid[r - 1, c - 1] = True
-    return values, grid
+def sheet_values(ws) -> dict:
+    """{(row, column): value} of the cells of an openpyxl sheet that hold a value (read from the cells the
+    sheet holds: openpyxl's ``iter_rows`` would make every empty one)."""
+    return {key: cell.value for key, cell in ws._cells.items() if cell.value is not None}
 
 
-def range_text(ws, bounds) -> str:
+def range_text(title, bounds) -> str:
     r0, c0, r1, c1 = bounds
-    return f"{cell_address(r0, c0, ws.title)}:{cell_address(r1, c1)}"
+    return f"{cell_address(r0, c0, title)}:{cell_address(r1, c1)}"
 
 
 def read_matrix(ws, bounds) -> SalesMatrix:
-    """Read the block at ``bounds`` as a :class:`SalesMatrix`; xlrec's earlier predictions read as blank."""
+    """Read the block at ``bounds`` of an openpyxl sheet as a :class:`SalesMatrix`; xlrec's earlier
+    predictions (cells with xlrec's note) read as blank."""
+    predicted = {key for key, cell in ws._cells.items() if cell.comment is not None and _is_prediction(cell)}
+    return read_block(sheet_values(ws), bounds, ws.title, predicted)
+
+
+def read_block(values: dict, bounds, title, predicted=frozenset()) -> SalesMatrix:
+    """Read the block at ``bounds`` of a sheet's ``values`` ({(row, column): value}) as a
+    :class:`SalesMatrix`; the cells in ``predicted`` read as blank."""
     r0, c0, r1, c1 = bounds
-    get = ws._cells.get  # the cells the sheet holds: no empty ones made for the blanks
-    cells = []
-    for r in range(r0, r1 + 1):
-        line = []
-        for c in range(c0, c1 + 1):
-            cell = get((r, c))
-            v = None if cell is None else cell.value
-            if v is not None and r > r0 and c > c0:
-                if isinstance(v, str) and v.startswith("="):
-                    raise InputError(f"{cell_address(r, c, ws.title)}: holds the formula {v} (xlrec reads "
-                                     "bookings as values; use --range to leave totals out, or paste values)")
-                if cell.comment is not None and _is_prediction(cell):
-                    v = None  # xlrec's own earlier prediction
-            line.append(v)
-        cells.append(line)
-    return SalesMatrix.from_cells(cells, sheet=ws.title, origin=(r0, c0))
+    get = values.get
+    cells = [[get((r, c)) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
+    for r, row in enumerate(cells[1:], r0 + 1):
+        for c, v in enumerate(row[1:], c0 + 1):
+            if isinstance(v, str) and v.startswith("="):
+                raise InputError(f"{cell_address(r, c, title)}: holds the formula {v} (xlrec reads bookings as "
+                                 "values; use --range to leave totals out, or paste values)")
+    for r, c in predicted:
+        if r0 < r <= r1 and c0 < c <= c1:
+            cells[r - r0][c - c0] = None  # xlrec's own earlier prediction
+    return SalesMatrix.from_cells(cells, sheet=title, origin=(r0, c0))
 
 
 def mark_predictions(ws, bounds, result: FillResult):
@@ -221,13 +232,13 @@ def mark_predictions(ws, bounds, result: FillResult):
     _legend(ws, bounds, result)
 
 
-def _legend_column(ws, bounds):
+def _legend_column(values: dict, bounds):
     """The column of the legend: the first beyond the matrix, after an empty one, that is free (or holds
     an earlier legend) in the matrix's first two rows."""
     r0, c0, r1, c1 = bounds
     col = c1 + 2
     while True:
-        a, b = ws.cell(row=r0, column=col).value, ws.cell(row=r0 + 1, column=col).value
+        a, b = values.get((r0, col)), values.get((r0 + 1, col))
         if a == LEGEND_TEXT or (_is_empty(a) and _is_empty(b)):
             return col
         col += 1
@@ -238,7 +249,7 @@ def _legend_text(result):
 
 
 def _legend(ws, bounds, result):
-    col = _legend_column(ws, bounds)
+    col = _legend_column(sheet_values(ws), bounds)
     a, b = ws.cell(row=bounds[0], column=col), ws.cell(row=bounds[0] + 1, column=col)
     a.value = LEGEND_TEXT
     a.fill = _FILL
@@ -335,35 +346,62 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force
     """Fill every blank of the sales matrix in ``input_path`` and write the result to ``output_path``.
 
     ``params`` go to :class:`NeighborModel`. The input file is never written. The output is the input's
-    package with only the filled cells, their styles and notes, and the legend added
-    (:func:`xlrec.io.splice.splice_cells`), so nothing else in it changes; a sheet that has notes of its own
-    is written through openpyxl instead, and then what openpyxl would drop is refused unless ``force``.
+    package with only the filled cells, their styles and notes, and the legend added (:class:`Package`), so
+    nothing else in it changes. A sheet with tables, or a workbook with the name SalesMatrix, is read
+    through openpyxl; a sheet that has notes of its own is also written through openpyxl, and then what
+    openpyxl would drop is refused unless ``force``.
     """
     input_path, output_path = check_output(input_path, output_path)
-    wb = load_workbook(input_path, force=True)
-    ws, bounds, how = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
-    matrix = read_matrix(ws, bounds)
+    dropped = check_file(input_path, force=True)
+    package = _package(input_path)
+    try:  # the whole fill from the package's XML
+        if package is None or (cell_range is None and DEFINED_NAME.casefold() in package.defined_names):
+            raise Unsupported("the matrix is located by openpyxl")
+        title = package.active if sheet is None else sheet
+        part = package.sheet(title)
+        values = part.values
+        bounds = _parse_range(cell_range, "--range") if cell_range else find_block(values, title)
+        how = "the range given" if cell_range else "found on the sheet"
+        matrix = read_block(values, bounds, title)
+    except Unsupported:  # openpyxl reads it
+        wb = load_workbook(input_path, force=True)
+        ws, bounds, how = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
+        title, matrix = ws.title, read_matrix(ws, bounds)
+        values = sheet_values(ws)
+        try:
+            part = package.sheet(title, tables=True) if package is not None else None
+        except Unsupported:
+            part = None
     result = NeighborModel(**params).fit(matrix).fill(explain=True)
-    dropped = []
-    try:
-        write_atomic(output_path, lambda tmp: splice_cells(input_path, tmp, ws.title, _cells(ws, bounds, result),
-                                                           rgb=PREDICTED_COLOR.lstrip("#"), author=NOTE_AUTHOR))
-    except Unsupported:
-        dropped = wb.xlrec_dropped
+    if part is not None:
+        cells = _cells(values, bounds, result)
+        write_atomic(output_path, lambda tmp: package.write(tmp, part, cells, rgb=PREDICTED_COLOR.lstrip("#"),
+                                                            author=NOTE_AUTHOR))
+        dropped = []
+    else:
         if dropped and not force:
-            raise refusal(input_path, dropped) from None
+            raise refusal(input_path, dropped)
         mark_predictions(ws, bounds, result)
         save_atomic(wb, output_path)
-    return FillReport(output_path, ws.title, range_text(ws, bounds), result, how, dropped)
+    return FillReport(output_path, title, range_text(title, bounds), result, how, dropped)
 
 
-def _cells(ws, bounds, result):
-    """What :func:`splice_cells` writes: every filled blank with its note, and the legend."""
+def _package(path):
+    """The workbook's :class:`Package`, or None when it cannot be edited in place (openpyxl then reads it,
+    and reports what is wrong with it)."""
+    try:
+        return Package(path)
+    except Exception:  # noqa: BLE001 - any trouble reading the package: openpyxl's reader says what it is
+        return None
+
+
+def _cells(values, bounds, result):
+    """What :meth:`Package.write` writes: every filled blank with its note, and the legend."""
     r0, c0 = bounds[:2]
-    values = result.values
-    cells = [Cell(r0 + 1 + i, c0 + 1 + j, round(float(values[i, j]), 2), True, text)
+    filled = result.values
+    cells = [Cell(r0 + 1 + i, c0 + 1 + j, round(float(filled[i, j]), 2), True, text)
              for (i, j), text in note_texts(result).items()]
-    col = _legend_column(ws, bounds)
+    col = _legend_column(values, bounds)
     return cells + [Cell(r0, col, LEGEND_TEXT, True), Cell(r0 + 1, col, _legend_text(result), False)]
 
 

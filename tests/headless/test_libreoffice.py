@@ -10,6 +10,7 @@ import math
 import os
 import shutil
 import subprocess
+import zipfile
 
 import openpyxl
 import pytest
@@ -147,3 +148,28 @@ def test_pivot(outputs):
     assert rows[0][:3] == ["Amount by salesperson and client", "Google", "Staples"]
     assert rows[1][:3] == ["Alyssa", "500000", "1200.5"]
     assert rows[2][:3] == ["Tom", "100.25", ""]
+
+
+def test_a_workbook_libreoffice_wrote_is_filled_and_opens_again(tmp_path):
+    """LibreOffice writes its own flavour of the XML (shared strings, its own styles): xlrec reads and edits
+    it in place, and LibreOffice opens the result."""
+    home = tmp_path / "home"
+
+    def soffice(target, *files, outdir):
+        run = subprocess.run([SOFFICE, f"-env:UserInstallation=file://{home}", "--headless", "--norestore",
+                              "--convert-to", target, "--outdir", str(outdir), *map(str, files)],
+                             capture_output=True, text=True, timeout=300, env={**os.environ, "HOME": str(home)})
+        assert run.returncode == 0, run.stderr
+
+    soffice("ods", EXAMPLE, outdir=tmp_path)  # through LibreOffice's own format and back
+    soffice("xlsx:Calc MS Excel 2007 XML", tmp_path / "sales_matrix.ods", outdir=tmp_path / "lo")
+    src = tmp_path / "lo" / "sales_matrix.xlsx"
+    out = tmp_path / "filled.xlsx"
+    assert main(["fill", str(src), "-o", str(out)]) == 0
+    with zipfile.ZipFile(out) as z:  # written in place: LibreOffice's parts kept, xlrec's notes added
+        assert any(n.startswith("xl/comments") for n in z.namelist())
+    soffice(CSV_FILTER, out, outdir=tmp_path / "csv")
+    with open(tmp_path / "csv" / "filled-Sales.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert shown(rows, "E2") == "433333.33" and shown(rows, "B2") == "500000"
+    assert shown(rows, "G1") == "xlrec prediction (not an actual booking)"

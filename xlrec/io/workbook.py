@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 from openpyxl.comments import Comment
-from openpyxl.styles import PatternFill
+from openpyxl.styles import Color, PatternFill
 from openpyxl.utils.cell import range_boundaries
 
 from ..core.base import FillResult
@@ -34,7 +34,8 @@ __all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_va
            "FillReport", "SUFFIXES"]
 
 SUFFIXES = (".xlsx", ".xlsm")
-_FILL = PatternFill(fill_type="solid", start_color=PREDICTED_COLOR.lstrip("#"), end_color=PREDICTED_COLOR.lstrip("#"))
+# as Excel writes a solid fill (and as the package writer does): opaque colour, automatic background
+_FILL = PatternFill(fill_type="solid", fgColor="FF" + PREDICTED_COLOR.lstrip("#"), bgColor=Color(indexed=64))
 
 
 def load_workbook(path, *, force=False) -> openpyxl.Workbook:

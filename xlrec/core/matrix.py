@@ -125,6 +125,9 @@ def _label(value) -> str:
     return str(value).strip()
 
 
+_PLAIN = {float, int, type(None)}  # the types of a block of numbers and blanks (bool, a subclass of int, is not)
+
+
 def _key(name: str) -> str:
     return " ".join(str(name).split()).casefold()
 
@@ -217,15 +220,26 @@ class SalesMatrix:
             if not name:
                 raise InputError(f"{cell_address(r0 + 1 + i, c0, sheet)}: the salesperson name is empty "
                                  "(every row of bookings needs a salesperson name in the first column)")
-        values = np.empty((len(salespeople), len(clients)))
-        for i, row in enumerate(rows[1:]):
-            for j, v in enumerate(row[1:]):
-                if v is None:
-                    values[i, j] = np.nan
-                elif isinstance(v, float) and not isinstance(v, bool) and math.isfinite(v):
-                    values[i, j] = v
-                else:
-                    values[i, j] = parse_booking(v, cell_address(r0 + 1 + i, c0 + 1 + j, sheet))
+        block = [row[1:] for row in rows[1:]]
+        values = None
+        if all(set(map(type, row)) <= _PLAIN for row in block):  # numbers and blanks only: at once
+            with np.errstate(over="ignore"):
+                try:
+                    values = np.array(block, dtype=float)  # None is NaN
+                except OverflowError:
+                    values = None
+            if values is not None and np.isinf(values).any():
+                values = None  # the cell by cell reading names the cell
+        if values is None:
+            values = np.empty((len(salespeople), len(clients)))
+            for i, row in enumerate(block):
+                for j, v in enumerate(row):
+                    if v is None:
+                        values[i, j] = np.nan
+                    elif isinstance(v, float) and math.isfinite(v):
+                        values[i, j] = v
+                    else:
+                        values[i, j] = parse_booking(v, cell_address(r0 + 1 + i, c0 + 1 + j, sheet))
         return cls(salespeople, clients, values, sheet=sheet, origin=origin)
 
     def _index(self, names, kind, axis):

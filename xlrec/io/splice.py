@@ -239,6 +239,8 @@ class _Sheet:
         texts, formula, phonetic = [], None, 0
         parser = _parser(data)
         col_of = _column_number
+        closes = {}
+        values = self.values
 
         def start(name, attrs):
             nonlocal depth, row_cells, cell, buf, texts, formula, phonetic, last_row
@@ -249,7 +251,9 @@ class _Sheet:
                 at = parser.CurrentByteIndex
                 end, empty = _tag_end(data, at)
                 if not empty:
-                    close = f"</{name}>".encode()
+                    close = closes.get(name)
+                    if close is None:
+                        close = closes[name] = f"</{name}>".encode()
                     end = data.index(close, end) + len(close)
                 ref = attrs.get("r")
                 if ref is None:
@@ -264,6 +268,10 @@ class _Sheet:
                 return
             if depth > 4:
                 if cell is None:
+                    return
+                if name == "v":  # the common case first
+                    if not phonetic:
+                        buf = texts
                     return
                 local = _local(name)
                 if local == "rPh":  # phonetic runs are not part of the text
@@ -298,12 +306,18 @@ class _Sheet:
         def end(name):
             nonlocal depth, row_cells, cell, buf, phonetic
             if depth == 4 and cell is not None:
-                value = self._value(cell, texts, formula, shared, dates)
+                if cell[2] == "n" and formula is None and len(texts) == 1 and cell[3] not in dates:
+                    text = texts[0]  # a plain number, the common case
+                    value = float(text) if "." in text or "E" in text or "e" in text else int(text)
+                else:
+                    value = self._value(cell, texts, formula, shared, dates)
                 if value is not None:
-                    self.values[cell[0], cell[1]] = value
+                    values[cell[0], cell[1]] = value
                 cell = None
             elif depth > 4 and cell is not None:
-                if _local(name) == "rPh":
+                if name == "v":
+                    buf = None
+                elif _local(name) == "rPh":
                     phonetic -= 1
                 else:
                     buf = None

@@ -124,3 +124,12 @@ def test_values_are_read_only(article):
     with pytest.raises(ValueError):
         article.values[0, 0] = 1
     assert isinstance(article.values, np.ndarray)
+
+
+def test_a_block_of_numbers_reads_at_once_with_the_same_checks():
+    m = SalesMatrix.from_cells([[None, "A", "B"], ["x", 1, 2.5], ["y", None, 0]])
+    assert m.values[0].tolist() == [1.0, 2.5] and math.isnan(m.values[1, 0]) and m.values[1, 1] == 0.0
+    for bad, message in [(float("inf"), "B3: inf is not a finite number"), (10 ** 400, "B3: inf is not a finite"),
+                         (True, "B3: True is a true/false value")]:
+        with pytest.raises(InputError, match=message):
+            SalesMatrix.from_cells([[None, "A", "B"], ["x", 1, 2.5], ["y", bad, 0]])

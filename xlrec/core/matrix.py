@@ -96,7 +96,10 @@ def parse_booking(value, where: str = "cell") -> float:
         raise InputError(f"{where}: {value!r} is a true/false value, not a booking "
                          "(bookings must be numbers; leave the cell blank if unknown)")
     if isinstance(value, numbers.Real):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            value = math.inf
         if math.isinf(value):
             raise InputError(f"{where}: {value} is not a finite number (bookings must be finite amounts)")
         return value  # NaN (e.g. from pandas) stays blank

@@ -58,6 +58,8 @@ def kernels(request):
 
     if request.param == "compiled" and not _accel.available():
         pytest.skip("numba is not installed: the compiled kernels are optional")
-    previous = _accel.set_enabled(request.param == "compiled")
+    previous, min_cells = _accel.set_enabled(request.param == "compiled"), _accel.MIN_CELLS
+    _accel.MIN_CELLS = 0  # the test matrices are small: run the kernels on them all the same
     yield request.param
     _accel.set_enabled(previous)
+    _accel.MIN_CELLS = min_cells

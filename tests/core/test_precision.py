@@ -56,3 +56,16 @@ def test_neighbours_are_the_exact_nearest(metric, kernels):
     assert filled[0, -1] == pytest.approx(expected, rel=1e-12)
     assert filled[0, -1] == pytest.approx(reference.predict(x.tolist(), 0, x.shape[1] - 1, 3, metric, "rank"),
                                           rel=1e-12)
+
+
+def test_small_matrices_run_without_loading_the_kernels():
+    """Loading the compiled kernels costs more than a small matrix takes in numpy: they load only for large
+    ones (and the pure-numpy path gives the same answers, as the other tests check)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, xlrec; from xlrec.core import _accel; "
+            "x = np.arange(600.0).reshape(30, 20); x[::3, ::2] = np.nan; xlrec.fill(x); "
+            "print('numba' in sys.modules, _accel.use_for(x.size), _accel.use_for(_accel.MIN_CELLS) == _accel.enabled())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False", "True"]

@@ -155,7 +155,7 @@ def check_metric(metric: str) -> str:
 def _prepare(x, known, metric):
     """What the kernels need, computed once per matrix."""
     state = {"x": x, "known": known, "kf": known.astype(float), "k32": known.astype(np.float32),
-             "density": float(known.mean()) if known.size else 0.0}
+             "density": float(known.mean()) if known.size else 0.0, "compiled": _accel.use_for(x.size)}
     if METRICS[metric][1]:
         counts = known.sum(axis=0)
         means = np.divide(np.where(known, x, 0.0).sum(axis=0), counts, out=np.zeros(x.shape[1]),
@@ -173,7 +173,7 @@ def _block_distances(state, metric, block):
     matrix-product metrics it has shape (len(block),): a bound, per row, on the rounding error of the
     *squared* distances of that row, so that two squared distances closer than twice it may be misordered.
     """
-    if _accel.enabled() and (not METRICS[metric][1] or state["density"] < _SPARSE):
+    if state["compiled"] and (not METRICS[metric][1] or state["density"] < _SPARSE):
         return _compiled_distances(state, metric, block)
     kf, k32 = state["kf"], state["k32"]
     # counts of shared columns: exact in float32 up to 2**24 columns, and twice as fast

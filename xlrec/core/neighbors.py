@@ -361,7 +361,8 @@ class NeighborModel(Model):
         if ncell == 0:
             return
         slot_idx = np.full((ncell, k), -1, dtype=np.int32)
-        slot_val = np.zeros((ncell, k)) if _accel.enabled() else None  # donors' values (compiled path)
+        compiled = d.state["compiled"]
+        slot_val = np.zeros((ncell, k)) if compiled else None  # donors' values (compiled path)
         slot_dist = np.full((ncell, k), np.inf)
         exact_rows = np.zeros(dist.shape[0], dtype=bool)
         scan = dense[cc]
@@ -387,7 +388,7 @@ class NeighborModel(Model):
             self._by_client(redo, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist, slot_val)
         # the vote
         ok = slot_idx >= 0
-        if _accel.enabled():
+        if compiled:
             p, nused, w = _accel.vote(slot_idx, slot_dist, slot_val, _WEIGHTING_CODES[self.weighting])
         else:
             rank = np.arange(1, k + 1)[None, :]
@@ -408,7 +409,7 @@ class NeighborModel(Model):
         """Exact k nearest donors for the given cells, one client at a time over that client's donors."""
         x, known = self._data.x, self._data.known
         k = self.k
-        if tol is None and _accel.enabled():
+        if tol is None and self._data.state["compiled"]:
             state = self._data.state
             _accel.nearest_donors(dist, cr, cc, cells, *_csc(state), k, slot_idx, slot_dist, slot_val)
             return
@@ -484,7 +485,7 @@ def _scan(order, dsorted, known, cr, cc, cells, k, slot_idx, slot_dist, slot_val
     donors; cells drop out as they are served, so the work is about (cells x the depth at which k donors are
     found), not (cells x prefix). Returns the cells still short of k donors when the prefix runs out.
     """
-    if _accel.enabled():
+    if state["compiled"]:
         cell_of = np.full((order.shape[0], known.shape[1]), -1, dtype=np.int64)
         cell_of[cr[cells], cc[cells]] = cells
         if "csr" not in state:  # the columns each row knows, and the values, once per matrix

@@ -8,6 +8,7 @@ that a spreadsheet would read as a formula are escaped, so the summary is safe t
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import csv
 import glob
 import json
@@ -129,6 +130,26 @@ def _init_worker(threads):
     _accel.set_threads(threads)  # the cores are shared out between the workers
 
 
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _thread_limits(threads):
+    """The cores shared out between the workers: their BLAS and OpenMP thread pools get ``threads`` threads
+    each, through the environment the worker processes start with (numpy reads it when it loads). Without
+    it each worker's BLAS takes every core, and its idle threads spin against the other workers'."""
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    os.environ.update({name: str(threads) for name in _THREAD_VARIABLES})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def run_batch(items, options, jobs=1, progress=None, on_done=None) -> list[BatchItem]:
     """Fill every item, ``jobs`` workbooks at a time; ``on_done(item)`` is called as each finishes."""
     done = []
@@ -145,11 +166,13 @@ def run_batch(items, options, jobs=1, progress=None, on_done=None) -> list[Batch
             finish(fill_one(item, options))
         return done
     workers = min(jobs, len(items))
+    threads = max(1, default_jobs() // workers)
     # forkserver, not fork: a parent that has run the compiled kernels holds an OpenMP runtime, and a forked
     # copy of it would be killed ("fork() called from a process already using GNU OpenMP")
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
-                                initializer=_init_worker, initargs=(max(1, default_jobs() // workers),)) as pool:
+    with _thread_limits(threads), \
+            cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
+                                   initializer=_init_worker, initargs=(threads,)) as pool:
         futures = {pool.submit(fill_one, item, options): item for item in items}
         try:
             for future in cf.as_completed(futures):

@@ -44,18 +44,19 @@ def set_enabled(flag: bool) -> bool:
     return previous
 
 
-def set_threads(n: int) -> None:
-    """Threads the compiled kernels may use (for worker processes that each fill one workbook); applied
-    when they load."""
+def set_threads(n):
+    """Threads the compiled kernels may use (for processes that each fill one workbook beside others),
+    applied when they load; None for all. Returns the previous setting."""
     global _threads
-    _threads = max(1, int(n))
+    previous, _threads = _threads, (None if n is None else max(1, int(n)))
     if "numba" in globals():
         _apply_threads()
+    return previous
 
 
 def _apply_threads():
-    if _threads is not None:
-        numba.set_num_threads(min(_threads, numba.config.NUMBA_NUM_THREADS))
+    limit = numba.config.NUMBA_NUM_THREADS
+    numba.set_num_threads(limit if _threads is None else min(_threads, limit))
 
 
 def __getattr__(name):  # PEP 562: the kernels, and numba, load on first use

@@ -125,29 +125,29 @@ def fill_one(item: BatchItem, options: dict) -> BatchItem:
 
 
 def _init_worker(threads):
+    from threadpoolctl import threadpool_limits
+
     from ..core import _accel
 
-    _accel.set_threads(threads)  # the cores are shared out between the workers
-
-
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+    _accel.set_threads(threads)
+    threadpool_limits(limits=threads)
 
 
 @contextlib.contextmanager
-def _thread_limits(threads):
-    """The cores shared out between the workers: their BLAS and OpenMP thread pools get ``threads`` threads
-    each, through the environment the worker processes start with (numpy reads it when it loads). Without
-    it each worker's BLAS takes every core, and its idle threads spin against the other workers'."""
-    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
-    os.environ.update({name: str(threads) for name in _THREAD_VARIABLES})
+def _shared_cores(threads):
+    """This process's thread pools (BLAS, OpenMP, the compiled kernels) get ``threads`` threads while it fills
+    workbooks beside the workers: the cores are shared out between the processes. Without it its BLAS takes
+    every core, and the idle threads spin against the workers'."""
+    from threadpoolctl import threadpool_limits
+
+    from ..core import _accel
+
+    previous = _accel.set_threads(threads)
     try:
-        yield
+        with threadpool_limits(limits=threads):
+            yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _accel.set_threads(previous)
 
 
 def run_batch(items, options, jobs=1, progress=None, on_done=None) -> list[BatchItem]:
@@ -165,23 +165,37 @@ def run_batch(items, options, jobs=1, progress=None, on_done=None) -> list[Batch
         for item in items:
             finish(fill_one(item, options))
         return done
-    workers = min(jobs, len(items))
-    threads = max(1, default_jobs() // workers)
+    # this process fills workbooks too, from the end of the queue, while the jobs - 1 worker processes take
+    # them from its start: it is ready at once, while a worker needs most of a second to start (numpy,
+    # openpyxl), which on a batch of small workbooks is much of the time saved
+    workers = min(jobs, len(items)) - 1
+    threads = max(1, default_jobs() // (workers + 1))
     # forkserver, not fork: a parent that has run the compiled kernels holds an OpenMP runtime, and a forked
     # copy of it would be killed ("fork() called from a process already using GNU OpenMP")
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    with _thread_limits(threads), \
+    with _shared_cores(threads), \
             cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
                                    initializer=_init_worker, initargs=(threads,)) as pool:
         futures = {pool.submit(fill_one, item, options): item for item in items}
-        try:
-            for future in cf.as_completed(futures):
+        waiting = set(futures)
+
+        def collect(ready):
+            for future in ready:
+                waiting.discard(future)
                 try:
                     finish(future.result())
                 except Exception as exc:  # noqa: BLE001 - a worker died (out of memory, killed)
                     item = futures[future]
                     item.status, item.error = "failed", f"the worker process filling it stopped ({exc})"
                     finish(item)
+
+        try:
+            for future in reversed(list(futures)):
+                collect([f for f in waiting if f.done() and not f.cancelled()])
+                if future.cancel():  # not started by a worker yet: this process fills it
+                    waiting.discard(future)
+                    finish(fill_one(futures[future], options))
+            collect(cf.as_completed(waiting))
         except KeyboardInterrupt:
             pool.shutdown(wait=False, cancel_futures=True)
             raise

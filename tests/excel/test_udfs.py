@@ -112,3 +112,19 @@ def test_every_function_documents_itself_for_the_wizard():
         assert first.endswith(".") and len(first) < 120
         for arg in f.__xlfunc__["args"]:
             assert arg["doc"] and not arg["doc"].startswith("Positional"), (name, arg["name"])
+
+
+def test_true_typed_over_a_booking_of_1_is_not_served_the_old_fit():
+    """Python's == takes TRUE for 1: the cache must not (the cell is now an error, not a booking of 1)."""
+    from xlrec.core.cache import default_cache
+
+    default_cache.clear()
+    ones = [list(r) for r in MATRIX]
+    ones[3][4] = 1  # Mike's Staples booking: 1
+    ones[4][1] = 0.0  # Jessica's Google booking: 0
+    assert call("PREDICT_BOOKING", ones, "Alyssa", "Staples") == [[pytest.approx((1 + 150_000) / 1.5)]]
+    for row, col, flag in [(3, 4, True), (4, 1, False)]:
+        changed = [list(r) for r in ones]
+        changed[row][col] = flag
+        out = call("PREDICT_BOOKING", changed, "Alyssa", "Staples")[0][0]
+        assert isinstance(out, str) and "true/false value" in out, out

@@ -2,7 +2,8 @@
 
 Keyed by the exact content of the cells and the parameters: the lookup compares the cells themselves, not
 a hash of them, so a matrix with any changed cell is never served a prediction made from the old one (the
-stale entry is replaced). At most ``maxsize`` matrices are kept, least recently used dropped first.
+stale entry is replaced). Python's ``==`` takes TRUE for 1 and FALSE for 0, so the places of the cached
+zeros and ones are kept and checked for booleans too. At most ``maxsize`` matrices are kept, least recently used dropped first.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class FitCache:
         if key is not None:
             with self._lock:
                 entry = self._entries.get(key)
-                if entry is not None and _same(entry[0], cells):
+                if entry is not None and _same(entry[0], cells) and not _bool_where(entry[2], cells):
                     self._entries.move_to_end(key)
                     self.hits += 1
                     return entry[1]
@@ -85,7 +86,7 @@ class FitCache:
         fitted = Fitted(matrix, NeighborModel(**params).fit(matrix))
         if key is not None:
             with self._lock:
-                self._entries[key] = (cells, fitted)
+                self._entries[key] = (cells, fitted, _zeros_and_ones(cells))
                 self._entries.move_to_end(key)
                 while len(self._entries) > self.maxsize:
                     self._entries.popitem(last=False)
@@ -94,6 +95,18 @@ class FitCache:
     def clear(self):
         with self._lock:
             self._entries.clear()
+
+
+def _zeros_and_ones(cells):
+    """Where the cells hold the number 0 or 1: there, and only there, TRUE or FALSE would compare equal."""
+    return [(i, j) for i, row in enumerate(cells) for j, v in enumerate(row)
+            if type(v) in (int, float) and (v == 0 or v == 1)]
+
+
+def _bool_where(positions, cells) -> bool:
+    """Whether a TRUE or FALSE stands where the cached cells held 1 or 0 (True == 1 in Python, not in a
+    sales matrix)."""
+    return any(type(cells[i][j]) is bool for i, j in positions)
 
 
 def _same(a, b) -> bool:

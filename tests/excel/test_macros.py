@@ -145,3 +145,18 @@ def test_the_lite_script_runs_through_xlwings_script_machinery():
     written = {(a["start_row"], a["start_column"]) for a in book.json()["actions"]
                if a["func"] == "setValues" and a["sheet_position"] == 0}
     assert written == BLANKS
+
+
+def test_a_title_and_totals_around_the_matrix_are_left_out():
+    """As Excel shows a report: a title above, and Total row and column holding computed sums."""
+    rows = [["Q3 bookings", "", "", "", "", ""]] + [r + [""] for r in sheet_values()]
+    rows[1][5] = "Total"
+    for r in rows[2:]:
+        r[5] = sum(v for v in r[1:5] if v != "")
+    rows.append(["Total"] + [sum(r[c] for r in rows[2:] if r[c] != "") for c in range(1, 6)])
+    _, message, actions = run(payload(rows, selection="C5"))
+    assert message == "xlrec: filled 6 of 6 blank cells in Sales!A2:E8"
+    written = {(a["start_row"], a["start_column"]): a["values"] for a in actions
+               if a["func"] == "setValues" and a["sheet_position"] == 0}
+    assert set(written) == {(r + 1, c) for r, c in BLANKS}  # one row lower: the title is row 1
+    assert written[(2, 4)] == [[433_333.33]]  # the totals were not taken for a salesperson or a client

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import xlwings as xw
 
-from ..core.layout import block_around, nonempty
+from ..core.layout import block_around, nonempty, trim_block
 from ..core.matrix import SalesMatrix, cell_address, column_letter
 from ..core.neighbors import NeighborModel
 from ..exceptions import XlrecError
@@ -85,7 +85,8 @@ def _target(book):
         if not inside or not grid[hit]:
             raise XlrecError(f"{cell_address(sel.row, sel.column, sheet.name)} is empty: select the sales matrix "
                              "(or one cell inside it) and click Fill blanks again")
-        top, left, bottom, right = block_around(grid, *hit)
+        top, left, bottom, right = trim_block(lambda r, c: values[r][c] if c < len(values[r]) else None,
+                                              block_around(grid, *hit))
         rng = sheet.range((r0 + top, c0 + left), (r0 + bottom - 1, c0 + right - 1))
     else:
         rng = sel

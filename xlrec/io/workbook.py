@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from openpyxl.styles import Color, PatternFill
 from openpyxl.utils.cell import range_boundaries
 
 from ..core.base import FillResult
-from ..core.layout import largest_block
+from ..core.layout import is_empty as _is_empty, largest_block, trim_block
 from ..core.matrix import SalesMatrix, cell_address
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
@@ -88,12 +87,7 @@ def _is_prediction(cell) -> bool:
     return c is not None and c.author == NOTE_AUTHOR and str(c.text).startswith(NOTE_PREFIX)
 
 
-def _is_empty(v) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
 DEFINED_NAME = "SalesMatrix"
-_TOTAL = re.compile(r"^\s*(grand\s+)?(total|totals|sum|subtotal)\b", re.IGNORECASE)
 
 
 def _parse_range(text, what):
@@ -156,25 +150,7 @@ def find_block(values: dict, title: str):
     at = np.array(filled) - 1
     grid = np.zeros(at.max(axis=0) + 1, dtype=bool)
     grid[at[:, 0], at[:, 1]] = True
-    top, left, bottom, right = largest_block(grid)
-
-    def value(r, c):  # 0-based
-        return values.get((r + 1, c + 1))
-
-    def count(r):
-        return sum(not _is_empty(value(r, c)) for c in range(left, right))
-
-    def total(v):
-        return isinstance(v, str) and _TOTAL.match(v)
-
-    # a title above the header: a row with one thing in it, followed by a fuller row
-    while bottom - top > 2 and count(top) == 1 and count(top + 1) > 1:
-        top += 1
-    # a "Total" row at the bottom, a "Total" column at the right
-    while bottom - top > 2 and total(value(bottom - 1, left)):
-        bottom -= 1
-    while right - left > 2 and total(value(top, right - 1)):
-        right -= 1
+    top, left, bottom, right = trim_block(lambda r, c: values.get((r + 1, c + 1)), largest_block(grid))
     return top + 1, left + 1, bottom, right
 
 

@@ -113,3 +113,15 @@ def test_console_script_and_module_entry(book, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("xlrec: error: unknown salesperson 'Nobody'")
     assert "Traceback" not in r.stderr
+
+
+def test_ctrl_c_is_one_line_and_status_130(monkeypatch, capsys, example_path, tmp_path):
+    from xlrec.io import workbook
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workbook, "find_block", interrupted)
+    assert main(["fill", str(example_path), "-o", str(tmp_path / "out.xlsx")]) == 130
+    assert capsys.readouterr().err == "xlrec: interrupted\n"
+    assert not list(tmp_path.iterdir())  # nothing half-written

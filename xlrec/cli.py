@@ -207,4 +207,7 @@ def main(argv=None) -> int:
     except (OSError, PermissionError) as exc:
         print(f"xlrec: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: no traceback; outputs are written atomically, so none is half-written
+        print("xlrec: interrupted", file=sys.stderr)
+        return 130
     return 0

@@ -1,7 +1,7 @@
 """Write filled cells into a copy of a workbook's package, changing nothing else.
 
 openpyxl rebuilds every part of a workbook when it saves, which is slow on a large matrix (its note writer
-alone takes seconds for tens of thousands of notes) and drops what it cannot read. :func:`splice_cells`
+alone takes seconds for tens of thousands of notes) and drops what it cannot read. :meth:`Package.write`
 instead copies the package part by part and edits three things only, as text:
 
 - the sheet's XML: the filled cells are put in (or replace empty cells) at their place in their row, and a
@@ -496,10 +496,9 @@ class Package:
     """
 
     def __init__(self, path):
-        with open(path, "rb") as f:
-            self.zip = zipfile.ZipFile(f)
-            self.parts = {info.filename: self.zip.read(info) for info in self.zip.infolist()}
-            self.infos = self.zip.infolist()
+        with zipfile.ZipFile(path) as z:  # the parts in memory (check_package capped their size)
+            self.infos = z.infolist()
+            self.parts = {info.filename: z.read(info) for info in self.infos}
         self.book = next((_target("", t) for _, typ, t, _ in self._relationships("")
                           if typ.endswith("/officeDocument")), None)
         if self.book is None or self.book not in self.parts or "xl/styles.xml" not in self.parts:

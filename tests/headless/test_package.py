@@ -131,3 +131,17 @@ def test_the_input_is_copied_part_for_part(tmp_path, example_path):
         added = set(b.namelist()) - set(a.namelist())
     assert changed == {"xl/worksheets/sheet1.xml", "xl/styles.xml", "[Content_Types].xml"}
     assert added == {"xl/comments1.xml", "xl/drawings/vmlDrawing1.vml", "xl/worksheets/_rels/sheet1.xml.rels"}
+
+
+def test_what_the_editor_cannot_write_is_written_by_openpyxl(tmp_path, monkeypatch, example_path):
+    from xlrec.io import splice
+
+    def refuse(*args):
+        raise Unsupported("a layout this editor does not know")
+
+    monkeypatch.setattr(splice, "_sheet_edits", refuse)
+    out = tmp_path / "out.xlsx"
+    assert main(["fill", str(example_path), "-o", str(out)]) == 0
+    ws = openpyxl.load_workbook(out).active
+    assert ws["E2"].value == 433_333.33 and ws["E2"].comment.author == "xlrec"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.xlsx"]  # no temporary file left behind

@@ -331,6 +331,7 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force
     input_path, output_path = check_output(input_path, output_path)
     dropped = check_file(input_path, force=True)
     package = _package(input_path)
+    wb = None
     try:  # the whole fill from the package's XML
         if package is None or (cell_range is None and DEFINED_NAME.casefold() in package.defined_names):
             raise Unsupported("the matrix is located by openpyxl")
@@ -352,14 +353,19 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force
     result = NeighborModel(**params).fit(matrix).fill(explain=True)
     if part is not None:
         cells = _cells(values, bounds, result)
-        write_atomic(output_path, lambda tmp: package.write(tmp, part, cells, rgb=PREDICTED_COLOR.lstrip("#"),
-                                                            author=NOTE_AUTHOR))
-        dropped = []
-    else:
-        if dropped and not force:
-            raise refusal(input_path, dropped)
-        mark_predictions(ws, bounds, result)
-        save_atomic(wb, output_path)
+        try:
+            write_atomic(output_path, lambda tmp: package.write(tmp, part, cells, author=NOTE_AUTHOR,
+                                                                rgb=PREDICTED_COLOR.lstrip("#")))
+            return FillReport(output_path, title, range_text(title, bounds), result, how, [])
+        except Unsupported:  # a sheet laid out in a way the editor does not know: openpyxl writes it
+            pass
+    if dropped and not force:
+        raise refusal(input_path, dropped)
+    if wb is None:
+        wb = load_workbook(input_path, force=True)
+        ws = get_sheet(wb, title)
+    mark_predictions(ws, bounds, result)
+    save_atomic(wb, output_path)
     return FillReport(output_path, title, range_text(title, bounds), result, how, dropped)
 
 

@@ -3,12 +3,14 @@ and the same filled workbook as the openpyxl writer gives."""
 
 import datetime
 import zipfile
+from xml.etree import ElementTree
 
 import openpyxl
 import pytest
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Font, PatternFill
+from openpyxl.styles.stylesheet import Stylesheet
 
 from corpus import snapshot
 from xlrec.cli import main
@@ -145,3 +147,23 @@ def test_what_the_editor_cannot_write_is_written_by_openpyxl(tmp_path, monkeypat
     ws = openpyxl.load_workbook(out).active
     assert ws["E2"].value == 433_333.33 and ws["E2"].comment.author == "xlrec"
     assert [p.name for p in tmp_path.iterdir()] == ["out.xlsx"]  # no temporary file left behind
+
+
+def test_new_styles_extend_the_stylesheet():
+    from xlrec.io.splice import _Styles
+
+    main_ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    xml = (f'<styleSheet xmlns="{main_ns}"><numFmts count="1"><numFmt numFmtId="164" formatCode="0.00 &quot;k&quot;"/>'
+           '</numFmts><fills><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>'
+           '</fill></fills><cellXfs><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/><xf numFmtId="164" '
+           'fontId="1" fillId="0" borderId="1"><alignment horizontal="center"/></xf></cellXfs></styleSheet>').encode()
+    styles = _Styles(xml)
+    assert (styles.styled(0, True), styles.styled(1, True), styles.styled(0, False), styles.styled(0, True)) == \
+        (2, 3, 4, 2)
+    out = Stylesheet.from_tree(ElementTree.fromstring(styles.edited("FCE4D6")))
+    fill = out.fills[2]
+    assert fill.patternType == "solid" and fill.fgColor.rgb == "FFFCE4D6" and len(out.fills) == 3
+    xfs = out.cellXfs.xf
+    assert len(xfs) == 5 and all(x.fillId == 2 for x in xfs[2:])
+    assert (xfs[2].numFmtId, xfs[3].numFmtId, xfs[4].numFmtId) == (4, 164, 0)  # cents added where none
+    assert xfs[3].alignment.horizontal == "center" and xfs[3].fontId == 1 and xfs[3].borderId == 1

@@ -139,6 +139,7 @@ class _Styles:
         self.xfs = []  # (start, end, qualified name, attrs, empty)
         self.fills = self.cell_xfs = None  # (start, end of start tag, name, attrs, close offset)
         stack = []
+        n_fills = [0]
         parser = _parser(data)
 
         def start(name, attrs):
@@ -149,8 +150,12 @@ class _Styles:
             if local == "numFmt":
                 self.formats[int(attrs.get("numFmtId", "0"))] = attrs.get("formatCode", "")
             elif local in ("fills", "cellXfs") and parent == "styleSheet":
-                setattr(self, "cell_xfs" if local == "cellXfs" else "fills", [at, _tag_end(data, at)[0], name,
-                                                                              dict(attrs), None])
+                end, empty = _tag_end(data, at)
+                if empty:
+                    raise Unsupported(f"styles.xml has an empty {local}")
+                setattr(self, "cell_xfs" if local == "cellXfs" else "fills", [at, end, name, dict(attrs), None])
+            elif local == "fill" and parent == "fills":
+                n_fills[0] += 1
             elif local == "xf" and parent == "cellXfs":
                 end, empty = _tag_end(data, at)
                 self.xfs.append([at, end, name, dict(attrs), empty])
@@ -173,7 +178,7 @@ class _Styles:
                       if is_date_format(self.formats.get(int(xf[3].get("numFmtId", "0")), ""))}
         self.new_xfs = []
         self.made = {}
-        self.fill_id = int(self.fills[3].get("count", "0"))
+        self.fill_id = n_fills[0]  # the new fill's index: after the fills there are (whatever "count" says)
         self.fills_added = False
 
     def styled(self, base: int, cents: bool) -> int:

@@ -160,3 +160,20 @@ def test_a_title_and_totals_around_the_matrix_are_left_out():
                if a["func"] == "setValues" and a["sheet_position"] == 0}
     assert set(written) == {(r + 1, c) for r, c in BLANKS}  # one row lower: the title is row 1
     assert written[(2, 4)] == [[433_333.33]]  # the totals were not taken for a salesperson or a client
+
+
+def test_blanks_side_by_side_are_written_in_one_call_each_with_its_note():
+    values = sheet_values()
+    values[5][2] = ""  # Tom's Capgemini: now Tom's Google and Capgemini are blank side by side
+    _, message, actions = run(payload(values))
+    writes_ = [a for a in actions if a["func"] == "setValues" and a["sheet_position"] == 0]
+    cells = {(a["start_row"], a["start_column"] + k): v for a in writes_ for k, v in enumerate(a["values"][0])}
+    assert set(cells) == BLANKS | {(5, 2)}  # exactly the blanks
+    tom = next(a for a in writes_ if a["start_row"] == 5)
+    assert (tom["start_column"], tom["column_count"]) == (1, 2)
+    expected = xlrec.fill(xlrec.SalesMatrix.from_cells([[None if v == "" else v for v in r] for r in values]))
+    for (r, c), v in cells.items():
+        assert v == round(expected.values[r - 1, c - 1], 2)
+    notes = {a["args"][0] for a in actions if a["func"] == "addNote"}
+    assert notes == {f"${'ABCDE'[c]}${r + 1}" for r, c in cells}
+    assert message == "xlrec: filled 7 of 7 blank cells in Sales!A1:E7"

@@ -20,7 +20,7 @@ from ..core.layout import block_around, nonempty, trim_block
 from ..core.matrix import SalesMatrix, cell_address, column_letter
 from ..core.neighbors import NeighborModel
 from ..exceptions import XlrecError
-from ..style import PREDICTED_COLOR, note_text
+from ..style import PREDICTED_COLOR, note_texts
 
 __all__ = ["main", "fill_blanks", "clear_predictions", "fill_blanks_script", "clear_predictions_script",
            "BOOKKEEPING_SHEET"]
@@ -112,15 +112,19 @@ def fill_blanks(book, **params):
                     del records[(sheet.name, addr)]
         matrix = SalesMatrix.from_cells(cells, sheet=sheet.name, origin=(r0, c0))
         result = NeighborModel(**params).fit(matrix).fill(explain=True)
-        filled = result.predicted | result.fallback
-        for i, j in zip(*np.nonzero(filled)):
-            addr = f"{column_letter(c0 + 1 + int(j))}{r0 + 1 + int(i)}"
-            cell = sheet.range(addr)
-            value = round(float(result.values[i, j]), 2)
-            cell.value = value
-            cell.color = PREDICTED_COLOR
-            _note(cell, note_text(result.prediction(int(i), int(j))))
-            records[(sheet.name, addr)] = value
+        notes = note_texts(result)
+        # each run of filled cells side by side in a row is written, and coloured, in one call: on the
+        # desktop every call is a round trip to Excel
+        for i, j0, j1 in _runs(result.predicted | result.fallback):
+            row, first = r0 + 1 + i, c0 + 1 + j0
+            values = [round(float(v), 2) for v in result.values[i, j0:j1]]
+            run = sheet.range((row, first), (row, first + len(values) - 1))
+            run.value = [values]
+            run.color = PREDICTED_COLOR
+            for j, value in enumerate(values, j0):
+                addr = f"{column_letter(c0 + 1 + j)}{row}"
+                _note(sheet.range(addr), notes[i, j])
+                records[(sheet.name, addr)] = value
         for i, j in zip(*np.nonzero(result.unfilled)):
             addr = f"{column_letter(c0 + 1 + int(j))}{r0 + 1 + int(i)}"
             if addr in predicted_before:  # was predicted, cannot be now: back to blank
@@ -158,6 +162,16 @@ def clear_predictions(book=None):
     message = f"xlrec: removed {cleared} predicted cells from {sheet.name}"
     _tell(book, message)
     return message
+
+
+def _runs(mask):
+    """(row, first column, last column + 1) of each run of True side by side in a row of ``mask``."""
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    edges = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)
+    return zip(rows.tolist(), starts.tolist(), ends.tolist())
 
 
 @xw.script

@@ -1,7 +1,6 @@
 """The Fill blanks button (xlrec.main) run on xlwings' own workbook object built from an add-in's JSON
 payload, asserting on the actions it sends back to Excel."""
 
-import pytest
 import xlwings as xw
 
 import xlrec

@@ -66,6 +66,7 @@ def test_small_matrices_run_without_loading_the_kernels():
 
     code = ("import sys, numpy as np, xlrec; from xlrec.core import _accel; "
             "x = np.arange(600.0).reshape(30, 20); x[::3, ::2] = np.nan; xlrec.fill(x); "
-            "print('numba' in sys.modules, _accel.use_for(x.size), _accel.use_for(_accel.MIN_CELLS) == _accel.enabled())")
+            "print('numba' in sys.modules, _accel.use_for(x.size), "
+            "_accel.use_for(_accel.MIN_CELLS) == _accel.enabled())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False", "True"]

@@ -91,7 +91,8 @@ def scan(order, dsorted, row_ptr, row_cols, row_vals, cell_of, k, slot_idx, slot
     return left
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def nearest_donors(dist, cr, cc, cells, col_ptr, col_rows, col_vals, k, slot_idx, slot_dist, slot_val):  # pragma: no cover
+def nearest_donors(dist, cr, cc, cells, col_ptr, col_rows, col_vals, k,  # pragma: no cover - compiled
+                   slot_idx, slot_dist, slot_val):
     """For each cell, the k nearest rows among those that know its column, by (distance, row).
 
     Rows are scanned in ascending order, so a later row never passes an earlier one at equal distance.

@@ -3,7 +3,8 @@
 Keyed by the exact content of the cells and the parameters: the lookup compares the cells themselves, not
 a hash of them, so a matrix with any changed cell is never served a prediction made from the old one (the
 stale entry is replaced). Python's ``==`` takes TRUE for 1 and FALSE for 0, so the places of the cached
-zeros and ones are kept and checked for booleans too. At most ``maxsize`` matrices are kept, least recently used dropped first.
+zeros and ones are kept and checked for booleans too. At most ``maxsize`` matrices are kept, least recently
+used dropped first.
 """
 
 from __future__ import annotations

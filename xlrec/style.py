@@ -22,17 +22,13 @@ def note_text(prediction) -> str:
     if prediction.fallback:
         return (f"{NOTE_PREFIX}: {format_amount(prediction.value)} = {prediction.fallback} "
                 f"(no neighbour: {prediction.reason})")
-    return _compose(format_amount, prediction.value, prediction.model,
-                    [(n.name, n.value, n.distance, n.weight) for n in prediction.neighbors], prediction.note)
-
-
-def _compose(fmt, value, model, neighbors, note=None) -> str:
-    total = sum(w for *_, w in neighbors) or 1.0
-    lines = [f"{NOTE_PREFIX}: {fmt(value)} ({model})"]
-    lines += [f"{name}: {fmt(v)} (distance {fmt(d)}, weight {w:.4g} = {w / total:.0%})"
-              for name, v, d, w in neighbors]
-    if note:
-        lines.append(note)
+    lines = [f"{NOTE_PREFIX}: {format_amount(prediction.value)} ({prediction.model})"]
+    total = sum(n.weight for n in prediction.neighbors) or 1.0
+    for n in prediction.neighbors:
+        lines.append(f"{n.name}: {format_amount(n.value)} (distance {format_amount(n.distance)}, "
+                     f"weight {n.weight:.4g} = {n.weight / total:.0%})")
+    if prediction.note:
+        lines.append(prediction.note)
     return "\n".join(lines)
 
 

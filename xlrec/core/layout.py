@@ -16,6 +16,7 @@ def is_empty(v) -> bool:
     """Nothing, or only spaces: an empty cell."""
     return v is None or (isinstance(v, str) and not v.strip())
 
+
 _TOUCHING = np.ones((3, 3), dtype=int)  # cells touching across a corner belong together
 
 

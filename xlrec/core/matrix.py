@@ -226,11 +226,10 @@ class SalesMatrix:
         block = [row[1:] for row in rows[1:]]
         values = None
         if all(set(map(type, row)) <= _PLAIN for row in block):  # numbers and blanks only: at once
-            with np.errstate(over="ignore"):
-                try:
-                    values = np.array(block, dtype=float)  # None is NaN
-                except OverflowError:
-                    values = None
+            try:
+                values = np.array(block, dtype=float)  # None is NaN
+            except OverflowError:  # an int too large for a float
+                values = None
             if values is not None and np.isinf(values).any():
                 values = None  # the cell by cell reading names the cell
         if values is None:

@@ -191,7 +191,7 @@ def run_batch(items, options, jobs=1, progress=None, on_done=None) -> list[Batch
 
         try:
             for future in reversed(list(futures)):
-                collect([f for f in waiting if f.done() and not f.cancelled()])
+                collect([f for f in waiting if f.done()])
                 if future.cancel():  # not started by a worker yet: this process fills it
                     waiting.discard(future)
                     finish(fill_one(futures[future], options))

@@ -179,7 +179,6 @@ class _Styles:
         self.new_xfs = []
         self.made = {}
         self.fill_id = n_fills[0]  # the new fill's index: after the fills there are (whatever "count" says)
-        self.fills_added = False
 
     def styled(self, base: int, cents: bool) -> int:
         """The index of a cell format like ``base`` with xlrec's fill (and cents, if ``cents``)."""
@@ -198,11 +197,10 @@ class _Styles:
                 text = _start_tag(name, attrs, ">") + self.data[inner_start:end].decode("utf-8")
             self.made[key] = len(self.xfs) + len(self.new_xfs)
             self.new_xfs.append(text)
-            self.fills_added = True
         return self.made[key]
 
     def edited(self, rgb: str) -> bytes:
-        if not self.fills_added:
+        if not self.new_xfs:  # no cell takes the fill: nothing to add
             return self.data
         fp = _prefix(self.fills[2])
         fill = (f'<{fp}fill><{fp}patternFill patternType="solid"><{fp}fgColor rgb="FF{rgb}"/>'
@@ -361,19 +359,12 @@ class _Sheet:
         raise Unsupported(f"cells of type {kind!r}")
 
 
-_COLUMNS = {}  # column letters -> number, filled as met
-
-
 def _column_number(ref):
     """The column number of an A1 address (``"AB12"`` -> 28)."""
-    letters = ref.rstrip("0123456789").replace("$", "")
-    n = _COLUMNS.get(letters)
-    if n is None:
-        try:
-            n = _COLUMNS[letters] = column_index_from_string(letters.upper())
-        except ValueError:
-            raise Unsupported(f"cell address {ref!r}") from None
-    return n
+    try:
+        return column_index_from_string(ref.rstrip("0123456789").replace("$", ""))  # cached by openpyxl
+    except ValueError:
+        raise Unsupported(f"cell address {ref!r}") from None
 
 
 def _number(v: float) -> str:
@@ -395,7 +386,8 @@ def _cell_xml(name, cell: Cell, style: int):
     return f'<{name} r="{ref}" s="{style}"><{p}v>{_number(cell.value)}</{p}v></{name}>'
 
 
-def _sheet_edits(sheet: _Sheet, cells, styles: _Styles, name):
+def _sheet_edits(sheet: _Sheet, cells, styles: _Styles):
+    name = sheet.cell_name
     edits = []
     by_row = {}
     for cell in cells:
@@ -449,13 +441,7 @@ def _notes_parts(notes, author, block):
     """The comments part and its VML drawing (one hidden note shape per comment, as Excel writes them)."""
     clean = not ILLEGAL_CHARACTERS_RE.search("".join(c.note for c in notes))  # one look for all notes
     text = escape if clean else _text
-    letters = {}
-    refs = []
-    for c in notes:
-        col = letters.get(c.col)
-        if col is None:
-            col = letters[c.col] = get_column_letter(c.col)
-        refs.append(f"{col}{c.row}")
+    refs = [f"{get_column_letter(c.col)}{c.row}" for c in notes]  # get_column_letter is cached by openpyxl
     comments = "".join([f'<comments xmlns="{_MAIN}"><authors><author>{_text(author)}</author></authors><commentList>',
                         *(f'<comment ref="{ref}" authorId="0"><text><t xml:space="preserve">{text(c.note)}'
                           "</t></text></comment>" for ref, c in zip(refs, notes)),
@@ -573,7 +559,7 @@ class Package:
         with cents when theirs has none; a ``note`` becomes a note by ``author``.
         """
         part = sheet.part
-        edits = _sheet_edits(sheet, cells, self.styles, sheet.cell_name)
+        edits = _sheet_edits(sheet, cells, self.styles)
         notes = [c for c in cells if c.note]
         replaced = {"xl/styles.xml": self.styles.edited(rgb)}
         added = {}

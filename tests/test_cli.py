@@ -29,7 +29,7 @@ def test_fill_example(book, tmp_path, capsys):
     assert sha(book) == before  # the input is untouched, byte for byte
     src = openpyxl.load_workbook(book).active
     ws = openpyxl.load_workbook(out).active
-    assert ws["E2"].value == 433_333.33  # Alyssa / Staples
+    assert ws["E2"].value == (500_000 + 0.5 * 300_000) / 1.5  # Alyssa / Staples, stored in full
     assert ws["E2"].fill.fgColor.rgb.endswith(PREDICTED_COLOR.lstrip("#"))
     assert ws["E2"].comment.author == NOTE_AUTHOR
     assert "Mike: 500,000 (distance 0, weight 1 = 67%)" in ws["E2"].comment.text

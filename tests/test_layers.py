@@ -22,7 +22,7 @@ def test_core_imports_neither_openpyxl_nor_xlwings():
 def test_exported_members():
     exported = set(xlrec.__all__)
     public = {name for name in vars(xlrec) if not name.startswith("_")} - {"core", "exceptions", "io", "style",
-                                                                          "functions",
+                                                                          "functions", "sheet",
                                                                           "cli", "excel"}
     assert exported == public | {"__version__"}
     for name in exported:

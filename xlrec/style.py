@@ -1,8 +1,10 @@
 """How xlrec marks the cells it predicted, the same in every front end (workbook files and live Excel).
 
 Predicted cells get the fill colour :data:`PREDICTED_COLOR` (a light orange, Excel's "Orange, Accent 2,
-Lighter 80%") and a note written by :data:`NOTE_AUTHOR` that lists the neighbours used. A cell with such a
-note is a prediction, never a booking: filling again treats it as blank and predicts it anew.
+Lighter 80%") and a note written by :data:`NOTE_AUTHOR` that lists the neighbours used. A cell that already
+has a note of a person's keeps it: xlrec's text goes below it (:func:`with_note`) and comes out again
+(:func:`without_note`). Which cells are predictions is not told by the marking (Excel keeps the colour and the
+note when someone types over a cell) but by the record of what xlrec wrote (:mod:`xlrec.sheet.records`).
 """
 
 import numpy as np
@@ -12,7 +14,37 @@ NOTE_AUTHOR = "xlrec"
 NOTE_PREFIX = "xlrec prediction"
 LEGEND_TEXT = "xlrec prediction (not an actual booking)"
 
-__all__ = ["PREDICTED_COLOR", "NOTE_AUTHOR", "NOTE_PREFIX", "LEGEND_TEXT", "note_text", "note_texts"]
+__all__ = ["PREDICTED_COLOR", "NOTE_AUTHOR", "NOTE_PREFIX", "LEGEND_TEXT", "note_text", "note_texts",
+           "is_xlrec_note", "with_note", "without_note"]
+
+_JOIN = "\n\n"
+
+
+def is_xlrec_note(text) -> bool:
+    """Whether a note's text is xlrec's alone."""
+    return isinstance(text, str) and text.startswith(NOTE_PREFIX + ":")
+
+
+def with_note(existing, text: str) -> str:
+    """The note of a cell that had the note ``existing`` (None, xlrec's, or a person's) and gets xlrec's
+    ``text``: a person's text is kept above xlrec's."""
+    own = without_note(existing)
+    return text if own is None else own + _JOIN + text
+
+
+def without_note(existing):
+    """A note with xlrec's text taken out: the person's text, or None when nothing is left.
+
+    >>> without_note("call back in May" + _JOIN + NOTE_PREFIX + ": 1,200 (k=2)")
+    'call back in May'
+    >>> without_note(NOTE_PREFIX + ": 1,200 (k=2)") is None
+    True
+    """
+    if existing is None or is_xlrec_note(existing):
+        return None
+    at = existing.find(_JOIN + NOTE_PREFIX + ":")
+    own = existing if at < 0 else existing[:at]
+    return own if own.strip() else None
 
 
 def note_text(prediction) -> str:
@@ -33,7 +65,11 @@ def note_text(prediction) -> str:
 
 
 def _amount(v: float) -> str:
-    """:func:`~xlrec.core.base.format_amount` of a finite float, in one formatting step."""
+    """:func:`~xlrec.core.base.format_amount` of a finite float, in one formatting step when it is 10 or more."""
+    if -10 < v < 10:
+        from .core.base import format_amount
+
+        return format_amount(v)
     text = f"{v:,.2f}"
     return text[:-3] if text.endswith(".00") else text
 

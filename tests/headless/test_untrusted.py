@@ -11,6 +11,8 @@ from openpyxl.comments import Comment
 from xlrec.cli import main
 from xlrec.io import package
 
+ALYSSA_STAPLES = (500_000 + 0.5 * 300_000) / 1.5  # the article's rank-weighted k = 2, stored in full
+
 
 def rewrite(src, dst, replace=None, add=None):
     """Copy a workbook package, replacing some parts and adding others."""
@@ -97,7 +99,7 @@ def test_what_openpyxl_drops_is_kept_by_fill_and_refused_by_openpyxl_writes(part
     assert "dropped" not in capsys.readouterr().out
     with zipfile.ZipFile(out) as z:
         assert z.read(part) == b"<x/>"
-    assert openpyxl.load_workbook(out).active["E2"].value == 433_333.33
+    assert openpyxl.load_workbook(out).active["E2"].value == ALYSSA_STAPLES
     # convert writes through openpyxl: refused unless forced
     out2 = tmp_path / "out2.xlsx"
     assert main(["convert", str(src), "-o", str(out2)]) == 2
@@ -121,7 +123,7 @@ def test_fill_of_a_sheet_with_notes_refuses_what_openpyxl_drops(tmp_path, capsys
     assert main(["fill", str(src), "-o", str(out), "--force"]) == 0
     assert "dropped as asked (--force): charts" in capsys.readouterr().out
     ws = openpyxl.load_workbook(out).active
-    assert ws["E2"].value == 433_333.33 and ws["A1"].comment.text == "Q3 figures, from the CRM"
+    assert ws["E2"].value == ALYSSA_STAPLES and ws["A1"].comment.text == "Q3 figures, from the CRM"
 
 
 def test_sparklines_are_named(tmp_path, capsys, example_path):

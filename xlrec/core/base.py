@@ -8,6 +8,7 @@ client)`` predicts and explains one cell. Further models (matrix and tensor fact
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -19,10 +20,20 @@ __all__ = ["Model", "Prediction", "Neighbor", "FillResult", "as_matrix", "format
 
 
 def format_amount(v) -> str:
-    """An amount as a person reads it: thousands separators, cents only when there are any."""
+    """An amount as a person reads it: thousands separators, cents only when there are any; an amount under
+    10 (a matrix kept in thousands or millions) with four significant digits, so 0.4333 is not shown as 0.43.
+
+    >>> format_amount(433333.3333), format_amount(500000.0), format_amount(0.43333333), format_amount(7.25)
+    ('433,333.33', '500,000', '0.4333', '7.25')
+    """
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "blank"
-    r = round(float(v), 2)
+    v = float(v)
+    if abs(v) < 10 and v != 0:
+        decimals = min(15, max(2, 3 - math.floor(math.log10(abs(v)))))
+        text = f"{v:,.{decimals}f}".rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+    r = round(v, 2)
     return f"{r:,.0f}" if r == round(r) else f"{r:,.2f}"
 
 

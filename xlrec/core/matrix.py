@@ -286,6 +286,21 @@ class SalesMatrix:
     def client_index(self, name) -> int:
         return self._lookup(name, self._cols, self.clients, "client")
 
+    def row_position(self, name) -> int:
+        """The 0-based row of salesperson ``name``, or -1 (no error) when there is none."""
+        return self._rows.get(_key(_label(name)), -1)
+
+    def column_position(self, name) -> int:
+        """The 0-based column of client ``name``, or -1 (no error) when there is none."""
+        return self._cols.get(_key(_label(name)), -1)
+
+    def with_blanks(self, blank) -> "SalesMatrix":
+        """The same matrix with the cells where ``blank`` (bool array of its shape) is True made blank."""
+        if not np.any(blank):
+            return self
+        return SalesMatrix(self.salespeople, self.clients, np.where(blank, np.nan, self.values), sheet=self.sheet,
+                           origin=self.origin)
+
     def _lookup(self, name, index, names, kind):
         key = _key(_label(name))
         if key in index:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import posixpath
+import re
 import xml.parsers.expat
 import zipfile
 from typing import NamedTuple
@@ -43,6 +44,8 @@ _COMMENTS_TYPE = _REL + "/comments"
 _TABLE_TYPE = _REL + "/table"
 _VML_TYPE = _REL + "/vmlDrawing"
 _COMMENTS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+_WORKSHEET_TYPE = _REL + "/worksheet"
+_WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 _VML_CT = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 _CENTS_FORMAT = 4  # the built-in "#,##0.00"
 # what may follow legacyDrawing in a worksheet (CT_Worksheet's sequence)
@@ -55,13 +58,16 @@ class Unsupported(Exception):
 
 
 class Cell(NamedTuple):
-    """A cell to write: a number (shown with cents) or a text, with the fill or without, and maybe a note."""
+    """A cell to write: a number, a text or nothing (None), with xlrec's fill or without it (an earlier fill
+    of xlrec's removed), maybe a note, and for a number the number format to show it with (a numFmtId; None:
+    its own, or one with cents when its own is General)."""
 
     row: int
     col: int
-    value: float | str
+    value: float | str | None
     fill: bool = True
     note: str | None = None
+    fmt: int | None = None
 
 
 def _local(name):
@@ -133,13 +139,15 @@ def _free_name(names, pattern):
 class _Styles:
     """styles.xml, read for what the new styles need, and edited as text."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, rgb: str = "FCE4D6"):
         self.data = data
+        self.rgb = rgb.upper()
         self.formats = dict(BUILTIN_FORMATS)
         self.xfs = []  # (start, end, qualified name, attrs, empty)
         self.fills = self.cell_xfs = None  # (start, end of start tag, name, attrs, close offset)
         stack = []
         n_fills = [0]
+        self.ours = set()  # the fills that are xlrec's colour
         parser = _parser(data)
 
         def start(name, attrs):
@@ -156,6 +164,8 @@ class _Styles:
                 setattr(self, "cell_xfs" if local == "cellXfs" else "fills", [at, end, name, dict(attrs), None])
             elif local == "fill" and parent == "fills":
                 n_fills[0] += 1
+            elif local == "fgColor" and str(attrs.get("rgb", "")).upper().endswith(self.rgb):
+                self.ours.add(n_fills[0] - 1)
             elif local == "xf" and parent == "cellXfs":
                 end, empty = _tag_end(data, at)
                 self.xfs.append([at, end, name, dict(attrs), empty])
@@ -180,16 +190,38 @@ class _Styles:
         self.made = {}
         self.fill_id = n_fills[0]  # the new fill's index: after the fills there are (whatever "count" says)
 
-    def styled(self, base: int, cents: bool) -> int:
-        """The index of a cell format like ``base`` with xlrec's fill (and cents, if ``cents``)."""
-        key = (base, cents)
+    def number_format(self, style: int) -> int:
+        """The numFmtId of cell format ``style``."""
+        xf = self.xfs[style] if 0 <= style < len(self.xfs) else self.xfs[0]
+        return int(xf[3].get("numFmtId", "0"))
+
+    def is_ours(self, style: int) -> bool:
+        """Whether cell format ``style`` has xlrec's fill."""
+        return 0 <= style < len(self.xfs) and int(self.xfs[style][3].get("fillId", "0")) in self.ours
+
+    def styled(self, base: int, fmt, fill: bool = True) -> int:
+        """The index of a cell format like ``base`` with xlrec's fill (or, without ``fill``, with no fill when
+        ``base`` has xlrec's), and the number format ``fmt``: True for one with cents when ``base`` has none
+        (the General format), a numFmtId to use when ``base`` has the General format, or None to keep
+        ``base``'s."""
+        if not 0 <= base < len(self.xfs):
+            base = 0
+        start, end, name, attrs, empty = self.xfs[base]
+        if fmt is not None and int(attrs.get("numFmtId", "0")) != 0:
+            fmt = None  # the cell's own format, set by its owner, wins
+        elif fmt is True:
+            fmt = _CENTS_FORMAT
+        if not fill and not self.is_ours(base) and fmt is None:
+            return base
+        key = (base, fmt, fill)
         if key not in self.made:
-            if not 0 <= base < len(self.xfs):
-                base = 0
-            start, end, name, attrs, empty = self.xfs[base]
-            attrs = dict(attrs, fillId=str(self.fill_id), applyFill="1")
-            if cents and "0.00" not in self.formats.get(int(attrs.get("numFmtId", "0")), ""):
-                attrs.update(numFmtId=str(_CENTS_FORMAT), applyNumberFormat="1")
+            if fill:
+                attrs = dict(attrs, fillId=str(self.fill_id), applyFill="1")
+            else:
+                attrs = {k: v for k, v in attrs.items() if k != "applyFill"}
+                attrs["fillId"] = "0"
+            if fmt is not None:
+                attrs.update(numFmtId=str(fmt), applyNumberFormat="1")
             if empty:
                 text = _start_tag(name, attrs)
             else:
@@ -200,7 +232,7 @@ class _Styles:
         return self.made[key]
 
     def edited(self, rgb: str) -> bytes:
-        if not self.new_xfs:  # no cell takes the fill: nothing to add
+        if not self.new_xfs:  # no new cell format: nothing to add
             return self.data
         fp = _prefix(self.fills[2])
         fill = (f'<{fp}fill><{fp}patternFill patternType="solid"><{fp}fgColor rgb="FF{rgb}"/>'
@@ -380,6 +412,8 @@ def _text(value: str) -> str:
 def _cell_xml(name, cell: Cell, style: int):
     ref = f"{get_column_letter(cell.col)}{cell.row}"
     p = _prefix(name)
+    if cell.value is None:
+        return f'<{name} r="{ref}" s="{style}"/>'
     if isinstance(cell.value, str):
         return (f'<{name} r="{ref}" s="{style}" t="inlineStr"><{p}is><{p}t xml:space="preserve">'
                 f"{_text(cell.value)}</{p}t></{p}is></{name}>")
@@ -407,7 +441,9 @@ def _sheet_edits(sheet: _Sheet, cells, styles: _Styles):
             edits.append((start, tag_end, _start_tag(row_name, new_attrs, ">")))
         for cell in sorted(new, key=lambda c: c.col):
             base = existing[cell.col][2] if cell.col in existing else 0
-            style = styles.styled(base, not isinstance(cell.value, str)) if cell.fill else base
+            number = cell.value is not None and not isinstance(cell.value, str)
+            fmt = (True if cell.fmt is None else cell.fmt) if number and cell.fill else None
+            style = styles.styled(base, fmt, cell.fill)
             text = _cell_xml(name, cell, style)
             if cell.col in existing:
                 s, e, _ = existing[cell.col]
@@ -453,6 +489,41 @@ def _notes_parts(notes, author, block):
                      for n, c in enumerate(notes, 1)),
                    "</xml>"])
     return comments.encode("utf-8"), vml.encode("utf-8")
+
+
+def _sheet_xml(rows) -> bytes:
+    """A plain worksheet holding ``rows`` (a 2-D list: text as inline strings, numbers, None for nothing)."""
+    out = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}"><sheetData>']
+    for r, row in enumerate(rows, 1):
+        out.append(f'<row r="{r}">')
+        for c, v in enumerate(row, 1):
+            if v is None:
+                continue
+            ref = f"{get_column_letter(c)}{r}"
+            if isinstance(v, str):
+                out.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{_text(v)}</t></is></c>')
+            else:
+                out.append(f'<c r="{ref}"><v>{_number(v)}</v></c>')
+        out.append("</row>")
+    out.append("</sheetData></worksheet>")
+    return "".join(out).encode("utf-8")
+
+
+def _with_hidden_sheet(data, name, rid):
+    """workbook.xml with a hidden sheet ``name`` (relationship ``rid``) added at the end of its sheets."""
+    text = data.decode("utf-8")
+    end = re.search(r"</(?:[A-Za-z_][\w.-]*:)?sheets>", text)
+    if end is None:
+        raise Unsupported("workbook.xml has no list of sheets")
+    ids = [int(i) for i in re.findall(r'\bsheetId="(\d+)"', text)]
+    prefix = re.search(r'xmlns:([A-Za-z_][\w.-]*)="' + re.escape(_REL) + '"', text)
+    element = re.search(r"<([A-Za-z_][\w.-]*:)?sheet\b", text)
+    tag = (element.group(1) or "") + "sheet" if element else "sheet"
+    rel = f"{prefix.group(1)}:id" if prefix else "r:id"
+    extra = "" if prefix else f' xmlns:r="{_REL}"'
+    item = (f"<{tag} name={quoteattr(name)} sheetId=\"{max(ids, default=0) + 1}\" state=\"hidden\"{extra} "
+            f"{rel}=\"{rid}\"/>")
+    return (text[:end.start()] + item + text[end.start():]).encode("utf-8")
 
 
 def _with_relationships(data, new):
@@ -510,6 +581,25 @@ class Package:
         self.styles = _Styles(self.parts["xl/styles.xml"])
         self._shared = None
 
+    def _record(self, record, replaced, added):
+        name, rows = record
+        body = _sheet_xml(rows)
+        existing = self.sheets.get(name)
+        if existing is not None:
+            if existing not in self.parts:
+                raise Unsupported(f"the sheet {name!r} has no part")
+            replaced[existing] = body
+            return
+        part = _free_name(set(self.parts), "xl/worksheets/sheet{}.xml")
+        rels = self._relationships(self.book)
+        rid = _free_name({i for i, _, _, _ in rels}, "rIdXlrecRecord{}")
+        replaced[self.book] = _with_hidden_sheet(self.parts[self.book], name, rid)
+        book_rels = _rels_path(self.book)
+        (replaced if book_rels in self.parts else added)[book_rels] = _with_relationships(
+            self.parts.get(book_rels), [(rid, _WORKSHEET_TYPE, posixpath.relpath(part, posixpath.dirname(self.book)))])
+        added[part] = body
+        self._overrides.append((part, _WORKSHEET_CT))
+
     def _relationships(self, part):
         data = self.parts.get(_rels_path(part))
         if data is None:
@@ -552,17 +642,22 @@ class Package:
         sheet.part = part
         return sheet
 
-    def write(self, dst, sheet, cells, *, rgb: str, author: str):
+    def write(self, dst, sheet, cells, *, rgb: str, author: str, record=None):
         """Write the package to ``dst`` with ``cells`` (a list of :class:`Cell`) added to ``sheet``.
 
         Cells with ``fill`` get the fill ``rgb`` (hex, e.g. ``"FCE4D6"``) over their own style, numbers a format
-        with cents when theirs has none; a ``note`` becomes a note by ``author``.
+        with cents when theirs has none; a ``note`` becomes a note by ``author``. ``record`` is (sheet name,
+        rows): the hidden record sheet (:mod:`xlrec.sheet.records`), replaced when the package has a sheet of
+        that name, else added.
         """
         part = sheet.part
+        self._overrides, self._defaults = [], []
         edits = _sheet_edits(sheet, cells, self.styles)
         notes = [c for c in cells if c.note]
         replaced = {"xl/styles.xml": self.styles.edited(rgb)}
         added = {}
+        if record is not None:
+            self._record(record, replaced, added)
         if notes:
             names = set(self.parts)
             rels = self._relationships(part)
@@ -584,8 +679,11 @@ class Package:
                         (rid_v, _VML_TYPE, posixpath.relpath(vml_part, base))]
             old = self.parts.get(rels_part)
             (replaced if old is not None else added)[rels_part] = _with_relationships(old, new_rels)
+            self._overrides.append((comments_part, _COMMENTS_CT))
+            self._defaults.append(("vml", _VML_CT))
+        if self._overrides:
             replaced["[Content_Types].xml"] = _with_content_types(
-                self.parts["[Content_Types].xml"], [(comments_part, _COMMENTS_CT)], [("vml", _VML_CT)])
+                self.parts["[Content_Types].xml"], self._overrides, self._defaults)
         replaced[part] = _apply(sheet.data, edits)
         # the parts xlrec writes are large and repetitive: the fastest deflate level packs them nearly as well
         with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:

@@ -10,7 +10,8 @@ import io
 import os
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,10 @@ from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
 from .package import check_package, refusal
 from .splice import Cell, Package, Unsupported
-from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_PREFIX, PREDICTED_COLOR, note_text, note_texts
+from ..sheet.records import RECORD_SHEET, Record, match_record, parse_record, record_rows, record_sheet_name
+from ..sheet.totals import formulas_over
+from ..style import (LEGEND_TEXT, NOTE_AUTHOR, PREDICTED_COLOR, is_xlrec_note, note_text, note_texts, with_note,
+                     without_note)
 
 __all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_values", "locate_matrix", "read_matrix",
            "read_block", "mark_predictions", "save_atomic", "save_text_atomic", "fill_workbook",
@@ -80,11 +84,6 @@ def get_sheet(wb, sheet=None):
     if sheet not in wb.sheetnames:
         raise InputError(f"no sheet named {sheet!r}; the workbook has: {', '.join(wb.sheetnames)}")
     return wb[sheet]
-
-
-def _is_prediction(cell) -> bool:
-    c = cell.comment
-    return c is not None and c.author == NOTE_AUTHOR and str(c.text).startswith(NOTE_PREFIX)
 
 
 DEFINED_NAME = "SalesMatrix"
@@ -165,16 +164,16 @@ def range_text(title, bounds) -> str:
     return f"{cell_address(r0, c0, title)}:{cell_address(r1, c1)}"
 
 
-def read_matrix(ws, bounds) -> SalesMatrix:
+def read_matrix(ws, bounds, record: Record | None = None) -> SalesMatrix:
     """Read the block at ``bounds`` of an openpyxl sheet as a :class:`SalesMatrix`; xlrec's earlier
-    predictions (cells with xlrec's note) read as blank."""
-    predicted = {key for key, cell in ws._cells.items() if cell.comment is not None and _is_prediction(cell)}
-    return read_block(sheet_values(ws), bounds, ws.title, predicted)
+    predictions (the cells that still hold what ``record`` says xlrec wrote there) read as blank."""
+    matrix = read_block(sheet_values(ws), bounds, ws.title)
+    return matrix.with_blanks(match_record(matrix, record)[0])
 
 
-def read_block(values: dict, bounds, title, predicted=frozenset()) -> SalesMatrix:
+def read_block(values: dict, bounds, title) -> SalesMatrix:
     """Read the block at ``bounds`` of a sheet's ``values`` ({(row, column): value}) as a
-    :class:`SalesMatrix`; the cells in ``predicted`` read as blank."""
+    :class:`SalesMatrix`."""
     r0, c0, r1, c1 = bounds
     get = values.get
     cells = [[get((r, c)) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
@@ -183,30 +182,169 @@ def read_block(values: dict, bounds, title, predicted=frozenset()) -> SalesMatri
             if isinstance(v, str) and v.startswith("="):
                 raise InputError(f"{cell_address(r, c, title)}: holds the formula {v} (xlrec reads bookings as "
                                  "values; use --range to leave totals out, or paste values)")
-    for r, c in predicted:
-        if r0 < r <= r1 and c0 < c <= c1:
-            cells[r - r0][c - c0] = None  # xlrec's own earlier prediction
     return SalesMatrix.from_cells(cells, sheet=title, origin=(r0, c0))
 
 
-def mark_predictions(ws, bounds, result: FillResult):
-    """Write every filled blank with its fill colour and a note naming its neighbours; add a legend."""
-    r0, c0, r1, c1 = bounds
-    filled = result.predicted | result.fallback
-    for i, j in zip(*np.nonzero(filled)):
-        cell = ws.cell(row=r0 + 1 + int(i), column=c0 + 1 + int(j))
-        cell.value = round(float(result.values[i, j]), 2)
+@dataclass(eq=False)
+class FillPlan:
+    """What a fill writes, worked out once for both writers (openpyxl's and the package editor).
+
+    Attributes
+    ----------
+    title : str
+        The sheet.
+    bounds : (min_row, min_col, max_row, max_col)
+        The matrix, names included.
+    result : FillResult
+        The fill, on the matrix with xlrec's earlier predictions read as blanks.
+    earlier : ndarray of bool
+        Cells that held xlrec's earlier prediction (they are predicted again, or cleared).
+    typed_over : ndarray of bool
+        Cells the record names that hold another value now: bookings, whose marking goes.
+    remarks : list of str
+        Phrases for the summary line and the legend.
+    """
+
+    title: str
+    bounds: tuple
+    result: FillResult
+    earlier: np.ndarray
+    typed_over: np.ndarray
+    remarks: list
+
+    @property
+    def written(self) -> np.ndarray:
+        return self.result.predicted | self.result.fallback
+
+    @property
+    def cleared(self) -> np.ndarray:
+        """Earlier predictions that cannot be made now: back to blank."""
+        return self.earlier & self.result.unfilled
+
+    def record(self):
+        m = self.result.matrix
+        return record_rows(self.title, m.salespeople, m.clients, self.result.values, self.written)
+
+    def at(self, mask):
+        """(row, column, i, j) on the sheet of every cell of ``mask``."""
+        r0, c0 = self.bounds[:2]
+        ii, jj = np.nonzero(mask)
+        return zip((ii + r0 + 1).tolist(), (jj + c0 + 1).tolist(), ii.tolist(), jj.tolist())
+
+
+def plan_fill(values: dict, bounds, title, record: Record | None, **params) -> FillPlan:
+    """Read the matrix at ``bounds`` of a sheet's ``values``, tell xlrec's earlier predictions from bookings by
+    ``record``, and fill it with :class:`NeighborModel` (``params``)."""
+    matrix = read_block(values, bounds, title)
+    earlier, typed = match_record(matrix, record)
+    result = NeighborModel(**params).fit(matrix.with_blanks(earlier)).fill(explain=True)
+    remarks = []
+    if typed.any():
+        n = int((typed & matrix.known).sum())
+        if n:
+            remarks.append(f"{n} cell{'s' if n > 1 else ''} typed over a prediction kept as booking{'s' if n > 1 else ''}")
+    plan = FillPlan(title, tuple(bounds), result, earlier, typed, remarks)
+    sums = formulas_over(values, title, (bounds[0] + 1, bounds[1] + 1), plan.written)
+    if sums:
+        names = ", ".join(cell_address(r, c) for r, c in sums[:5]) + (f" and {len(sums) - 5} more" if len(sums) > 5
+                                                                         else "")
+        remarks.append(f"formula{'s' if len(sums) > 1 else ''} {names} now add{'' if len(sums) > 1 else 's'} up "
+                       "predicted cells (left as they are)")
+    return plan
+
+
+def _formats(fmt_of, known, bounds, general):
+    """The number format for predicted cells of each column and row: the one most known cells of the client's
+    column have (else of the salesperson's row), or None; ``fmt_of(row, column)`` gives a cell's format."""
+    r0, c0 = bounds[:2]
+    cols, rows = {}, {}
+    for i, j in zip(*np.nonzero(known)):
+        f = fmt_of(r0 + 1 + int(i), c0 + 1 + int(j))
+        if f != general:
+            cols.setdefault(int(j), Counter())[f] += 1
+            rows.setdefault(int(i), Counter())[f] += 1
+
+    def pick(counts, n):
+        return [counts[k].most_common(1)[0][0] if k in counts else None for k in range(n)]
+
+    return pick(cols, known.shape[1]), pick(rows, known.shape[0])
+
+
+def mark_predictions(ws, plan: FillPlan):
+    """Write every filled blank with its fill colour, number format and a note naming its neighbours (below a
+    person's own note, if the cell has one); take xlrec's marking off cells typed over and clear earlier
+    predictions that cannot be made now; add a legend."""
+    result = plan.result
+    notes = note_texts(result)
+    col_fmt, row_fmt = _formats(lambda r, c: ws.cell(row=r, column=c).number_format, result.matrix.known,
+                                plan.bounds, "General")
+    for r, c, i, j in plan.at(plan.written):
+        cell = ws.cell(row=r, column=c)
+        cell.value = float(result.values[i, j])
         cell.fill = _FILL
-        if "0.00" not in cell.number_format:  # show the cents a prediction has
-            cell.number_format = "#,##0.00"
-        text = note_text(result.prediction(int(i), int(j)))
-        cell.comment = Comment(text, NOTE_AUTHOR, height=max(80, 20 * (text.count("\n") + 2)), width=320)
-    # blanks left blank: clear any earlier xlrec marking so nothing stale remains
-    for i, j in zip(*np.nonzero(result.unfilled)):
-        cell = ws.cell(row=r0 + 1 + int(i), column=c0 + 1 + int(j))
-        if _is_prediction(cell):
-            cell.value, cell.comment, cell.fill = None, None, PatternFill()
-    _legend(ws, bounds, result)
+        if cell.number_format == "General":
+            cell.number_format = col_fmt[j] or row_fmt[i] or "#,##0.00"
+        old = cell.comment
+        text = with_note(old.text if old is not None else None, notes[i, j])
+        author = old.author if old is not None and not is_xlrec_note(old.text) else NOTE_AUTHOR
+        cell.comment = Comment(text, author, height=max(80, 20 * (text.count("\n") + 2)), width=320)
+    for r, c, _, _ in plan.at(plan.cleared | plan.typed_over):
+        cell = ws.cell(row=r, column=c)
+        if plan.cleared[r - plan.bounds[0] - 1, c - plan.bounds[1] - 1]:
+            cell.value = None
+        _unmark(cell)
+    _legend(ws, plan)
+
+
+def _unmark(cell):
+    """Take xlrec's fill and note off an openpyxl cell (a person's own note stays)."""
+    if cell.fill is not None and cell.fill.fgColor is not None and str(cell.fill.fgColor.rgb).upper().endswith(
+            PREDICTED_COLOR.lstrip("#").upper()):
+        cell.fill = PatternFill()
+    old = cell.comment
+    if old is not None:
+        own = without_note(old.text)
+        cell.comment = None if own is None else Comment(own, old.author, height=old.height, width=old.width)
+
+
+def write_record(wb, name, rows):
+    """Write the record sheet ``name`` (hidden; replaced when it exists) with ``rows``, text as text."""
+    if name in wb.sheetnames:
+        ws = wb[name]
+        ws.delete_rows(1, ws.max_row)
+    else:
+        ws = wb.create_sheet(name)
+    ws.sheet_state = "hidden"
+    for r, row in enumerate(rows, 1):
+        for c, v in enumerate(row, 1):
+            if v is not None:
+                cell = ws.cell(row=r, column=c)
+                cell.value = v
+                if isinstance(v, str):
+                    cell.data_type = "s"  # never a formula, whatever the text
+                    cell._value = v
+
+
+def _workbook_records(wb) -> dict:
+    """{sheet title: (Record, record sheet name)} of an openpyxl workbook."""
+    out = {}
+    for ws in wb.worksheets:
+        if ws.title.casefold().startswith(RECORD_SHEET):
+            record = parse_record(sheet_values(ws))
+            if record is not None:
+                out[record.sheet] = (record, ws.title)
+    return out
+
+
+def _package_records(package) -> dict:
+    """{sheet title: (Record, record sheet name)} of a :class:`Package` (Unsupported when one cannot be read)."""
+    out = {}
+    for name in package.sheets:
+        if name.casefold().startswith(RECORD_SHEET):
+            record = parse_record(package.sheet(name, tables=True).values)
+            if record is not None:
+                out[record.sheet] = (record, name)
+    return out
 
 
 def _legend_column(values: dict, bounds):
@@ -221,16 +359,18 @@ def _legend_column(values: dict, bounds):
         col += 1
 
 
-def _legend_text(result):
-    return f"{result.model.describe()}; {result.summary()}"
+def _legend_text(plan):
+    return "; ".join([f"{plan.result.model.describe()}; {plan.result.summary()}", *plan.remarks])
 
 
-def _legend(ws, bounds, result):
+def _legend(ws, plan):
+    bounds = plan.bounds
     col = _legend_column(sheet_values(ws), bounds)
     a, b = ws.cell(row=bounds[0], column=col), ws.cell(row=bounds[0] + 1, column=col)
     a.value = LEGEND_TEXT
     a.fill = _FILL
-    b.value = _legend_text(result)
+    b.value = _legend_text(plan)
+    b.data_type = "s"
 
 
 def _file_mode(path):
@@ -290,11 +430,14 @@ class FillReport:
     result: FillResult
     how: str = "found on the sheet"
     dropped: list = ()
+    remarks: list = field(default_factory=list)
 
     def summary(self) -> str:
         text = f"{self.output}: {self.result.summary()} in {self.range}"
         if self.how != "found on the sheet":
             text += f" ({self.how})"
+        for remark in self.remarks:
+            text += f"; {remark}"
         if self.dropped:
             text += f"; dropped as asked (--force): {', '.join(self.dropped)}"
         return text
@@ -323,10 +466,10 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force
     """Fill every blank of the sales matrix in ``input_path`` and write the result to ``output_path``.
 
     ``params`` go to :class:`NeighborModel`. The input file is never written. The output is the input's
-    package with only the filled cells, their styles and notes, and the legend added (:class:`Package`), so
-    nothing else in it changes. A sheet with tables, or a workbook with the name SalesMatrix, is read
-    through openpyxl; a sheet that has notes of its own is also written through openpyxl, and then what
-    openpyxl would drop is refused unless ``force``.
+    package with only the filled cells, their styles and notes, the legend and xlrec's hidden record sheet
+    changed (:class:`Package`), so nothing else in it changes. A sheet with tables, or a workbook with the
+    name SalesMatrix, is read through openpyxl; a sheet that has notes is also written through openpyxl, and
+    then what openpyxl would drop is refused unless ``force``.
     """
     input_path, output_path = check_output(input_path, output_path)
     dropped = check_file(input_path, force=True)
@@ -335,28 +478,33 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force
     try:  # the whole fill from the package's XML
         if package is None or (cell_range is None and DEFINED_NAME.casefold() in package.defined_names):
             raise Unsupported("the matrix is located by openpyxl")
+        records = _package_records(package)
         title = package.active if sheet is None else sheet
         part = package.sheet(title)
         values = part.values
         bounds = _parse_range(cell_range, "--range") if cell_range else find_block(values, title)
         how = "the range given" if cell_range else "found on the sheet"
-        matrix = read_block(values, bounds, title)
     except Unsupported:  # openpyxl reads it
         wb = load_workbook(input_path, force=True)
         ws, bounds, how = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
-        title, matrix = ws.title, read_matrix(ws, bounds)
-        values = sheet_values(ws)
+        title, values, records = ws.title, sheet_values(ws), _workbook_records(wb)
         try:
             part = package.sheet(title, tables=True) if package is not None else None
         except Unsupported:
             part = None
-    result = NeighborModel(**params).fit(matrix).fill(explain=True)
+    record, record_at = records.get(title, (None, None))
+    plan = plan_fill(values, bounds, title, record, **params)
+    rows = plan.record() if record is not None or plan.written.any() else None
+    names = list(package.sheets) if package is not None else wb.sheetnames
+    name = record_at or record_sheet_name(names, title, {})
+    report = FillReport(output_path, title, range_text(title, bounds), plan.result, how, [], plan.remarks)
     if part is not None:
-        cells = _cells(values, bounds, result)
+        cells = _cells(values, plan, part, package.styles)
         try:
             write_atomic(output_path, lambda tmp: package.write(tmp, part, cells, author=NOTE_AUTHOR,
-                                                                rgb=PREDICTED_COLOR.lstrip("#")))
-            return FillReport(output_path, title, range_text(title, bounds), result, how, [])
+                                                                rgb=PREDICTED_COLOR.lstrip("#"),
+                                                                record=None if rows is None else (name, rows)))
+            return report
         except Unsupported:  # a sheet laid out in a way the editor does not know: openpyxl writes it
             pass
     if dropped and not force:
@@ -364,9 +512,12 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force
     if wb is None:
         wb = load_workbook(input_path, force=True)
         ws = get_sheet(wb, title)
-    mark_predictions(ws, bounds, result)
+    mark_predictions(ws, plan)
+    if rows is not None:
+        write_record(wb, name, rows)
     save_atomic(wb, output_path)
-    return FillReport(output_path, title, range_text(title, bounds), result, how, dropped)
+    report.dropped = dropped
+    return report
 
 
 def _package(path):
@@ -378,18 +529,32 @@ def _package(path):
         return None
 
 
-def _cells(values, bounds, result):
-    """What :meth:`Package.write` writes: every filled blank with its note, and the legend."""
-    r0, c0 = bounds[:2]
+def _cells(values, plan: FillPlan, part, styles):
+    """What :meth:`Package.write` writes: every filled blank with its note and number format, the cells whose
+    marking goes (typed over, or earlier predictions cleared), and the legend."""
+    result = plan.result
+    style_at = {(r, col): style for r, cells in part.cells.items() for col, _, _, style in cells}
+    col_fmt, row_fmt = _formats(lambda r, c: styles.number_format(style_at.get((r, c), 0)), result.matrix.known,
+                                plan.bounds, 0)
+    notes = note_texts(result)
     filled = result.values
-    cells = [Cell(r0 + 1 + i, c0 + 1 + j, round(float(filled[i, j]), 2), True, text)
-             for (i, j), text in note_texts(result).items()]
-    col = _legend_column(values, bounds)
-    return cells + [Cell(r0, col, LEGEND_TEXT, True), Cell(r0 + 1, col, _legend_text(result), False)]
+    cells = [Cell(r, c, float(filled[i, j]), True, notes[i, j], col_fmt[j] or row_fmt[i])
+             for r, c, i, j in plan.at(plan.written)]
+    cells += [Cell(r, c, None if plan.cleared[i, j] else values.get((r, c)), False)
+              for r, c, i, j in plan.at(plan.cleared | plan.typed_over)]
+    r0 = plan.bounds[0]
+    col = _legend_column(values, plan.bounds)
+    return cells + [Cell(r0, col, LEGEND_TEXT, True), Cell(r0 + 1, col, _legend_text(plan), False)]
+
+
+def _sheet_record(wb, title):
+    return _workbook_records(wb).get(title, (None, None))[0]
 
 
 def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_range=None, **params):
+    """Predict and explain one cell of the workbook's sales matrix (xlrec's earlier predictions read as
+    blanks, bookings typed over them as bookings)."""
     wb = load_workbook(input_path, force=True)  # nothing is written: nothing can be lost
     ws, bounds, _ = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
-    matrix = read_matrix(ws, bounds)
+    matrix = read_matrix(ws, bounds, _sheet_record(wb, ws.title))
     return NeighborModel(**params).fit(matrix).predict(salesperson, client)

@@ -5,7 +5,11 @@ import xlwings as xw
 
 import xlrec
 from conftest import article_cells
-from xlrec.excel.macros import BOOKKEEPING_SHEET, clear_predictions
+from xlrec.excel.macros import clear_predictions
+from xlrec.sheet.records import RECORD_MARK
+
+RECORD_SHEET = "xlrec"
+ALYSSA_STAPLES = (500_000 + 0.5 * 300_000) / 1.5  # the article's rank-weighted k = 2
 from xlrec.style import PREDICTED_COLOR
 
 
@@ -42,7 +46,7 @@ def test_main_writes_exactly_the_blank_cells():
     assert {(a["start_row"], a["start_column"]) for a in values} == BLANKS
     assert all(a["row_count"] == a["column_count"] == 1 for a in values)
     alyssa = next(a for a in values if (a["start_row"], a["start_column"]) == (1, 4))
-    assert alyssa["values"] == [[433_333.33]]
+    assert alyssa["values"] == [[ALYSSA_STAPLES]]  # in full, not rounded to cents
     colours = [a for a in actions if a["func"] == "setRangeColor" and a["sheet_position"] == 0]
     assert {(a["start_row"], a["start_column"]) for a in colours} == BLANKS
     assert {a["args"][0] for a in colours} == {PREDICTED_COLOR}
@@ -70,21 +74,25 @@ def test_second_run_predicts_from_actual_bookings_only():
         if a["func"] == "setValues" and a["sheet_position"] == 0:
             after[a["start_row"]][a["start_column"]] = a["values"][0][0]
     record = next(a["values"] for a in actions if a["func"] == "setValues" and a["sheet_position"] == 1)
-    assert [r[1] for r in record[1:]] == ["B6", "C3", "C7", "D4", "E2", "E7"]
+    # by label, not by address: who, for which client, what xlrec wrote
+    assert record[0][:2] == [RECORD_MARK, "Sales"] and record[1][1:] == ["Google", "Capgemini", "ExxonMobil", "Staples"]
+    assert {(r[0], record[1][j]) for r in record[2:] for j, v in enumerate(r) if j and v != ""} == {
+        (["Alyssa", "Brandon", "Mike", "Jessica", "Tom", "Priya"][i - 1], record[1][j]) for i, j in BLANKS}
+    assert record[2] == ["Alyssa", "", "", "", ALYSSA_STAPLES]  # Office.js sends blanks as ""
     # the user types a real booking for Priya / Staples over its prediction
     after[6][4] = 100_000
-    extra = [{"name": BOOKKEEPING_SHEET, "values": record, "pictures": [], "tables": [], "notes": []}]
+    extra = [{"name": RECORD_SHEET, "values": record, "pictures": [], "tables": [], "notes": []}]
     _, message, actions = run(payload(after, extra_sheets=extra))
     values = {(a["start_row"], a["start_column"]): a["values"][0][0] for a in actions
               if a["func"] == "setValues" and a["sheet_position"] == 0}
     # Alyssa / Staples is predicted again from bookings only: Mike and Brandon, as the first time
-    assert values[(1, 4)] == 433_333.33
+    assert values[(1, 4)] == ALYSSA_STAPLES
     # Priya / Staples is now a booking: not written, and its marking is removed
     assert (6, 4) not in values
     assert any(a["func"] == "setRangeColor" and a["args"][0] is None and (a["start_row"], a["start_column"]) == (6, 4)
                for a in actions)
     assert set(values) == BLANKS - {(6, 4)}
-    assert message == "xlrec: filled 5 of 5 blank cells in Sales!A1:E7"
+    assert message == "xlrec: filled 5 of 5 blank cells in Sales!A1:E7; 1 cell typed over a prediction kept as booking"
 
 
 def test_new_bookings_change_the_predictions():
@@ -95,11 +103,11 @@ def test_new_bookings_change_the_predictions():
             after[a["start_row"]][a["start_column"]] = a["values"][0][0]
     record = next(a["values"] for a in actions if a["func"] == "setValues" and a["sheet_position"] == 1)
     after[3][4] = 100_000  # Mike's Staples booking changes from 500,000 to 100,000
-    extra = [{"name": BOOKKEEPING_SHEET, "values": record, "pictures": [], "tables": [], "notes": []}]
+    extra = [{"name": RECORD_SHEET, "values": record, "pictures": [], "tables": [], "notes": []}]
     _, _, actions = run(payload(after, extra_sheets=extra))
     values = {(a["start_row"], a["start_column"]): a["values"][0][0] for a in actions
               if a["func"] == "setValues" and a["sheet_position"] == 0}
-    assert values[(1, 4)] == round((100_000 + 0.5 * 300_000) / 1.5, 2)
+    assert values[(1, 4)] == (100_000 + 0.5 * 300_000) / 1.5
 
 
 def test_clear_predictions_restores_the_blanks():
@@ -109,7 +117,7 @@ def test_clear_predictions_restores_the_blanks():
         if a["func"] == "setValues" and a["sheet_position"] == 0:
             after[a["start_row"]][a["start_column"]] = a["values"][0][0]
     record = next(a["values"] for a in actions if a["func"] == "setValues" and a["sheet_position"] == 1)
-    extra = [{"name": BOOKKEEPING_SHEET, "values": record, "pictures": [], "tables": [], "notes": []}]
+    extra = [{"name": RECORD_SHEET, "values": record, "pictures": [], "tables": [], "notes": []}]
     book = xw.Book(json=payload(after, extra_sheets=extra))
     message = clear_predictions(book)
     assert message == "xlrec: removed 6 predicted cells from Sales"
@@ -158,7 +166,7 @@ def test_a_title_and_totals_around_the_matrix_are_left_out():
     written = {(a["start_row"], a["start_column"]): a["values"] for a in actions
                if a["func"] == "setValues" and a["sheet_position"] == 0}
     assert set(written) == {(r + 1, c) for r, c in BLANKS}  # one row lower: the title is row 1
-    assert written[(2, 4)] == [[433_333.33]]  # the totals were not taken for a salesperson or a client
+    assert written[(2, 4)] == [[ALYSSA_STAPLES]]  # the totals were not taken for a salesperson or a client
 
 
 def test_blanks_side_by_side_are_written_in_one_call_each_with_its_note():
@@ -172,7 +180,7 @@ def test_blanks_side_by_side_are_written_in_one_call_each_with_its_note():
     assert (tom["start_column"], tom["column_count"]) == (1, 2)
     expected = xlrec.fill(xlrec.SalesMatrix.from_cells([[None if v == "" else v for v in r] for r in values]))
     for (r, c), v in cells.items():
-        assert v == round(expected.values[r - 1, c - 1], 2)
+        assert v == expected.values[r - 1, c - 1]
     notes = {a["args"][0] for a in actions if a["func"] == "addNote"}
     assert notes == {f"${'ABCDE'[c]}${r + 1}" for r, c in cells}
     assert message == "xlrec: filled 7 of 7 blank cells in Sales!A1:E7"

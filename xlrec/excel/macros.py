@@ -3,12 +3,14 @@
 :func:`main` is what the xlrec add-in's button runs (xlwings' ribbon add-in calls ``xlrec.main()``). It fills
 the selected sales matrix (the selection, or the block of touching cells around the active cell when one cell
 is selected): every blank gets its prediction, the fill colour :data:`xlrec.style.PREDICTED_COLOR` and a note
-naming the neighbours that voted. A message says how many cells were filled and how many could not be.
+naming the neighbours that voted (below a person's own note, when the cell has one). A message says how many
+cells were filled and how many could not be.
 
-xlrec remembers what it predicted in a hidden sheet named ``xlrec`` (sheet, cell, value). Filling again
-treats a cell that still holds its recorded prediction as blank, so earlier predictions are never taken for
-bookings; a cell where someone has typed another number since is a booking, and loses the marking.
-:func:`clear_predictions` restores the blanks.
+xlrec remembers what it wrote in a hidden record sheet, keyed by salesperson and client
+(:mod:`xlrec.sheet.records`), the same record ``xlrec fill`` keeps: so the button and the command line each
+know the other's predictions, and inserting or deleting rows and columns changes nothing. Filling again
+treats a cell that still holds its recorded prediction as blank; a cell where someone has typed another
+number since is a booking, and loses the marking. :func:`clear_predictions` restores the blanks.
 """
 
 from __future__ import annotations
@@ -16,17 +18,15 @@ from __future__ import annotations
 import numpy as np
 import xlwings as xw
 
-from ..core.layout import block_around, nonempty, trim_block
+from ..core.layout import block_around, largest_block, nonempty, trim_block
 from ..core.matrix import SalesMatrix, cell_address, column_letter
 from ..core.neighbors import NeighborModel
 from ..exceptions import XlrecError
-from ..style import PREDICTED_COLOR, note_texts
+from ..sheet.records import RECORD_SHEET, match_record, parse_record, record_rows, record_sheet_name
+from ..sheet.totals import formulas_over
+from ..style import PREDICTED_COLOR, note_texts, with_note, without_note
 
-__all__ = ["main", "fill_blanks", "clear_predictions", "fill_blanks_script", "clear_predictions_script",
-           "BOOKKEEPING_SHEET"]
-
-BOOKKEEPING_SHEET = "xlrec"
-_HEADER = ["sheet", "cell", "predicted value (kept by xlrec: do not edit)"]
+__all__ = ["main", "fill_blanks", "clear_predictions", "fill_blanks_script", "clear_predictions_script"]
 
 
 def main():
@@ -47,28 +47,36 @@ def _tell(book, message, title="xlrec"):
         pass
 
 
-def _records(book):
-    """The predictions xlrec wrote earlier: {(sheet, address): value}."""
-    if BOOKKEEPING_SHEET not in [s.name for s in book.sheets]:
-        return {}
-    rows = book.sheets[BOOKKEEPING_SHEET].used_range.options(ndim=2).value or []
+def _cells_of(sheet) -> dict:
+    """{(row, column): value} of a sheet's used range, 1-based."""
+    used = sheet.used_range
+    rows = used.options(ndim=2).value or []
+    return {(used.row + i, used.column + j): v for i, row in enumerate(rows) for j, v in enumerate(row)
+            if v is not None and v != ""}
+
+
+def _records(book) -> dict:
+    """{sheet title: (Record, record sheet name)}: what xlrec wrote on each sheet."""
     out = {}
-    for row in rows[1:]:
-        if len(row) >= 3 and row[0] and row[1] and isinstance(row[2], (int, float)):
-            out[(str(row[0]), str(row[1]).replace("$", "").upper())] = float(row[2])
+    for sheet in book.sheets:
+        if sheet.name.casefold().startswith(RECORD_SHEET):
+            record = parse_record(_cells_of(sheet))
+            if record is not None:
+                out[record.sheet] = (record, sheet.name)
     return out
 
 
-def _save_records(book, records):
+def _save_record(book, title, where, rows):
+    """Write the record sheet of ``title`` (``where``: its name now, or None for a new hidden one)."""
     names = [s.name for s in book.sheets]
-    if BOOKKEEPING_SHEET in names:
-        sheet = book.sheets[BOOKKEEPING_SHEET]
+    if where is not None:
+        sheet = book.sheets[where]
         sheet.used_range.clear_contents()
     else:
-        sheet = book.sheets.add(name=BOOKKEEPING_SHEET, after=book.sheets[len(names) - 1])
+        sheet = book.sheets.add(name=record_sheet_name(names, title, {}), after=book.sheets[len(names) - 1])
         sheet.visible = False
-    rows = [_HEADER] + [[s, a, v] for (s, a), v in sorted(records.items())]
-    sheet["A1"].value = rows
+    width = max(len(r) for r in rows)
+    sheet["A1"].value = [r + [None] * (width - len(r)) for r in rows]
 
 
 def _target(book):
@@ -97,71 +105,102 @@ def fill_blanks(book, **params):
     """Fill every blank of the selected matrix of ``book``; returns the one-line summary."""
     try:
         sheet, r0, c0, cells = _target(book)
-        records = _records(book)
-        mine = {a: v for (s, a), v in records.items() if s == sheet.name}
-        predicted_before = set()
-        for i, row in enumerate(cells):
-            for j, v in enumerate(row):
-                addr = f"{column_letter(c0 + j)}{r0 + i}"
-                if addr in mine and i > 0 and j > 0:
-                    if isinstance(v, (int, float)) and abs(float(v) - mine[addr]) < 0.005:
-                        cells[i][j] = None  # our own earlier prediction: not a booking
-                        predicted_before.add(addr)
-                    else:  # someone typed a booking over it: it is theirs now
-                        _unmark(sheet.range(addr))
-                    del records[(sheet.name, addr)]
+        record, where = _records(book).get(sheet.name, (None, None))
         matrix = SalesMatrix.from_cells(cells, sheet=sheet.name, origin=(r0, c0))
-        result = NeighborModel(**params).fit(matrix).fill(explain=True)
+        earlier, typed = match_record(matrix, record)
+        result = NeighborModel(**params).fit(matrix.with_blanks(earlier)).fill(explain=True)
+        written = result.predicted | result.fallback
         notes = note_texts(result)
         # each run of filled cells side by side in a row is written, and coloured, in one call: on the
         # desktop every call is a round trip to Excel
-        for i, j0, j1 in _runs(result.predicted | result.fallback):
+        for i, j0, j1 in _runs(written):
             row, first = r0 + 1 + i, c0 + 1 + j0
-            values = [round(float(v), 2) for v in result.values[i, j0:j1]]
-            run = sheet.range((row, first), (row, first + len(values) - 1))
-            run.value = [values]
+            run = sheet.range((row, first), (row, c0 + j1))
+            run.value = [result.values[i, j0:j1].tolist()]
             run.color = PREDICTED_COLOR
-            for j, value in enumerate(values, j0):
-                addr = f"{column_letter(c0 + 1 + j)}{row}"
-                _note(sheet.range(addr), notes[i, j])
-                records[(sheet.name, addr)] = value
-        for i, j in zip(*np.nonzero(result.unfilled)):
-            addr = f"{column_letter(c0 + 1 + int(j))}{r0 + 1 + int(i)}"
-            if addr in predicted_before:  # was predicted, cannot be now: back to blank
-                cell = sheet.range(addr)
+            for j in range(j0, j1):
+                _note(sheet.range((row, c0 + 1 + j)), notes[i, j])
+        cleared = earlier & result.unfilled  # was predicted, cannot be now: back to blank
+        for i, j in zip(*np.nonzero(cleared | typed)):
+            cell = sheet.range((r0 + 1 + int(i), c0 + 1 + int(j)))
+            if cleared[i, j]:
                 cell.clear_contents()
-                _unmark(cell)
-        _save_records(book, records)
+            _unmark(cell)
+        if record is not None or written.any():
+            _save_record(book, sheet.name, where,
+                         record_rows(sheet.name, matrix.salespeople, matrix.clients, result.values, written))
         top = cell_address(r0, c0)
         bottom = cell_address(r0 + len(cells) - 1, c0 + len(cells[0]) - 1)
         message = f"xlrec: {result.summary()} in {sheet.name}!{top}:{bottom}"
+        kept = int((typed & matrix.known).sum())
+        if kept:
+            message += f"; {kept} cell{'s' if kept > 1 else ''} typed over a prediction kept as booking" + \
+                       ("s" if kept > 1 else "")
+        sums = formulas_over(_formulas(sheet), sheet.name, (r0 + 1, c0 + 1), written)
+        if sums:
+            names = ", ".join(cell_address(r, c) for r, c in sums[:5])
+            names += f" and {len(sums) - 5} more" if len(sums) > 5 else ""
+            message += (f"; formula{'s' if len(sums) > 1 else ''} {names} now add{'' if len(sums) > 1 else 's'} "
+                        "up predicted cells (left as they are)")
     except XlrecError as exc:
         message = f"xlrec: {exc}"
     _tell(book, message)
     return message
 
 
+def _formulas(sheet) -> dict:
+    """{(row, column): formula} of the sheet's used range, or {} where the engine does not give formulas."""
+    try:
+        used = sheet.used_range
+        rows = used.options(ndim=2).formula
+    except Exception:  # noqa: BLE001 - engines that do not read formulas
+        return {}
+    if not isinstance(rows, (list, tuple)):
+        rows = [[rows]]
+    elif rows and not isinstance(rows[0], (list, tuple)):
+        rows = [rows]
+    return {(used.row + i, used.column + j): f for i, row in enumerate(rows) for j, f in enumerate(row)
+            if isinstance(f, str) and f.startswith("=")}
+
+
 def clear_predictions(book=None):
-    """Remove xlrec's predictions from the active sheet: blanks, no colour, no note (bookings typed over a
-    prediction stay). Returns the one-line summary."""
+    """Remove xlrec's predictions from the active sheet: blanks, no colour, no xlrec note (bookings typed over
+    a prediction, and a person's own notes, stay). Returns the one-line summary."""
     book = book or xw.Book.caller()
     sheet = book.sheets.active
-    records = _records(book)
+    record, where = _records(book).get(sheet.name, (None, None))
     cleared = 0
-    for (s, addr), value in list(records.items()):
-        if s != sheet.name:
-            continue
-        cell = sheet.range(addr)
-        v = cell.value
-        if isinstance(v, (int, float)) and abs(float(v) - value) < 0.005:
-            cell.clear_contents()
-            _unmark(cell)
-            cleared += 1
-        del records[(s, addr)]
-    _save_records(book, records)
-    message = f"xlrec: removed {cleared} predicted cells from {sheet.name}"
+    try:
+        if record is not None:
+            cells = _cells_of(sheet)
+            top, left, bottom, right = _matrix_box(cells, sheet.name)
+            block = [[cells.get((r, c)) for c in range(left, right + 1)] for r in range(top, bottom + 1)]
+            matrix = SalesMatrix.from_cells(block, sheet=sheet.name, origin=(top, left))
+            earlier, typed = match_record(matrix, record)
+            for i, j in zip(*np.nonzero(earlier | typed)):
+                cell = sheet.range((top + 1 + int(i), left + 1 + int(j)))
+                if earlier[i, j]:
+                    cell.clear_contents()
+                    cleared += 1
+                _unmark(cell)
+            _save_record(book, sheet.name, where, record_rows(sheet.name, (), (), np.zeros((0, 0)),
+                                                               np.zeros((0, 0), dtype=bool)))
+        message = f"xlrec: removed {cleared} predicted cells from {sheet.name}"
+    except XlrecError as exc:
+        message = f"xlrec: {exc}"
     _tell(book, message)
     return message
+
+
+def _matrix_box(cells, title):
+    """(top, left, bottom, right), 1-based and inclusive, of the largest block on a sheet, trimmed."""
+    if not cells:
+        raise XlrecError(f"sheet {title!r} is empty")
+    at = np.array(list(cells)) - 1
+    grid = np.zeros(at.max(axis=0) + 1, dtype=bool)
+    grid[at[:, 0], at[:, 1]] = True
+    top, left, bottom, right = trim_block(lambda r, c: cells.get((r + 1, c + 1)), largest_block(grid))
+    return top + 1, left + 1, bottom, right
 
 
 def _runs(mask):
@@ -187,21 +226,29 @@ def clear_predictions_script(book: xw.Book):
 
 
 def _note(cell, text):
+    """Give ``cell`` xlrec's note ``text``, below a person's own note; a note whose text the engine cannot
+    read (Office.js reads note text only asynchronously) is left as it is, never overwritten."""
     try:
         existing = cell.note
-        if existing is not None:
-            existing.text = text
-        else:
+        if existing is None:
             cell.add_note(text)
+            return
+        existing.text = with_note(existing.text, text)
     except (NotImplementedError, AttributeError):  # notes need ExcelApi 1.18 in Office.js
         pass
 
 
 def _unmark(cell):
+    """Take xlrec's colour and note off ``cell`` (a person's own note stays)."""
     cell.color = None
     try:
         note = cell.note
-        if note is not None:
+        if note is None:
+            return
+        own = without_note(note.text)
+        if own is None:
             note.delete()
+        else:
+            note.text = own
     except (NotImplementedError, AttributeError):
         pass

@@ -111,6 +111,8 @@ def fill_blanks(book, **params):
         result = NeighborModel(**params).fit(matrix.with_blanks(earlier)).fill(explain=True)
         written = result.predicted | result.fallback
         notes = note_texts(result)
+        people = record.people_notes if record is not None else frozenset()
+        kept_notes = set()  # the written cells with a person's note
         # each run of filled cells side by side in a row is written, and coloured, in one call: on the
         # desktop every call is a round trip to Excel
         for i, j0, j1 in _runs(written):
@@ -119,16 +121,19 @@ def fill_blanks(book, **params):
             run.value = [result.values[i, j0:j1].tolist()]
             run.color = PREDICTED_COLOR
             for j in range(j0, j1):
-                _note(sheet.range((row, c0 + 1 + j)), notes[i, j])
+                pair = (matrix.salespeople[i], matrix.clients[j])
+                ours = earlier[i, j] and pair not in people  # the note there, if any, is xlrec's alone
+                if _note(sheet.range((row, c0 + 1 + j)), notes[i, j], ours):
+                    kept_notes.add(pair)
         cleared = earlier & result.unfilled  # was predicted, cannot be now: back to blank
         for i, j in zip(*np.nonzero(cleared | typed)):
             cell = sheet.range((r0 + 1 + int(i), c0 + 1 + int(j)))
             if cleared[i, j]:
                 cell.clear_contents()
-            _unmark(cell)
+            _unmark(cell, (matrix.salespeople[i], matrix.clients[j]) not in people)
         if record is not None or written.any():
-            _save_record(book, sheet.name, where,
-                         record_rows(sheet.name, matrix.salespeople, matrix.clients, result.values, written))
+            _save_record(book, sheet.name, where, record_rows(sheet.name, matrix.salespeople, matrix.clients,
+                                                              result.values, written, kept_notes))
         top = cell_address(r0, c0)
         bottom = cell_address(r0 + len(cells) - 1, c0 + len(cells[0]) - 1)
         message = f"xlrec: {result.summary()} in {sheet.name}!{top}:{bottom}"
@@ -182,7 +187,7 @@ def clear_predictions(book=None):
                 if earlier[i, j]:
                     cell.clear_contents()
                     cleared += 1
-                _unmark(cell)
+                _unmark(cell, (matrix.salespeople[i], matrix.clients[j]) not in record.people_notes)
             _save_record(book, sheet.name, where, record_rows(sheet.name, (), (), np.zeros((0, 0)),
                                                                np.zeros((0, 0), dtype=bool)))
         message = f"xlrec: removed {cleared} predicted cells from {sheet.name}"
@@ -225,27 +230,43 @@ def clear_predictions_script(book: xw.Book):
     clear_predictions(book)
 
 
-def _note(cell, text):
-    """Give ``cell`` xlrec's note ``text``, below a person's own note; a note whose text the engine cannot
-    read (Office.js reads note text only asynchronously) is left as it is, never overwritten."""
+def _note(cell, text, ours=False) -> bool:
+    """Give ``cell`` xlrec's note ``text``, below a person's own note; returns whether the cell has a person's
+    note. A note whose text the engine cannot read (Office.js reads note text only asynchronously) is
+    replaced when it is xlrec's alone (``ours``: the record says so), else left as it is."""
     try:
         existing = cell.note
         if existing is None:
             cell.add_note(text)
-            return
-        existing.text = with_note(existing.text, text)
+            return False
+        try:
+            old = existing.text
+        except NotImplementedError:  # Office.js
+            if not ours:
+                return True
+            existing.delete()
+            cell.add_note(text)
+            return False
+        existing.text = with_note(old, text)
+        return without_note(old) is not None
     except (NotImplementedError, AttributeError):  # notes need ExcelApi 1.18 in Office.js
-        pass
+        return False
 
 
-def _unmark(cell):
-    """Take xlrec's colour and note off ``cell`` (a person's own note stays)."""
+def _unmark(cell, ours=True):
+    """Take xlrec's colour and note off ``cell``; a person's own note stays (a note the engine cannot read is
+    deleted only when it is xlrec's alone: ``ours``)."""
     cell.color = None
     try:
         note = cell.note
         if note is None:
             return
-        own = without_note(note.text)
+        try:
+            own = without_note(note.text)
+        except NotImplementedError:  # Office.js
+            if ours:
+                note.delete()
+            return
         if own is None:
             note.delete()
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 import zipfile
 from collections import Counter
@@ -22,7 +23,7 @@ from openpyxl.utils.cell import range_boundaries
 
 from ..core.base import FillResult
 from ..core.layout import is_empty as _is_empty, largest_block, trim_block
-from ..core.matrix import SalesMatrix, cell_address
+from ..core.matrix import SalesMatrix, _label, cell_address
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
 from .package import check_package, refusal
@@ -221,9 +222,9 @@ class FillPlan:
         """Earlier predictions that cannot be made now: back to blank."""
         return self.earlier & self.result.unfilled
 
-    def record(self):
+    def record(self, people_notes=()):
         m = self.result.matrix
-        return record_rows(self.title, m.salespeople, m.clients, self.result.values, self.written)
+        return record_rows(self.title, m.salespeople, m.clients, self.result.values, self.written, people_notes)
 
     def at(self, mask):
         """(row, column, i, j) on the sheet of every cell of ``mask``."""
@@ -270,10 +271,13 @@ def _formats(fmt_of, known, bounds, general):
     return pick(cols, known.shape[1]), pick(rows, known.shape[0])
 
 
-def mark_predictions(ws, plan: FillPlan):
+def mark_predictions(ws, plan: FillPlan) -> set:
     """Write every filled blank with its fill colour, number format and a note naming its neighbours (below a
     person's own note, if the cell has one); take xlrec's marking off cells typed over and clear earlier
-    predictions that cannot be made now; add a legend."""
+    predictions that cannot be made now; add a legend. Returns the (salesperson, client) of the written cells
+    that have a person's note."""
+    people = set()
+    m = plan.result.matrix
     result = plan.result
     notes = note_texts(result)
     col_fmt, row_fmt = _formats(lambda r, c: ws.cell(row=r, column=c).number_format, result.matrix.known,
@@ -285,6 +289,8 @@ def mark_predictions(ws, plan: FillPlan):
         if cell.number_format == "General":
             cell.number_format = col_fmt[j] or row_fmt[i] or "#,##0.00"
         old = cell.comment
+        if old is not None and without_note(old.text) is not None:
+            people.add((m.salespeople[i], m.clients[j]))
         text = with_note(old.text if old is not None else None, notes[i, j])
         author = old.author if old is not None and not is_xlrec_note(old.text) else NOTE_AUTHOR
         cell.comment = Comment(text, author, height=max(80, 20 * (text.count("\n") + 2)), width=320)
@@ -294,6 +300,7 @@ def mark_predictions(ws, plan: FillPlan):
             cell.value = None
         _unmark(cell)
     _legend(ws, plan)
+    return people
 
 
 def _unmark(cell):
@@ -334,6 +341,29 @@ def _workbook_records(wb) -> dict:
             if record is not None:
                 out[record.sheet] = (record, ws.title)
     return out
+
+
+_OLD_NOTE = re.compile(r"^xlrec prediction: (-?[\d,]+(?:\.\d+)?) ")
+
+
+def legacy_record(ws, bounds, title) -> Record | None:
+    """The record of a sheet filled by xlrec 0.1, which kept none: its cells with xlrec's note that still hold
+    the amount the note gives (0.1 wrote predictions rounded to cents, and the same amount in the note)."""
+    r0, c0, r1, c1 = bounds
+    found = {}
+    for (r, c), cell in ws._cells.items():
+        if r0 < r <= r1 and c0 < c <= c1 and cell.comment is not None and cell.comment.author == NOTE_AUTHOR:
+            m = _OLD_NOTE.match(str(cell.comment.text))
+            if m and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                found[r, c] = float(m.group(1).replace(",", ""))
+    if not found:
+        return None
+    rows, cols = sorted({r for r, _ in found}), sorted({c for _, c in found})
+    values = np.full((len(rows), len(cols)), np.nan)
+    for (r, c), v in found.items():
+        values[rows.index(r), cols.index(c)] = v
+    return Record(title, tuple(_label(ws.cell(row=r, column=c0).value) for r in rows),
+                  tuple(_label(ws.cell(row=r0, column=c).value) for c in cols), values)
 
 
 def _package_records(package) -> dict:
@@ -488,6 +518,10 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force
         wb = load_workbook(input_path, force=True)
         ws, bounds, how = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
         title, values, records = ws.title, sheet_values(ws), _workbook_records(wb)
+        if title not in records:
+            old = legacy_record(ws, bounds, title)
+            if old is not None:
+                records[title] = (old, None)
         try:
             part = package.sheet(title, tables=True) if package is not None else None
         except Unsupported:
@@ -512,9 +546,9 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force
     if wb is None:
         wb = load_workbook(input_path, force=True)
         ws = get_sheet(wb, title)
-    mark_predictions(ws, plan)
+    people = mark_predictions(ws, plan)
     if rows is not None:
-        write_record(wb, name, rows)
+        write_record(wb, name, plan.record(people))
     save_atomic(wb, output_path)
     report.dropped = dropped
     return report
@@ -556,5 +590,5 @@ def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_r
     blanks, bookings typed over them as bookings)."""
     wb = load_workbook(input_path, force=True)  # nothing is written: nothing can be lost
     ws, bounds, _ = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
-    matrix = read_matrix(ws, bounds, _sheet_record(wb, ws.title))
+    matrix = read_matrix(ws, bounds, _sheet_record(wb, ws.title) or legacy_record(ws, bounds, ws.title))
     return NeighborModel(**params).fit(matrix).predict(salesperson, client)

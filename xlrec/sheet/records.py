@@ -8,13 +8,16 @@ sorting, does not change what it says):
 ====  ================================  =====================  ==============================================
 row   A                                 B                      C ...
 ====  ================================  =====================  ==============================================
-1     ``xlrec predictions on sheet``    the sheet's name       (a reminder not to edit)
+1     ``xlrec predictions on sheet``    the sheet's name       (a reminder not to edit); D1: the cells whose
+                                                                 note is a person's (JSON), see below
 2     (empty)                           client label           client label ...
 3...  salesperson label                 the value xlrec wrote  (empty where xlrec wrote nothing)
 ====  ================================  =====================  ==============================================
 
 Only the salespeople and clients that have a prediction appear, so the record is as large as what was
-predicted. The record sheets are named ``xlrec``, ``xlrec2``, ... and are hidden; they are found by the text in
+predicted. D1 lists, as JSON ``[[salesperson, client], ...]``, the predicted cells that had a person's note when
+xlrec predicted them: an engine that cannot read a note's text (Office.js) then knows which notes are xlrec's
+alone, to replace or delete, and which to leave as they are. The record sheets are named ``xlrec``, ``xlrec2``, ... and are hidden; they are found by the text in
 A1, not by their name.
 
 Reading a matrix, a cell whose labels are in the record is
@@ -27,7 +30,8 @@ Reading a matrix, a cell whose labels are in the record is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -84,6 +88,7 @@ class Record:
     salespeople: tuple
     clients: tuple
     values: np.ndarray
+    people_notes: frozenset = field(default_factory=frozenset)
 
     def __len__(self):
         return int((~np.isnan(self.values)).sum())
@@ -100,8 +105,13 @@ def parse_record(cells: dict) -> Record | None:
     for i, r in enumerate(rows):
         for j, c in enumerate(cols):
             values[i, j] = _number(cells.get((r, c)))
+    try:
+        notes = json.loads(cells.get((1, 4)) or "[]")
+        people = frozenset((str(a), str(b)) for a, b in notes)
+    except (ValueError, TypeError):  # edited by hand: no note is known to be a person's
+        people = frozenset()
     return Record(cells[1, 2], tuple(_text(cells[r, 1]) for r in rows), tuple(_text(cells[2, c]) for c in cols),
-                  values)
+                  values, people)
 
 
 def find_records(sheets: dict) -> dict:
@@ -114,7 +124,7 @@ def find_records(sheets: dict) -> dict:
     return out
 
 
-def record_rows(sheet: str, salespeople, clients, values, written) -> list:
+def record_rows(sheet: str, salespeople, clients, values, written, people_notes=()) -> list:
     """The cells of a record sheet (a 2-D list, None for empty) for the predictions ``values[written]``.
 
     Parameters
@@ -124,10 +134,14 @@ def record_rows(sheet: str, salespeople, clients, values, written) -> list:
     values : ndarray of shape (len(salespeople), len(clients))
     written : ndarray of bool, same shape
         The cells xlrec wrote.
+    people_notes : iterable of (salesperson, client)
+        The written cells that have a person's note.
     """
     rows = np.flatnonzero(written.any(axis=1))
     cols = np.flatnonzero(written.any(axis=0))
-    out = [[RECORD_MARK, sheet, RECORD_REMINDER], [None] + [clients[j] for j in cols]]
+    people = sorted(people_notes)
+    out = [[RECORD_MARK, sheet, RECORD_REMINDER] + ([json.dumps(people, ensure_ascii=False)] if people else []),
+           [None] + [clients[j] for j in cols]]
     sub = np.where(written[np.ix_(rows, cols)], values[np.ix_(rows, cols)], np.nan)
     for i, line in zip(rows.tolist(), sub.tolist()):
         out.append([salespeople[i]] + [None if v != v else v for v in line])

@@ -42,10 +42,14 @@ def _model_options(p):
                    help="value for cells no neighbour can predict (default: leave them blank and report them)")
 
 
-def _where(p):
+def _where(p, every=False):
     p.add_argument("--sheet", help="sheet holding the matrix (default: the active sheet)")
     p.add_argument("--range", dest="cell_range", metavar="A1:E7",
                    help="the matrix's cells, names included (default: found on the sheet)")
+    if every:
+        p.add_argument("--all-sheets", action="store_true",
+                       help="fill the matrix of every sheet that holds one (a workbook pivoted by period); "
+                            "sheets without a matrix are left alone and named")
 
 
 def _force(p):
@@ -66,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "modified.")
     p.add_argument("input", metavar="INPUT.xlsx")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT.xlsx")
-    _where(p)
+    _where(p, every=True)
     _force(p)
     _model_options(p)
 
@@ -84,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", metavar="FILE",
                    help="the summary file, .csv or .json (default: OUTDIR/xlrec-summary.csv)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    _where(p)
+    _where(p, every=True)
     _force(p)
     _model_options(p)
 
@@ -145,7 +149,8 @@ def _batch(args) -> int:
     if summary.suffix.lower() not in (".csv", ".json"):
         raise InputError(f"{summary}: the summary is written as .csv or .json")
     outdir.mkdir(parents=True, exist_ok=True)
-    options = {"sheet": args.sheet, "cell_range": args.cell_range, "force": args.force, **_params(args)}
+    options = {"sheet": args.sheet, "cell_range": args.cell_range, "all_sheets": args.all_sheets, "force": args.force,
+               **_params(args)}
     jobs = args.jobs or default_jobs()
     # the bar goes to stderr, and only to a terminal (disable=None), so stdout stays the summary line
     with tqdm(total=len(items), unit="workbook", file=sys.stderr, disable=True if args.quiet else None) as bar:
@@ -175,7 +180,7 @@ def main(argv=None) -> int:
 
         if args.command == "fill":
             report = io.fill_workbook(args.input, args.output, sheet=args.sheet, cell_range=args.cell_range,
-                                      force=args.force, **_params(args))
+                                      all_sheets=args.all_sheets, force=args.force, **_params(args))
             print(report.summary())
         elif args.command == "batch":
             return _batch(args)

@@ -164,3 +164,34 @@ def test_totals_over_predictions_are_named_and_left_alone(tmp_path, capsys):
     legend = next(c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and
                   c.value.startswith("k=2"))
     assert "formulas F2, F3, G3 now add up predicted cells" in legend
+
+
+@pytest.mark.parametrize("writer", ["package", "openpyxl"])
+def test_all_sheets_fills_every_matrix_and_keeps_a_record_of_each(writer, tmp_path, capsys):
+    wb = openpyxl.Workbook()
+    cover = wb.active
+    cover.title = "Cover"
+    cover["A1"] = "Bookings by quarter"
+    q2 = [[v * 2 if isinstance(v, (int, float)) else v for v in row] for row in article_cells()]
+    for title, cells in [("Q1", article_cells()), ("Q2", q2)]:
+        ws = wb.create_sheet(title)
+        for row in cells:
+            ws.append(row)
+    if writer == "openpyxl":
+        wb["Q2"]["H1"].comment = Comment("checked by Dana", "Dana")
+    src = tmp_path / "quarters.xlsx"
+    wb.save(src)
+    f1, f2 = tmp_path / "f1.xlsx", tmp_path / "f2.xlsx"
+    lines = fill(src, f1, capsys, "--all-sheets").splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "filled 6 of 6 blank cells in Q1!A1:E7", "filled 6 of 6 blank cells in Q2!A1:E7",
+        "left alone, no sales matrix on: Cover"]
+    out = openpyxl.load_workbook(f1)
+    assert [ws.sheet_state for ws in out.worksheets] == ["visible"] * 3 + ["hidden"] * 2
+    assert out["Q1"]["E2"].value == ALYSSA_STAPLES and out["Q2"]["E2"].value == 2 * ALYSSA_STAPLES
+    # filled again: every sheet's predictions are known as predictions
+    out["Q2"]["E2"] = 1.0
+    out.save(f1)
+    assert [line.split(": ", 1)[1] for line in fill(f1, f2, capsys, "--all-sheets").splitlines()[:2]] == [
+        "filled 6 of 6 blank cells in Q1!A1:E7",
+        "filled 5 of 5 blank cells in Q2!A1:E7; 1 cell typed over a prediction kept as booking"]

@@ -111,8 +111,8 @@ def fill_one(item: BatchItem, options: dict) -> BatchItem:
     try:
         report = fill_workbook(item.input, item.output, **options)
         item.status = "filled"
-        item.cells_filled = report.result.n_filled
-        item.cells_not_fillable = report.result.n_unfilled
+        item.cells_filled = report.n_filled
+        item.cells_not_fillable = report.n_unfilled
         item.range = report.range
     except XlrecError as exc:
         item.status, item.error = "failed", str(exc)

@@ -590,13 +590,14 @@ class Package:
                 raise Unsupported(f"the sheet {name!r} has no part")
             replaced[existing] = body
             return
-        part = _free_name(set(self.parts), "xl/worksheets/sheet{}.xml")
-        rels = self._relationships(self.book)
-        rid = _free_name({i for i, _, _, _ in rels}, "rIdXlrecRecord{}")
-        replaced[self.book] = _with_hidden_sheet(self.parts[self.book], name, rid)
+        part = _free_name(set(self.parts) | set(added), "xl/worksheets/sheet{}.xml")
         book_rels = _rels_path(self.book)
+        rels_data = self._current(book_rels, replaced, added)
+        ids = {r.get("Id") for r in ElementTree.fromstring(rels_data)} if rels_data else set()
+        rid = _free_name(ids, "rIdXlrecRecord{}")
+        replaced[self.book] = _with_hidden_sheet(self._current(self.book, replaced, added), name, rid)
         (replaced if book_rels in self.parts else added)[book_rels] = _with_relationships(
-            self.parts.get(book_rels), [(rid, _WORKSHEET_TYPE, posixpath.relpath(part, posixpath.dirname(self.book)))])
+            rels_data, [(rid, _WORKSHEET_TYPE, posixpath.relpath(part, posixpath.dirname(self.book)))])
         added[part] = body
         self._overrides.append((part, _WORKSHEET_CT))
 
@@ -642,24 +643,49 @@ class Package:
         sheet.part = part
         return sheet
 
-    def write(self, dst, sheet, cells, *, rgb: str, author: str, record=None):
-        """Write the package to ``dst`` with ``cells`` (a list of :class:`Cell`) added to ``sheet``.
+    def write(self, dst, sheets, *, rgb: str, author: str, records=()):
+        """Write the package to ``dst`` with cells added to sheets: ``sheets`` is [(sheet, cells)], a sheet as
+        :meth:`sheet` gives it and its cells a list of :class:`Cell`.
 
         Cells with ``fill`` get the fill ``rgb`` (hex, e.g. ``"FCE4D6"``) over their own style, numbers a format
-        with cents when theirs has none; a ``note`` becomes a note by ``author``. ``record`` is (sheet name,
-        rows): the hidden record sheet (:mod:`xlrec.sheet.records`), replaced when the package has a sheet of
-        that name, else added.
+        with cents when theirs has none; a ``note`` becomes a note by ``author``. ``records`` is [(sheet name,
+        rows)]: xlrec's hidden record sheets (:mod:`xlrec.sheet.records`), each replaced when the package has
+        a sheet of that name, else added.
         """
-        part = sheet.part
         self._overrides, self._defaults = [], []
+        replaced, added = {}, {}
+        for sheet, cells in sheets:
+            self._sheet_write(sheet, cells, author, replaced, added)
+        replaced["xl/styles.xml"] = self.styles.edited(rgb)  # after every sheet's cells took their styles
+        for record in records:
+            self._record(record, replaced, added)
+        if self._overrides:
+            replaced["[Content_Types].xml"] = _with_content_types(
+                self.parts["[Content_Types].xml"], self._overrides, self._defaults)
+        # the parts xlrec writes are large and repetitive: the fastest deflate level packs them nearly as well
+        with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in self.infos:
+                body = replaced.get(info.filename)
+                if body is None:
+                    out.writestr(info, self.parts[info.filename], compress_type=zipfile.ZIP_DEFLATED)
+                else:
+                    out.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+            for part_name, body in added.items():
+                out.writestr(part_name, body, compresslevel=1)
+
+    def _current(self, part, replaced, added):
+        """A part as written so far."""
+        for parts in (replaced, added, self.parts):
+            if part in parts:
+                return parts[part]
+        return None
+
+    def _sheet_write(self, sheet, cells, author, replaced, added):
+        part = sheet.part
         edits = _sheet_edits(sheet, cells, self.styles)
         notes = [c for c in cells if c.note]
-        replaced = {"xl/styles.xml": self.styles.edited(rgb)}
-        added = {}
-        if record is not None:
-            self._record(record, replaced, added)
         if notes:
-            names = set(self.parts)
+            names = set(self.parts) | set(added)
             rels = self._relationships(part)
             comments_part = _free_name(names, "xl/comments{}.xml")
             vml_part = _free_name(names, "xl/drawings/vmlDrawing{}.vml")
@@ -681,20 +707,7 @@ class Package:
             (replaced if old is not None else added)[rels_part] = _with_relationships(old, new_rels)
             self._overrides.append((comments_part, _COMMENTS_CT))
             self._defaults.append(("vml", _VML_CT))
-        if self._overrides:
-            replaced["[Content_Types].xml"] = _with_content_types(
-                self.parts["[Content_Types].xml"], self._overrides, self._defaults)
         replaced[part] = _apply(sheet.data, edits)
-        # the parts xlrec writes are large and repetitive: the fastest deflate level packs them nearly as well
-        with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
-            for info in self.infos:
-                body = replaced.get(info.filename)
-                if body is None:
-                    out.writestr(info, self.parts[info.filename], compress_type=zipfile.ZIP_DEFLATED)
-                else:
-                    out.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
-            for part_name, body in added.items():
-                out.writestr(part_name, body, compresslevel=1)
 
 
 def _shared_strings(data) -> list:

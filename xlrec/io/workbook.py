@@ -35,7 +35,7 @@ from ..style import (LEGEND_TEXT, NOTE_AUTHOR, PREDICTED_COLOR, is_xlrec_note, n
 
 __all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_values", "locate_matrix", "read_matrix",
            "read_block", "mark_predictions", "save_atomic", "save_text_atomic", "fill_workbook",
-           "FillReport", "SUFFIXES"]
+           "FillReport", "BookReport", "SUFFIXES"]
 
 SUFFIXES = (".xlsx", ".xlsm")
 # as Excel writes a solid fill (and as the package writer does): opaque colour, automatic background
@@ -462,6 +462,14 @@ class FillReport:
     dropped: list = ()
     remarks: list = field(default_factory=list)
 
+    @property
+    def n_filled(self) -> int:
+        return self.result.n_filled
+
+    @property
+    def n_unfilled(self) -> int:
+        return self.result.n_unfilled
+
     def summary(self) -> str:
         text = f"{self.output}: {self.result.summary()} in {self.range}"
         if self.how != "found on the sheet":
@@ -492,52 +500,132 @@ def check_output(input_path, output_path):
     return input_path, output_path
 
 
-def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force=False, **params) -> FillReport:
-    """Fill every blank of the sales matrix in ``input_path`` and write the result to ``output_path``.
+@dataclass
+class BookReport:
+    """What :func:`fill_workbook` did with ``all_sheets``: a :class:`FillReport` per sheet filled, and the sheets
+    left alone because they hold no sales matrix."""
+
+    output: Path
+    reports: list
+    skipped: list
+
+    @property
+    def n_filled(self) -> int:
+        return sum(r.n_filled for r in self.reports)
+
+    @property
+    def n_unfilled(self) -> int:
+        return sum(r.n_unfilled for r in self.reports)
+
+    @property
+    def range(self) -> str:
+        return ", ".join(r.range for r in self.reports)
+
+    def summary(self) -> str:
+        lines = [r.summary() for r in self.reports]
+        if self.skipped:
+            lines.append(f"{self.output}: left alone, no sales matrix on: {', '.join(self.skipped)}")
+        return "\n".join(lines)
+
+
+def _has_matrix(values, bounds) -> bool:
+    """Whether the block at ``bounds`` can be a sales matrix: names and at least two rows and a column of
+    cells, one of them a number."""
+    r0, c0, r1, c1 = bounds
+    return r1 - r0 >= 2 and c1 > c0 and any(
+        isinstance(values.get((r, c)), (int, float)) and not isinstance(values.get((r, c)), bool)
+        for r in range(r0 + 1, r1 + 1) for c in range(c0 + 1, c1 + 1))
+
+
+def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_sheets=False, force=False,
+                  **params):
+    """Fill every blank of the sales matrix in ``input_path`` (of every sheet's, with ``all_sheets``) and write
+    the result to ``output_path``.
 
     ``params`` go to :class:`NeighborModel`. The input file is never written. The output is the input's
-    package with only the filled cells, their styles and notes, the legend and xlrec's hidden record sheet
+    package with only the filled cells, their styles and notes, the legend and xlrec's hidden record sheets
     changed (:class:`Package`), so nothing else in it changes. A sheet with tables, or a workbook with the
     name SalesMatrix, is read through openpyxl; a sheet that has notes is also written through openpyxl, and
-    then what openpyxl would drop is refused unless ``force``.
+    then what openpyxl would drop is refused unless ``force``. Returns a :class:`FillReport`, or with
+    ``all_sheets`` a :class:`BookReport`.
     """
     input_path, output_path = check_output(input_path, output_path)
+    if all_sheets and (sheet is not None or cell_range is not None):
+        raise InputError("--all-sheets fills the matrix of every sheet: leave out --sheet and --range")
     dropped = check_file(input_path, force=True)
     package = _package(input_path)
     wb = None
+    skipped = []
     try:  # the whole fill from the package's XML
         if package is None or (cell_range is None and DEFINED_NAME.casefold() in package.defined_names):
             raise Unsupported("the matrix is located by openpyxl")
         records = _package_records(package)
-        title = package.active if sheet is None else sheet
-        part = package.sheet(title)
-        values = part.values
-        bounds = _parse_range(cell_range, "--range") if cell_range else find_block(values, title)
-        how = "the range given" if cell_range else "found on the sheet"
+        kept = {at for _, at in records.values()}
+        titles = ([t for t in package.sheets if t not in kept] if all_sheets else
+                  [package.active if sheet is None else sheet])
+        jobs = []  # (title, values, bounds, how, part)
+        for title in titles:
+            part = package.sheet(title)
+            values = part.values
+            if cell_range:
+                jobs.append((title, values, _parse_range(cell_range, "--range"), "the range given", part))
+                continue
+            if all_sheets and not any(not _is_empty(v) for v in values.values()):
+                skipped.append(title)
+                continue
+            bounds = find_block(values, title)
+            if all_sheets and not _has_matrix(values, bounds):
+                skipped.append(title)
+                continue
+            jobs.append((title, values, bounds, "found on the sheet", part))
     except Unsupported:  # openpyxl reads it
         wb = load_workbook(input_path, force=True)
-        ws, bounds, how = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
-        title, values, records = ws.title, sheet_values(ws), _workbook_records(wb)
-        if title not in records:
-            old = legacy_record(ws, bounds, title)
-            if old is not None:
-                records[title] = (old, None)
-        try:
-            part = package.sheet(title, tables=True) if package is not None else None
-        except Unsupported:
-            part = None
-    record, record_at = records.get(title, (None, None))
-    plan = plan_fill(values, bounds, title, record, **params)
-    rows = plan.record() if record is not None or plan.written.any() else None
+        records = _workbook_records(wb)
+        kept = {at for _, at in records.values()}
+        jobs, skipped = [], []
+        sheets = [ws for ws in wb.worksheets if ws.title not in kept] if all_sheets else [get_sheet(wb, sheet)]
+        for ws in sheets:
+            values = sheet_values(ws)
+            if all_sheets and not any(not _is_empty(v) for v in values.values()):
+                skipped.append(ws.title)
+                continue
+            found, bounds, how = locate_matrix(wb, ws, cell_range)
+            if all_sheets and found is not ws:  # the name SalesMatrix is on another sheet
+                bounds, how = find_matrix(ws), "found on the sheet"
+            ws = found if not all_sheets else ws
+            values = sheet_values(ws)
+            if all_sheets and not _has_matrix(values, bounds):
+                skipped.append(ws.title)
+                continue
+            if ws.title not in records:
+                old = legacy_record(ws, bounds, ws.title)
+                if old is not None:
+                    records[ws.title] = (old, None)
+            try:
+                part = package.sheet(ws.title, tables=True) if package is not None else None
+            except Unsupported:
+                part = None
+            jobs.append((ws.title, values, bounds, how, part))
+    if not jobs:
+        raise InputError(f"{input_path}: no sheet holds a sales matrix (looked at {', '.join(skipped)})")
     names = list(package.sheets) if package is not None else wb.sheetnames
-    name = record_at or record_sheet_name(names, title, {})
-    report = FillReport(output_path, title, range_text(title, bounds), plan.result, how, [], plan.remarks)
-    if part is not None:
-        cells = _cells(values, plan, part, package.styles)
+    plans, reports = [], []
+    for title, values, bounds, how, part in jobs:
+        record, record_at = records.get(title, (None, None))
+        plan = plan_fill(values, bounds, title, record, **params)
+        rows = plan.record() if record is not None or plan.written.any() else None
+        name = record_at or record_sheet_name(names, title, {})
+        if record_at is None and rows is not None:
+            names.append(name)
+        plans.append((plan, values, part, name, rows))
+        reports.append(FillReport(output_path, title, range_text(title, bounds), plan.result, how, [], plan.remarks))
+    report = BookReport(output_path, reports, skipped) if all_sheets else reports[0]
+    if all(part is not None for _, _, part, _, _ in plans):
+        sheets = [(part, _cells(values, plan, part, package.styles)) for plan, values, part, _, _ in plans]
+        recorded = [(name, rows) for _, _, _, name, rows in plans if rows is not None]
         try:
-            write_atomic(output_path, lambda tmp: package.write(tmp, part, cells, author=NOTE_AUTHOR,
-                                                                rgb=PREDICTED_COLOR.lstrip("#"),
-                                                                record=None if rows is None else (name, rows)))
+            write_atomic(output_path, lambda tmp: package.write(tmp, sheets, author=NOTE_AUTHOR,
+                                                                rgb=PREDICTED_COLOR.lstrip("#"), records=recorded))
             return report
         except Unsupported:  # a sheet laid out in a way the editor does not know: openpyxl writes it
             pass
@@ -545,12 +633,13 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force
         raise refusal(input_path, dropped)
     if wb is None:
         wb = load_workbook(input_path, force=True)
-        ws = get_sheet(wb, title)
-    people = mark_predictions(ws, plan)
-    if rows is not None:
-        write_record(wb, name, plan.record(people))
+    for plan, _, _, name, rows in plans:
+        people = mark_predictions(get_sheet(wb, plan.title), plan)
+        if rows is not None:
+            write_record(wb, name, plan.record(people))
     save_atomic(wb, output_path)
-    report.dropped = dropped
+    for r in reports:
+        r.dropped = dropped
     return report
 
 

@@ -21,8 +21,11 @@ the offsets the edit needs), so a plain sheet is filled without loading the work
 from __future__ import annotations
 
 import bisect
+import itertools
 import posixpath
 import re
+import shutil
+import tempfile
 import xml.parsers.expat
 import zipfile
 from typing import NamedTuple
@@ -86,6 +89,27 @@ def _tag_end(data, start):
     """Offset just past the '>' of the start tag at ``start``, and whether the element is empty (``/>``)."""
     close = data.index(b">", start)
     return close + 1, data[close - 1:close] == b"/"
+
+
+def _apply_to(f, data: bytes, edits) -> None:
+    """Write ``data`` with each (start, end, text) edit applied to the file ``f``, as the edits come: they must
+    come in the order of their offsets (a sheet's rows one after the other, so that they need not all be held
+    at once)."""
+    pos = 0
+    chunk, size = [], 0
+    for start, end, text in edits:
+        if start < pos:
+            raise Unsupported("the sheet's rows are not in order")
+        piece = data[pos:start]
+        chunk.append(piece)
+        chunk.append(text)
+        size += len(piece) + len(text)
+        pos = max(pos, end)
+        if size > 1 << 20:
+            f.write("".join(c if isinstance(c, str) else c.decode("utf-8") for c in chunk).encode("utf-8"))
+            chunk, size = [], 0
+    chunk.append(data[pos:])
+    f.write("".join(c if isinstance(c, str) else c.decode("utf-8") for c in chunk).encode("utf-8"))
 
 
 def _apply(data: bytes, edits) -> bytes:
@@ -420,41 +444,68 @@ def _cell_xml(name, cell: Cell, style: int):
     return f'<{name} r="{ref}" s="{style}"><{p}v>{_number(cell.value)}</{p}v></{name}>'
 
 
-def _sheet_edits(sheet: _Sheet, cells, styles: _Styles):
+class CellRows:
+    """Cells to write, row by row: ``rows`` are the sheet's row numbers that get cells, ``row(r)`` gives the
+    cells of row ``r`` (made when asked, so that a fill of millions of cells never holds them all)."""
+
+    def __init__(self, cells=()):
+        self._by_row = {}
+        for cell in cells:
+            self._by_row.setdefault(cell.row, []).append(cell)
+
+    @property
+    def rows(self):
+        return list(self._by_row)
+
+    def row(self, r):
+        return self._by_row[r]
+
+    def notes(self):
+        """The cells with a note, row by row."""
+        return [c for r in self.rows for c in self.row(r) if c.note]
+
+
+def _row_edits(sheet: _Sheet, r, new, styles: _Styles):
+    if r not in sheet.rows:
+        raise Unsupported(f"row {r} is not in the sheet")
     name = sheet.cell_name
+    start, tag_end, row_name, attrs, close, empty = sheet.rows[r]
+    existing = {col: (s, e, style) for col, s, e, style in sheet.cells[r]}
+    order = sorted(existing)
+    new = sorted(new, key=lambda c: c.col)
     edits = []
-    by_row = {}
-    for cell in cells:
-        by_row.setdefault(cell.row, []).append(cell)
-    for r, new in by_row.items():
-        if r not in sheet.rows:
-            raise Unsupported(f"row {r} is not in the sheet")
-        start, tag_end, row_name, attrs, close, empty = sheet.rows[r]
-        existing = {col: (s, e, style) for col, s, e, style in sheet.cells[r]}
-        order = sorted(existing)
-        cols = [c.col for c in new]
-        new_attrs = dict(attrs)
-        lo, _, hi = attrs.get("spans", "").partition(":")
-        if lo.isdigit() and hi.isdigit():  # the row's span must cover its new cells
-            new_attrs["spans"] = f"{min(min(cols), int(lo))}:{max(max(cols), int(hi))}"
-        if empty or new_attrs != attrs:
-            edits.append((start, tag_end, _start_tag(row_name, new_attrs, ">")))
-        for cell in sorted(new, key=lambda c: c.col):
-            base = existing[cell.col][2] if cell.col in existing else 0
-            number = cell.value is not None and not isinstance(cell.value, str)
-            fmt = (True if cell.fmt is None else cell.fmt) if number and cell.fill else None
-            style = styles.styled(base, fmt, cell.fill)
-            text = _cell_xml(name, cell, style)
-            if cell.col in existing:
-                s, e, _ = existing[cell.col]
-                edits.append((s, e, text))
-            else:
-                k = bisect.bisect(order, cell.col)
-                at = existing[order[k]][1] if k < len(order) else (tag_end if empty else close)
-                edits.append((at, at, text))
-        if empty:
-            edits.append((tag_end, tag_end, f"</{row_name}>"))
+    new_attrs = dict(attrs)
+    lo, _, hi = attrs.get("spans", "").partition(":")
+    if lo.isdigit() and hi.isdigit():  # the row's span must cover its new cells
+        new_attrs["spans"] = f"{min(new[0].col, int(lo))}:{max(new[-1].col, int(hi))}"
+    if empty or new_attrs != attrs:
+        edits.append((start, tag_end, _start_tag(row_name, new_attrs, ">")))
+    for cell in new:
+        base = existing[cell.col][2] if cell.col in existing else 0
+        number = cell.value is not None and not isinstance(cell.value, str)
+        fmt = (True if cell.fmt is None else cell.fmt) if number and cell.fill else None
+        style = styles.styled(base, fmt, cell.fill)
+        text = _cell_xml(name, cell, style)
+        if cell.col in existing:
+            s, e, _ = existing[cell.col]
+            edits.append((s, e, text))
+        else:  # before the first cell to its right, else at the end of the row: column order
+            k = bisect.bisect(order, cell.col)
+            at = existing[order[k]][0] if k < len(order) else (tag_end if empty else close)
+            edits.append((at, at, text))
+    if empty:
+        edits.append((tag_end, tag_end, f"</{row_name}>"))
+    edits.sort(key=lambda e: (e[0], e[1]))
     return edits
+
+
+def _sheet_edits(sheet: _Sheet, cells, styles: _Styles):
+    """The edits that put ``cells`` (a :class:`CellRows`, or a list of :class:`Cell`) into the sheet, in the order
+    of their offsets, made row by row as they are asked for."""
+    if not isinstance(cells, CellRows):
+        cells = CellRows(cells)
+    for r in sorted(cells.rows, key=lambda r: sheet.rows[r][0] if r in sheet.rows else -1):
+        yield from _row_edits(sheet, r, cells.row(r), styles)
 
 
 # -- notes ------------------------------------------------------------------------------------------------------
@@ -546,6 +597,25 @@ def _with_content_types(data, overrides, defaults):
 
 
 # -- the whole ----------------------------------------------------------------------------------------------------
+
+
+_IN_MEMORY = 32 << 20  # a written sheet part up to this size stays in memory
+_COPY_LEVEL = 6  # parts copied as they are: zlib's default level, as before
+
+
+def _put(out, info, body):
+    """Write a part (bytes, or a file of them) into the zip being written, at the fastest level."""
+    info = zipfile.ZipInfo(info.filename, info.date_time)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o600 << 16
+    if isinstance(body, bytes):
+        out.writestr(info, body, compresslevel=1)
+        return
+    size = body.seek(0, 2)
+    body.seek(0)
+    info.file_size = size
+    with out.open(info, "w", force_zip64=size > (1 << 30)) as f:
+        shutil.copyfileobj(body, f, 1 << 20)
 
 
 class Package:
@@ -663,15 +733,22 @@ class Package:
             replaced["[Content_Types].xml"] = _with_content_types(
                 self.parts["[Content_Types].xml"], self._overrides, self._defaults)
         # the parts xlrec writes are large and repetitive: the fastest deflate level packs them nearly as well
-        with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
-            for info in self.infos:
-                body = replaced.get(info.filename)
-                if body is None:
-                    out.writestr(info, self.parts[info.filename], compress_type=zipfile.ZIP_DEFLATED)
-                else:
-                    out.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
-            for part_name, body in added.items():
-                out.writestr(part_name, body, compresslevel=1)
+        try:
+            with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+                for info in self.infos:
+                    body = replaced.get(info.filename)
+                    if body is None:
+                        out.writestr(info, self.parts[info.filename], compress_type=zipfile.ZIP_DEFLATED,
+                                     compresslevel=_COPY_LEVEL)
+                    else:
+                        _put(out, info, body)
+                for part_name, body in added.items():
+                    _put(out, zipfile.ZipInfo(part_name, info.date_time if self.infos else (1980, 1, 1, 0, 0, 0)),
+                         body)
+        finally:
+            for body in itertools.chain(replaced.values(), added.values()):
+                if not isinstance(body, bytes):
+                    body.close()
 
     def _current(self, part, replaced, added):
         """A part as written so far."""
@@ -682,8 +759,11 @@ class Package:
 
     def _sheet_write(self, sheet, cells, author, replaced, added):
         part = sheet.part
+        if not isinstance(cells, CellRows):
+            cells = CellRows(cells)
         edits = _sheet_edits(sheet, cells, self.styles)
-        notes = [c for c in cells if c.note]
+        notes = cells.notes()
+        tail = []
         if notes:
             names = set(self.parts) | set(added)
             rels = self._relationships(part)
@@ -696,7 +776,7 @@ class Package:
                              if k.startswith("xmlns:") and v == _REL), None)
             legacy = (f'<legacyDrawing {r_prefix}:id="{rid_v}"/>' if r_prefix else
                       f'<legacyDrawing xmlns:r="{_REL}" r:id="{rid_v}"/>')
-            edits.append((sheet.legacy_at, sheet.legacy_at, legacy))
+            tail.append((sheet.legacy_at, sheet.legacy_at, legacy))
             block = 1 + sum(n.startswith("xl/drawings/") and n.endswith(".vml") for n in names)
             added[comments_part], added[vml_part] = _notes_parts(notes, author, block)
             rels_part = _rels_path(part)
@@ -707,7 +787,9 @@ class Package:
             (replaced if old is not None else added)[rels_part] = _with_relationships(old, new_rels)
             self._overrides.append((comments_part, _COMMENTS_CT))
             self._defaults.append(("vml", _VML_CT))
-        replaced[part] = _apply(sheet.data, edits)
+        body = tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY)  # a sheet of millions of cells goes to disk
+        _apply_to(body, sheet.data, itertools.chain(edits, tail))
+        replaced[part] = body
 
 
 def _shared_strings(data) -> list:

@@ -223,12 +223,16 @@ class _Sheet:
 
     ``values`` maps (row, column) to the value of every cell holding one: numbers (int or float), text,
     booleans, error codes as text (``"#N/A"``), formulas as their text (``"=SUM(B2:B7)"``), numbers in a
-    date format as datetimes.
+    date format as datetimes. ``cached`` maps each formula cell that has a stored value (``<v>``, written by
+    the spreadsheet program that last computed it) to that value, read the same way. ``hidden_rows`` and
+    ``hidden_cols`` are the numbers of the hidden rows and columns.
     """
 
     def __init__(self, data: bytes, shared: list, dates: set):
         self.data = data
         self.values = {}
+        self.cached = {}
+        self.hidden_cols = set()
         self.rows = {}  # row number -> [start, end of start tag, qualified name, attrs, offset of </row>, empty]
         self.cells = {}  # row number -> [(col, start, end, style)]
         self.root_attrs = {}
@@ -244,6 +248,7 @@ class _Sheet:
         col_of = _column_number
         closes = {}
         values = self.values
+        cached = self.cached
 
         def start(name, attrs):
             nonlocal depth, row_cells, cell, buf, texts, formula, phonetic, last_row
@@ -294,6 +299,9 @@ class _Sheet:
                 end, empty = _tag_end(data, at)
                 self.rows[r] = [at, end, name, dict(attrs), None, empty]
                 row_cells = self.cells[r] = []
+            elif depth == 3 and local == "col":
+                if attrs.get("hidden") in ("1", "true"):
+                    self.hidden_cols.update(range(int(attrs["min"]), int(attrs["max"]) + 1))
             elif depth == 1:
                 self.root_attrs = dict(attrs)
             elif depth == 2:
@@ -316,6 +324,10 @@ class _Sheet:
                     value = self._value(cell, texts, formula, shared, dates)
                 if value is not None:
                     values[cell[0], cell[1]] = value
+                if formula is not None and texts:
+                    stored = self._value(cell, texts, None, shared, dates)
+                    if stored is not None:
+                        cached[cell[0], cell[1]] = stored
                 cell = None
             elif depth > 4 and cell is not None:
                 if name == "v":
@@ -334,6 +346,10 @@ class _Sheet:
         parser.StartElementHandler, parser.EndElementHandler = start, end
         parser.CharacterDataHandler = chars
         parser.Parse(data, True)
+
+    @property
+    def hidden_rows(self) -> set:
+        return {r for r, row in self.rows.items() if row[3].get("hidden") in ("1", "true")}
 
     @staticmethod
     def _value(cell, texts, formula, shared, dates):

@@ -10,18 +10,19 @@ import io
 import os
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import Color, PatternFill
-from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from ..core.base import FillResult
-from ..core.layout import is_empty as _is_empty, largest_block, trim_block
-from ..core.matrix import SalesMatrix, cell_address
+from ..core.layout import bridged_block, is_empty as _is_empty
+from ..core.matrix import SalesMatrix, _parse_number_text, cell_address, column_letter, shown
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
 from .package import check_package, refusal
@@ -30,7 +31,7 @@ from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_PREFIX, PREDICTED_COLOR, note
 
 __all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_values", "locate_matrix", "read_matrix",
            "read_block", "mark_predictions", "save_atomic", "save_text_atomic", "fill_workbook",
-           "FillReport", "SUFFIXES"]
+           "FillReport", "SUFFIXES", "Bounds", "positions"]
 
 SUFFIXES = (".xlsx", ".xlsm")
 # as Excel writes a solid fill (and as the package writer does): opaque colour, automatic background
@@ -108,7 +109,7 @@ def locate_matrix(wb, ws, cell_range: str | None = None):
     row above it and without a "Total" row or column at its end.
     """
     if cell_range:
-        return ws, _parse_range(cell_range, "--range"), "the range given"
+        return ws, skip_empty(sheet_values(ws), _parse_range(cell_range, "--range")), "the range given"
     dn = wb.defined_names.get(DEFINED_NAME) or ws.defined_names.get(DEFINED_NAME)
     if dn is not None:
         dests = list(dn.destinations)
@@ -116,14 +117,15 @@ def locate_matrix(wb, ws, cell_range: str | None = None):
             raise InputError(f"the defined name {DEFINED_NAME} must refer to one range on one sheet "
                              f"(it refers to {dn.attr_text!r})")
         sheet = wb[dests[0][0]]
-        return sheet, _parse_range(dests[0][1], f"the defined name {DEFINED_NAME}"), f"the name {DEFINED_NAME}"
+        bounds = _parse_range(dests[0][1], f"the defined name {DEFINED_NAME}")
+        return sheet, skip_empty(sheet_values(sheet), bounds), f"the name {DEFINED_NAME}"
     tables = dict(ws.tables.items())
     if tables:
         name = DEFINED_NAME if DEFINED_NAME in tables else (next(iter(tables)) if len(tables) == 1 else None)
         if name is not None:
             r0, c0, r1, c1 = _parse_range(tables[name], "the table")
             r1 -= ws.tables[name].totalsRowCount or 0  # the table's totals row is not bookings
-            return ws, (r0, c0, r1, c1), f"the table {name}"
+            return ws, skip_empty(sheet_values(ws), (r0, c0, r1, c1)), f"the table {name}"
     return ws, find_matrix(ws), "found on the sheet"
 
 
@@ -131,18 +133,20 @@ def find_matrix(ws, cell_range: str | None = None):
     """The (min_row, min_col, max_row, max_col) of the sales matrix on ``ws`` (see :func:`find_block`), or
     the ``cell_range`` given (e.g. ``"A1:E7"``)."""
     if cell_range:
-        return _parse_range(cell_range, "--range")
+        return skip_empty(sheet_values(ws), _parse_range(cell_range, "--range"))
     return find_block(sheet_values(ws), ws.title)
 
 
 def find_block(values: dict, title: str):
-    """The (min_row, min_col, max_row, max_col) of the sales matrix among a sheet's ``values``.
+    """The :class:`Bounds` (min_row, min_col, max_row, max_col) of the sales matrix among a sheet's ``values``.
 
     ``values`` maps (row, column), 1-based, to the value of each cell that holds one. The matrix is the
     largest block of touching non-empty cells (cells touching across a corner count; blanks inside the
-    block are fine as long as the header row and the name column are whole), less a title row above it
-    and a "Total" row or column at its end. xlrec's own legend is separated by an empty column and never
-    joins it.
+    block are fine as long as the header row and the name column are whole), joined across an empty row
+    or column where the block continues beyond it with its names in the same column or row
+    (:func:`xlrec.core.layout.bridged_block`; the bounds name those rows and columns), less a title row
+    above it and a totals row or column at its end. xlrec's own legend is separated by an empty column and
+    never joins it.
     """
     filled = [key for key, v in values.items() if not _is_empty(v)]
     if not filled:
@@ -150,8 +154,96 @@ def find_block(values: dict, title: str):
     at = np.array(filled) - 1
     grid = np.zeros(at.max(axis=0) + 1, dtype=bool)
     grid[at[:, 0], at[:, 1]] = True
-    top, left, bottom, right = trim_block(lambda r, c: values.get((r + 1, c + 1)), largest_block(grid))
-    return top + 1, left + 1, bottom, right
+    (top, left, bottom, right), rows, cols = bridged_block(grid, lambda r, c: values.get((r + 1, c + 1)))
+    return Bounds((top + 1, left + 1, bottom, right), [r + 1 for r in rows], [c + 1 for c in cols], bridged=True)
+
+
+class Bounds(tuple):
+    """(min_row, min_col, max_row, max_col) of a sales matrix, 1-based and inclusive, as a plain tuple, with
+    the empty rows and columns inside it that are not part of it: ``skipped_rows``, ``skipped_cols`` (bridged
+    by the finder when ``bridged``, else skipped in a range given). They hold no salesperson and no client,
+    and nothing is written in them."""
+
+    def __new__(cls, bounds, skipped_rows=(), skipped_cols=(), *, bridged=False):
+        self = super().__new__(cls, tuple(bounds))
+        self.skipped_rows, self.skipped_cols = tuple(sorted(skipped_rows)), tuple(sorted(skipped_cols))
+        self.bridged = bridged
+        return self
+
+    def __getnewargs_ex__(self):
+        return (tuple(self), self.skipped_rows, self.skipped_cols), {"bridged": self.bridged}
+
+
+def positions(bounds):
+    """The sheet rows of the salespeople and the sheet columns of the clients of a matrix at ``bounds``
+    (a :class:`Bounds` or a plain tuple): every row and column after the first, less those skipped."""
+    r0, c0, r1, c1 = bounds
+    rows, cols = set(getattr(bounds, "skipped_rows", ())), set(getattr(bounds, "skipped_cols", ()))
+    return [r for r in range(r0 + 1, r1 + 1) if r not in rows], [c for c in range(c0 + 1, c1 + 1) if c not in cols]
+
+
+def skip_empty(values: dict, bounds) -> Bounds:
+    """A range given (``--range``, a name, a table) less the rows and columns inside it that are wholly empty."""
+    r0, c0, r1, c1 = bounds
+    filled = [(r, c) for (r, c), v in values.items() if r0 <= r <= r1 and c0 <= c <= c1 and not _is_empty(v)]
+    rows, cols = {r for r, _ in filled}, {c for _, c in filled}
+    return Bounds(bounds, [r for r in range(r0 + 1, r1 + 1) if r not in rows],
+                  [c for c in range(c0 + 1, c1 + 1) if c not in cols])
+
+
+def _runs(numbers, name=str):
+    """``[3, 4, 7]`` as "3-4, 7" (``name`` spells each number, e.g. as a column letter)."""
+    runs = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(name(a) if a == b else f"{name(a)}-{name(b)}" for a, b in runs)
+
+
+def _lines(rows, cols) -> str:
+    """ "row 5", "rows 3-4 and column C", ..."""
+    parts = []
+    if rows:
+        parts.append(("rows " if len(rows) > 1 else "row ") + _runs(rows))
+    if cols:
+        parts.append(("columns " if len(cols) > 1 else "column ") + _runs(cols, column_letter))
+    return " and ".join(parts)
+
+
+def finder_remarks(bounds, hidden_rows=(), hidden_cols=()) -> list:
+    """What the fill summary says about how the matrix was read: the empty rows and columns bridged or
+    skipped, and the hidden rows and columns it uses (short phrases, for :attr:`FillReport.remarks`)."""
+    remarks = []
+    rows, cols = getattr(bounds, "skipped_rows", ()), getattr(bounds, "skipped_cols", ())
+    if rows or cols:
+        verb = "bridged" if getattr(bounds, "bridged", False) else "skipped"
+        remarks.append(f"{verb} the empty {_lines(rows, cols)}")
+    r0, c0, r1, c1 = bounds
+    rows = [r for r in hidden_rows if r0 <= r <= r1 and r not in rows]
+    cols = [c for c in hidden_cols if c0 <= c <= c1 and c not in cols]
+    if rows or cols:
+        remarks.append(f"uses hidden {_lines(rows, cols)}")
+    return remarks
+
+
+def hidden_lines(ws):
+    """The hidden rows and columns of an openpyxl sheet."""
+    rows = {r for r, d in ws.row_dimensions.items() if d.hidden}
+    cols = set()
+    for d in ws.column_dimensions.values():
+        if d.hidden and d.min is not None:
+            cols.update(range(d.min, (d.max or d.min) + 1))
+    return rows, cols
+
+
+def _is_formula(v) -> bool:
+    return isinstance(v, (ArrayFormula, DataTableFormula)) or (isinstance(v, str) and v.startswith("="))
+
+
+def _formula_text(v) -> str:
+    return shown(v.text if isinstance(v, ArrayFormula) else v if isinstance(v, str) else "a data table formula")
 
 
 def sheet_values(ws) -> dict:
@@ -165,11 +257,35 @@ def range_text(title, bounds) -> str:
     return f"{cell_address(r0, c0, title)}:{cell_address(r1, c1)}"
 
 
-def read_matrix(ws, bounds) -> SalesMatrix:
+def read_matrix(ws, bounds, cached=None) -> SalesMatrix:
     """Read the block at ``bounds`` of an openpyxl sheet as a :class:`SalesMatrix`; xlrec's earlier
-    predictions (cells with xlrec's note) read as blank."""
+    predictions (cells with xlrec's note) read as blank; formula cells read as their value in ``cached``
+    (:func:`cached_values`)."""
     predicted = {key for key, cell in ws._cells.items() if cell.comment is not None and _is_prediction(cell)}
-    return read_block(sheet_values(ws), bounds, ws.title, predicted)
+    return read_block(with_cached(sheet_values(ws), cached), bounds, ws.title, predicted)
+
+
+def with_cached(values: dict, cached) -> dict:
+    """``values`` with each formula cell that has a stored value read as that value (the formula itself is
+    left as it is in the workbook)."""
+    return {**values, **cached} if cached else values
+
+
+def cached_values(path, ws, bounds) -> dict:
+    """{(row, column): value} stored for the formula cells within ``bounds`` of ``ws`` by the spreadsheet
+    program that last computed them (openpyxl reads them with ``data_only``); empty when there are none."""
+    r0, c0, r1, c1 = bounds
+    formulas = {key for key, v in sheet_values(ws).items() if r0 <= key[0] <= r1 and c0 <= key[1] <= c1
+                and _is_formula(v)}
+    if not formulas:
+        return {}
+    wb = openpyxl.load_workbook(io.BytesIO(Path(path).read_bytes()), data_only=True, read_only=True)
+    try:
+        rows = wb[ws.title].iter_rows(min_row=r0, max_row=r1, min_col=c0, max_col=c1, values_only=True)
+        stored = {(r, c): v for r, row in enumerate(rows, r0) for c, v in enumerate(row, c0)}
+    finally:
+        wb.close()
+    return {key: stored[key] for key in formulas if stored.get(key) is not None}
 
 
 def read_block(values: dict, bounds, title, predicted=frozenset()) -> SalesMatrix:
@@ -180,21 +296,26 @@ def read_block(values: dict, bounds, title, predicted=frozenset()) -> SalesMatri
     cells = [[get((r, c)) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
     for r, row in enumerate(cells[1:], r0 + 1):
         for c, v in enumerate(row[1:], c0 + 1):
-            if isinstance(v, str) and v.startswith("="):
-                raise InputError(f"{cell_address(r, c, title)}: holds the formula {v} (xlrec reads bookings as "
-                                 "values; use --range to leave totals out, or paste values)")
+            if _is_formula(v):
+                raise InputError(f"{cell_address(r, c, title)}: holds the formula {_formula_text(v)} and no value "
+                                 "computed from it (the workbook was saved by a program that does not compute "
+                                 "formulas: open and save it in Excel or LibreOffice, or paste values; "
+                                 "or leave totals out with --range)")
     for r, c in predicted:
         if r0 < r <= r1 and c0 < c <= c1:
             cells[r - r0][c - c0] = None  # xlrec's own earlier prediction
-    return SalesMatrix.from_cells(cells, sheet=title, origin=(r0, c0))
+    rows, cols = positions(bounds)
+    if len(rows) < r1 - r0 or len(cols) < c1 - c0:  # empty rows or columns that are not part of the matrix
+        cells = [[row[0]] + [row[c - c0] for c in cols] for row in [cells[0]] + [cells[r - r0] for r in rows]]
+    return SalesMatrix.from_cells(cells, sheet=title, origin=(r0, c0), positions=(rows, cols))
 
 
 def mark_predictions(ws, bounds, result: FillResult):
     """Write every filled blank with its fill colour and a note naming its neighbours; add a legend."""
-    r0, c0, r1, c1 = bounds
+    rows, cols = positions(bounds)  # the sheet row and column of each salesperson and client
     filled = result.predicted | result.fallback
     for i, j in zip(*np.nonzero(filled)):
-        cell = ws.cell(row=r0 + 1 + int(i), column=c0 + 1 + int(j))
+        cell = ws.cell(row=rows[i], column=cols[j])
         cell.value = round(float(result.values[i, j]), 2)
         cell.fill = _FILL
         if "0.00" not in cell.number_format:  # show the cents a prediction has
@@ -203,7 +324,7 @@ def mark_predictions(ws, bounds, result: FillResult):
         cell.comment = Comment(text, NOTE_AUTHOR, height=max(80, 20 * (text.count("\n") + 2)), width=320)
     # blanks left blank: clear any earlier xlrec marking so nothing stale remains
     for i, j in zip(*np.nonzero(result.unfilled)):
-        cell = ws.cell(row=r0 + 1 + int(i), column=c0 + 1 + int(j))
+        cell = ws.cell(row=rows[i], column=cols[j])
         if _is_prediction(cell):
             cell.value, cell.comment, cell.fill = None, None, PatternFill()
     _legend(ws, bounds, result)
@@ -290,11 +411,15 @@ class FillReport:
     result: FillResult
     how: str = "found on the sheet"
     dropped: list = ()
+    #: short phrases the summary adds after the range, e.g. "bridged the empty row 5", "uses hidden rows 3-4"
+    remarks: list = field(default_factory=list)
 
     def summary(self) -> str:
         text = f"{self.output}: {self.result.summary()} in {self.range}"
         if self.how != "found on the sheet":
             text += f" ({self.how})"
+        if self.remarks:
+            text += "; " + "; ".join(self.remarks)
         if self.dropped:
             text += f"; dropped as asked (--force): {', '.join(self.dropped)}"
         return text
@@ -338,13 +463,12 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force
         title = package.active if sheet is None else sheet
         part = package.sheet(title)
         values = part.values
-        bounds = _parse_range(cell_range, "--range") if cell_range else find_block(values, title)
-        how = "the range given" if cell_range else "found on the sheet"
-        matrix = read_block(values, bounds, title)
+        bounds, how, matrix = _read_part(part, title, guessed=sheet is None, cell_range=cell_range)
+        remarks = finder_remarks(bounds, part.hidden_rows, part.hidden_cols)
     except Unsupported:  # openpyxl reads it
         wb = load_workbook(input_path, force=True)
-        ws, bounds, how = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
-        title, matrix = ws.title, read_matrix(ws, bounds)
+        ws, bounds, how, matrix = _locate_and_read(wb, input_path, sheet, cell_range)
+        title, remarks = ws.title, finder_remarks(bounds, *hidden_lines(ws))
         values = sheet_values(ws)
         try:
             part = package.sheet(title, tables=True) if package is not None else None
@@ -356,7 +480,7 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force
         try:
             write_atomic(output_path, lambda tmp: package.write(tmp, part, cells, author=NOTE_AUTHOR,
                                                                 rgb=PREDICTED_COLOR.lstrip("#")))
-            return FillReport(output_path, title, range_text(title, bounds), result, how, [])
+            return FillReport(output_path, title, range_text(title, bounds), result, how, [], remarks)
         except Unsupported:  # a sheet laid out in a way the editor does not know: openpyxl writes it
             pass
     if dropped and not force:
@@ -366,7 +490,7 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, force
         ws = get_sheet(wb, title)
     mark_predictions(ws, bounds, result)
     save_atomic(wb, output_path)
-    return FillReport(output_path, title, range_text(title, bounds), result, how, dropped)
+    return FillReport(output_path, title, range_text(title, bounds), result, how, dropped, remarks)
 
 
 def _package(path):
@@ -380,9 +504,10 @@ def _package(path):
 
 def _cells(values, bounds, result):
     """What :meth:`Package.write` writes: every filled blank with its note, and the legend."""
-    r0, c0 = bounds[:2]
+    r0 = bounds[0]
+    rows, cols = positions(bounds)  # the sheet row and column of each salesperson and client
     filled = result.values
-    cells = [Cell(r0 + 1 + i, c0 + 1 + j, round(float(filled[i, j]), 2), True, text)
+    cells = [Cell(rows[i], cols[j], round(float(filled[i, j]), 2), True, text)
              for (i, j), text in note_texts(result).items()]
     col = _legend_column(values, bounds)
     return cells + [Cell(r0, col, LEGEND_TEXT, True), Cell(r0 + 1, col, _legend_text(result), False)]
@@ -390,6 +515,67 @@ def _cells(values, bounds, result):
 
 def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_range=None, **params):
     wb = load_workbook(input_path, force=True)  # nothing is written: nothing can be lost
-    ws, bounds, _ = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
-    matrix = read_matrix(ws, bounds)
+    matrix = _locate_and_read(wb, input_path, sheet, cell_range)[3]
     return NeighborModel(**params).fit(matrix).predict(salesperson, client)
+
+
+def _read_part(part, title, *, guessed, cell_range):
+    """Find and read the matrix on a sheet read by the package reader: (bounds, how, matrix). When the sheet
+    was guessed (the active one) and holds nothing like a matrix, openpyxl's path looks at the other sheets
+    (:class:`Unsupported`)."""
+    values = part.values
+    try:
+        if cell_range:
+            bounds, how = skip_empty(values, _parse_range(cell_range, "--range")), "the range given"
+        else:
+            bounds, how = find_block(values, title), "found on the sheet"
+        return bounds, how, read_block(with_cached(values, part.cached), bounds, title)
+    except InputError:
+        if guessed and not cell_range and not looks_like_matrix(values, title):
+            raise Unsupported("the active sheet holds no sales matrix: which sheets do is told by openpyxl's path")
+        raise
+
+
+def _locate_and_read(wb, path, sheet, cell_range):
+    """Find and read the matrix through openpyxl: (sheet, bounds, how, matrix). When the sheet was guessed
+    (the active one) and holds nothing like a matrix, the error names the sheets that look like they do."""
+    ws = get_sheet(wb, sheet)
+    try:
+        ws, bounds, how = locate_matrix(wb, ws, cell_range)
+        return ws, bounds, how, read_matrix(ws, bounds, cached_values(path, ws, bounds))
+    except InputError as exc:
+        guessed = sheet is None and not cell_range and wb.defined_names.get(DEFINED_NAME) is None
+        if guessed and not looks_like_matrix(sheet_values(ws), ws.title):
+            others = [t.title for t in wb.worksheets
+                      if t is not ws and looks_like_matrix(sheet_values(t), t.title)]
+            if others:
+                raise InputError(f"sheet {ws.title!r}, the active sheet, holds no sales matrix ({exc}); sheets that "
+                                 f"look like they hold one: {', '.join(map(repr, others))} (pick one with --sheet "
+                                 f"NAME, e.g. --sheet {_quote_arg(others[0])})") from None
+        raise
+
+
+def _quote_arg(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def looks_like_matrix(values: dict, title) -> bool:
+    """Whether a sheet's ``values`` look like they hold a sales matrix: a block found on it with client
+    names, at least two salesperson names and at least one number among its cells."""
+    try:
+        bounds = find_block(values, title)
+    except InputError:
+        return False
+    rows, cols = positions(bounds)
+    if len(rows) < 2 or not cols:
+        return False
+    for r in rows:
+        for c in cols:
+            v = values.get((r, c))
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return True
+            if isinstance(v, str) and _parse_number_text(v.strip()) is not None:
+                return True
+    return False

@@ -157,6 +157,8 @@ def _label(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, (dt.date, dt.time)):  # a date as a header: "2024-03-15"
+        return shown(value)
     return str(value).strip()
 
 

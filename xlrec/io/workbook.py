@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import numpy as np
 import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import Color, PatternFill
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from ..core.base import FillResult
@@ -216,13 +217,13 @@ def finder_remarks(bounds, hidden_rows=(), hidden_cols=()) -> list:
     """What the fill summary says about how the matrix was read: the empty rows and columns bridged or
     skipped, and the hidden rows and columns it uses (short phrases, for :attr:`FillReport.remarks`)."""
     remarks = []
-    rows, cols = getattr(bounds, "skipped_rows", ()), getattr(bounds, "skipped_cols", ())
-    if rows or cols:
+    skipped_rows, skipped_cols = getattr(bounds, "skipped_rows", ()), getattr(bounds, "skipped_cols", ())
+    if skipped_rows or skipped_cols:
         verb = "bridged" if getattr(bounds, "bridged", False) else "skipped"
-        remarks.append(f"{verb} the empty {_lines(rows, cols)}")
+        remarks.append(f"{verb} the empty {_lines(skipped_rows, skipped_cols)}")
     r0, c0, r1, c1 = bounds
-    rows = [r for r in hidden_rows if r0 <= r <= r1 and r not in rows]
-    cols = [c for c in hidden_cols if c0 <= c <= c1 and c not in cols]
+    rows = [r for r in hidden_rows if r0 <= r <= r1 and r not in skipped_rows]
+    cols = [c for c in hidden_cols if c0 <= c <= c1 and c not in skipped_cols]
     if rows or cols:
         remarks.append(f"uses hidden {_lines(rows, cols)}")
     return remarks
@@ -551,14 +552,8 @@ def _locate_and_read(wb, path, sheet, cell_range):
             if others:
                 raise InputError(f"sheet {ws.title!r}, the active sheet, holds no sales matrix ({exc}); sheets that "
                                  f"look like they hold one: {', '.join(map(repr, others))} (pick one with --sheet "
-                                 f"NAME, e.g. --sheet {_quote_arg(others[0])})") from None
+                                 f"NAME, e.g. --sheet {shlex.quote(others[0])})") from None
         raise
-
-
-def _quote_arg(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
 
 
 def looks_like_matrix(values: dict, title) -> bool:

@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amount", required=True, metavar="COL", help="the amount to sum")
     p.add_argument("--date", metavar="COL", help="date column: one sheet per period")
     p.add_argument("--period", choices=["month", "quarter", "year"], help="the period of each sheet")
+    p.add_argument("--date-format", metavar="FMT",
+                   help="how the dates are written, as for strptime, e.g. %%d/%%m/%%Y (default: ISO dates, and "
+                        "03/15/2024-style dates whose order of day and month the column proves)")
     p.add_argument("-o", "--output", required=True, metavar="MATRIX.xlsx")
 
     p = sub.add_parser("addin", help="write the xlrec ribbon add-in (xlrec.xlam) and install it in Excel",
@@ -200,7 +203,8 @@ def main(argv=None) -> int:
             from .io.pivot import pivot
 
             print(pivot(args.input, args.output, salesperson=args.salesperson, client=args.client,
-                        amount=args.amount, date=args.date, period=args.period).summary())
+                        amount=args.amount, date=args.date, period=args.period,
+                        date_format=args.date_format).summary())
         elif args.command == "addin":
             from .excel.addin import install_addin, write_addin
 

@@ -133,3 +133,33 @@ def test_a_block_of_numbers_reads_at_once_with_the_same_checks():
                          (True, "B3: True is a true/false value")]:
         with pytest.raises(InputError, match=message):
             SalesMatrix.from_cells([[None, "A", "B"], ["x", 1, 2.5], ["y", bad, 0]])
+
+
+def test_cells_after_left_out_rows_and_columns_are_named_by_their_sheet_address():
+    # rows 1 and 2 are sheet rows 2 and 4 (row 3 left out); columns are sheet columns B and D
+    cells = [["Q1", "A", "B"], ["x", 1, 2], ["y", 3, "lots"]]
+    with pytest.raises(InputError, match=r"^Sales!D4: 'lots' is not a number"):
+        SalesMatrix.from_cells(cells, sheet="Sales", positions=([2, 4], [2, 4]))
+    m = SalesMatrix.from_cells(cells[:2] + [["y", 3, 4]], sheet="Sales", positions=([2, 4], [2, 4]))
+    assert m.value_address(1, 1) == "Sales!D4" and m.transpose().value_address(1, 1) == "Sales!D4"
+    with pytest.raises(InputError, match=r"duplicate salesperson name 'x' at Sales!A2 and Sales!A4"):
+        SalesMatrix.from_cells(cells[:2] + [["x", 3, 4]], sheet="Sales", positions=([2, 4], [2, 4]))
+
+
+def test_a_date_among_bookings_is_shown_as_a_date():
+    import datetime
+
+    with pytest.raises(InputError, match=r"^Sales!C3: holds the date or time 2024-03-15, not a booking \(.*--range"):
+        parse_booking(datetime.datetime(2024, 3, 15), "Sales!C3")
+    with pytest.raises(InputError, match=r"^C3: holds the date or time 2024-03-15 09:30, not a booking"):
+        parse_booking(datetime.datetime(2024, 3, 15, 9, 30), "C3")
+
+
+def test_long_text_is_cut_in_messages():
+    text = "a" * 39 + "bcdefgh"
+    with pytest.raises(InputError) as info:
+        parse_booking(text, "C3")
+    assert str(info.value).startswith("C3: '" + "a" * 39 + "…' is not a number")
+    m = SalesMatrix.from_cells([[None, "A"], ["x" * 60, 1], ["y", 2]])
+    with pytest.raises(NotFoundError, match="^unknown salesperson '" + "z" * 39 + "…'"):
+        m.salesperson_index("z" * 60)

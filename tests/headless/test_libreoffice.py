@@ -173,3 +173,28 @@ def test_a_workbook_libreoffice_wrote_is_filled_and_opens_again(tmp_path):
         rows = list(csv.reader(f))
     assert shown(rows, "E2") == "433333.333333333" and shown(rows, "B2") == "500000"
     assert shown(rows, "G1") == "xlrec prediction (not an actual booking)"
+
+
+def test_formulas_saved_by_libreoffice_read_as_their_values(tmp_path, capsys):
+    """A matrix with formula bookings, written by openpyxl (no values stored: refused, saying what to do),
+    then opened and saved by LibreOffice (values stored: read as bookings, formulas left as they are)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sales"
+    for row in [["Bookings", "Google", "Acme", "Zeta"], ["Alyssa", 100, 200, "=250+50"],
+                ["Brandon", 100, 200, None], ["Mike", 500, "=B4+400", 700]]:
+        ws.append(row)
+    wb.save(tmp_path / "raw.xlsx")
+    assert main(["fill", str(tmp_path / "raw.xlsx"), "-o", str(tmp_path / "x.xlsx")]) == 2
+    assert "open and save it in Excel or LibreOffice" in capsys.readouterr().err
+    (tmp_path / "lo").mkdir()
+    subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--convert-to",
+                    "xlsx:Calc MS Excel 2007 XML", "--outdir", str(tmp_path / "lo"), str(tmp_path / "raw.xlsx")],
+                   check=True, capture_output=True, timeout=180)
+    saved = tmp_path / "lo" / "raw.xlsx"
+    out = tmp_path / "filled.xlsx"
+    # Brandon/Zeta, k=1: Alyssa is at distance 0 and her Zeta is =250+50, 300
+    assert main(["fill", str(saved), "-o", str(out), "--k", "1"]) == 0, capsys.readouterr().err
+    ws = openpyxl.load_workbook(out)["Sales"]
+    assert ws["D3"].value == 300
+    assert ws["D2"].value == "=250+50" and ws["C4"].value == "=B4+400"

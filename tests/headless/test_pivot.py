@@ -158,3 +158,69 @@ def test_xlsx_export_and_bad_columns(tmp_path, capsys):
                  "--date", "Client", "-o", str(tmp_path / "x.xlsx")]) == 2
     assert "--date and --period go together" in capsys.readouterr().err
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def pivot_dates(tmp_path, capsys, dates, *options, period="month"):
+    """Pivot one booking line per date (amounts 1, 2, 4, ...: each period's total says which lines it holds)."""
+    src = tmp_path / "dated.csv"
+    src.write_text("Rep,Account,Amount,Date\n" + "".join(
+        f"Alyssa,Google,{2 ** i},{d}\n" for i, d in enumerate(dates)), encoding="utf-8")
+    out = tmp_path / "m.xlsx"
+    status = main(["pivot", str(src), "--salesperson", "Rep", "--client", "Account", "--amount", "Amount",
+                   "--date", "Date", "--period", period, "-o", str(out), *options])
+    captured = capsys.readouterr()
+    if status != 0:
+        return status, captured.err.strip(), None
+    wb = openpyxl.load_workbook(out)
+    return status, captured.out.strip(), {name: wb[name]["B2"].value for name in wb.sheetnames}
+
+
+def test_iso_dates_with_or_without_a_time_one_sheet_per_month(tmp_path, capsys):
+    status, out, sheets = pivot_dates(tmp_path, capsys, ["2024-03-15", "2024-03-31 23:59:59", "2024-3-5T10:30",
+                                                         "2024-04-01 9:00", "2023-12-31"])
+    assert status == 0, out
+    assert sheets == {"2023-12": 16, "2024-03": 1 + 2 + 4, "2024-04": 8}
+    assert "left out" not in out
+
+
+def test_month_first_dates_proven_by_the_column(tmp_path, capsys):
+    # 03/15/2024 can only be month first: 01/05/2024 is then 5 January
+    status, out, sheets = pivot_dates(tmp_path, capsys, ["03/15/2024", "01/05/2024", "1/5/24 10:30"])
+    assert status == 0, out
+    assert sheets == {"2024-01": 2 + 4, "2024-03": 1}
+    assert "dates read month first, as '03/15/2024' (line 2) shows (--date-format to say otherwise)" in out
+
+
+def test_day_first_dates_proven_by_the_column(tmp_path, capsys):
+    # 15.03.2024 can only be day first: 01.05.2024 is then 1 May
+    status, out, sheets = pivot_dates(tmp_path, capsys, ["01.05.2024", "15.03.2024"])
+    assert status == 0, out
+    assert sheets == {"2024-03": 2, "2024-05": 1}
+    assert "dates read day first, as '15.03.2024' (line 3) shows" in out
+
+
+def test_dates_that_read_both_ways_ask_for_the_format(tmp_path, capsys):
+    dates = ["03/04/2024", "05/06/2024"]
+    status, err, _ = pivot_dates(tmp_path, capsys, dates)
+    assert status == 2
+    assert err == (f"xlrec: error: {tmp_path / 'dated.csv'}: dates such as '03/04/2024' (line 2) read as "
+                   "day/month or month/day and nothing in the column proves their order; give their format with "
+                   "--date-format, e.g. --date-format %m/%d/%Y (month first) or %d/%m/%Y (day first)")
+    status, out, sheets = pivot_dates(tmp_path, capsys, dates, "--date-format", "%d/%m/%Y")
+    assert status == 0, out
+    assert sheets == {"2024-04": 1, "2024-06": 2}
+    # by year the order does not matter
+    status, out, sheets = pivot_dates(tmp_path, capsys, dates, period="year")
+    assert (status, sheets) == (0, {"2024": 3})
+
+
+def test_a_column_that_proves_both_orders_is_an_error(tmp_path, capsys):
+    status, err, _ = pivot_dates(tmp_path, capsys, ["13/01/2024", "01/13/2024", "02/03/2024"])
+    assert status == 2
+    assert "'13/01/2024' (line 2) is day first but '01/13/2024' (line 3) is month first" in err
+
+
+def test_a_date_format_that_does_not_match_leaves_the_line_out(tmp_path, capsys):
+    status, out, sheets = pivot_dates(tmp_path, capsys, ["15/03/2024", "2024-03-16"], "--date-format", "%d/%m/%Y")
+    assert status == 0
+    assert sheets == {"2024-03": 1} and "1 with no readable date (lines 3...)" in out

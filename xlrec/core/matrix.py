@@ -5,6 +5,7 @@ A blank cell is *unknown*; 0 is a real booking of zero. Nothing in this module t
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import numbers
 import re
@@ -14,7 +15,7 @@ import numpy as np
 
 from ..exceptions import InputError, NotFoundError
 
-__all__ = ["SalesMatrix", "parse_booking", "cell_address", "column_letter", "EXCEL_ERRORS"]
+__all__ = ["SalesMatrix", "parse_booking", "cell_address", "column_letter", "shown", "EXCEL_ERRORS"]
 
 #: The error values Excel shows in a cell; read as text they are errors, never numbers or blanks.
 EXCEL_ERRORS = frozenset(
@@ -48,6 +49,33 @@ def cell_address(row: int, col: int, sheet: str | None = None) -> str:
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", sheet):
         return f"{sheet}!{addr}"
     return "'" + sheet.replace("'", "''") + f"'!{addr}"
+
+
+SHOWN_WIDTH = 40  # characters of a cell's text quoted in a message
+
+
+def shown(value, width: int = SHOWN_WIDTH) -> str:
+    """A cell's value as a message quotes it: text in quotes and cut to ``width`` characters (with an
+    ellipsis), a date as a date, anything else as it prints.
+
+    >>> shown("n/a")
+    "'n/a'"
+    >>> shown("x" * 50)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…'"
+    >>> import datetime
+    >>> shown(datetime.datetime(2024, 3, 15)), shown(datetime.datetime(2024, 3, 15, 9, 30))
+    ('2024-03-15', '2024-03-15 09:30')
+    """
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time():
+            return value.date().isoformat()
+        return value.isoformat(" ", "seconds" if value.second or value.microsecond else "minutes")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > width:
+        text = text[:width - 1] + "…"
+    return repr(text) if isinstance(value, str) else text
 
 
 def _parse_number_text(text: str) -> float | None:
@@ -93,7 +121,7 @@ def parse_booking(value, where: str = "cell") -> float:
     if value is None:
         return math.nan
     if isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{where}: {value!r} is a true/false value, not a booking "
+        raise InputError(f"{where}: {value} is a true/false value, not a booking "
                          "(bookings must be numbers; leave the cell blank if unknown)")
     if isinstance(value, numbers.Real):
         try:
@@ -112,10 +140,14 @@ def parse_booking(value, where: str = "cell") -> float:
                              "a blank cell is read as unknown)")
         number = _parse_number_text(text)
         if number is None:
-            raise InputError(f"{where}: {value!r} is not a number (bookings must be numbers; "
+            raise InputError(f"{where}: {shown(value)} is not a number (bookings must be numbers; "
                              "leave the cell blank if unknown)")
         return number
-    raise InputError(f"{where}: {value!r} ({type(value).__name__}) is not a number "
+    if isinstance(value, (dt.date, dt.time, dt.timedelta)):
+        raise InputError(f"{where}: holds the date or time {shown(value)}, not a booking (a column or row of "
+                         "dates is not part of the sales matrix: give the matrix's cells without it, with "
+                         "--range on the command line)")
+    raise InputError(f"{where}: {shown(value)} ({type(value).__name__}) is not a number "
                      "(bookings must be numbers; leave the cell blank if unknown)")
 
 
@@ -125,6 +157,8 @@ def _label(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, (dt.date, dt.time)):  # a date as a header: "2024-03-15"
+        return shown(value)
     return str(value).strip()
 
 
@@ -149,6 +183,9 @@ class SalesMatrix:
         The sheet the matrix was read from, for messages.
     origin : (int, int)
         1-based (row, column) of the top-left cell of the block (the title cell), for messages.
+    positions : (sequence of int, sequence of int) or None
+        1-based sheet rows of the salespeople and sheet columns of the clients, for messages, when they are
+        not the ones right after ``origin`` (the block has empty rows or columns that are not part of it).
     """
 
     salespeople: tuple
@@ -156,6 +193,7 @@ class SalesMatrix:
     values: np.ndarray
     sheet: str | None = None
     origin: tuple = (1, 1)
+    positions: tuple | None = None
     _rows: dict = field(init=False, repr=False)
     _cols: dict = field(init=False, repr=False)
     _known: np.ndarray = field(init=False, repr=False)
@@ -169,6 +207,10 @@ class SalesMatrix:
         object.__setattr__(self, "_known", known)
         object.__setattr__(self, "salespeople", tuple(self.salespeople))
         object.__setattr__(self, "clients", tuple(self.clients))
+        if self.positions is None:
+            r0, c0 = self.origin
+            object.__setattr__(self, "positions", (tuple(range(r0 + 1, r0 + 1 + len(self.salespeople))),
+                                                   tuple(range(c0 + 1, c0 + 1 + len(self.clients)))))
         if values.ndim != 2 or values.shape != (len(self.salespeople), len(self.clients)):
             raise InputError(f"values of shape {values.shape} do not match {len(self.salespeople)} salespeople "
                              f"x {len(self.clients)} clients")
@@ -184,7 +226,8 @@ class SalesMatrix:
     # -- construction -----------------------------------------------------------------------------------
 
     @classmethod
-    def from_cells(cls, cells, *, sheet: str | None = None, origin: tuple = (1, 1)) -> "SalesMatrix":
+    def from_cells(cls, cells, *, sheet: str | None = None, origin: tuple = (1, 1),
+                   positions: tuple | None = None) -> "SalesMatrix":
         """Build a matrix from a 2-D block of cells.
 
         The first row holds the client names, the first column the salesperson names; the top-left cell is
@@ -196,6 +239,9 @@ class SalesMatrix:
         cells : sequence of sequences, shape (1 + n_salespeople, 1 + n_clients)
         sheet : str, optional
         origin : (int, int)
+        positions : (sequence of int, sequence of int), optional
+            The sheet rows of ``cells[1:]`` and sheet columns of the cells after the first of each row, when
+            they do not follow ``origin`` one by one (empty rows or columns left out of the block).
 
         Examples
         --------
@@ -213,15 +259,18 @@ class SalesMatrix:
         width = max(len(r) for r in rows)
         rows = [r + [None] * (width - len(r)) for r in rows]
         r0, c0 = origin
+        if positions is None:
+            positions = (range(r0 + 1, r0 + len(rows)), range(c0 + 1, c0 + width))
+        at_row, at_col = (tuple(p) for p in positions)
         clients = [_label(v) for v in rows[0][1:]]
         salespeople = [_label(r[0]) for r in rows[1:]]
         for j, name in enumerate(clients):
             if not name:
-                raise InputError(f"{cell_address(r0, c0 + 1 + j, sheet)}: the client name is empty "
+                raise InputError(f"{cell_address(r0, at_col[j], sheet)}: the client name is empty "
                                  "(every column of bookings needs a client name in the first row)")
         for i, name in enumerate(salespeople):
             if not name:
-                raise InputError(f"{cell_address(r0 + 1 + i, c0, sheet)}: the salesperson name is empty "
+                raise InputError(f"{cell_address(at_row[i], c0, sheet)}: the salesperson name is empty "
                                  "(every row of bookings needs a salesperson name in the first column)")
         block = [row[1:] for row in rows[1:]]
         values = None
@@ -241,12 +290,13 @@ class SalesMatrix:
                     elif isinstance(v, float) and math.isfinite(v):
                         values[i, j] = v
                     else:
-                        values[i, j] = parse_booking(v, cell_address(r0 + 1 + i, c0 + 1 + j, sheet))
-        return cls(salespeople, clients, values, sheet=sheet, origin=origin)
+                        values[i, j] = parse_booking(v, cell_address(at_row[i], at_col[j], sheet))
+        return cls(salespeople, clients, values, sheet=sheet, origin=origin, positions=(at_row, at_col))
 
     def _index(self, names, kind, axis):
         seen = {}
         r0, c0 = self.origin
+        at = self.positions[axis]
         for pos, name in enumerate(names):
             key = _key(name)
             if not key:
@@ -254,10 +304,10 @@ class SalesMatrix:
             if key in seen:
                 first = seen[key]
                 if axis == 0:
-                    a, b = self.address(r0 + 1 + first, c0), self.address(r0 + 1 + pos, c0)
+                    a, b = self.address(at[first], c0), self.address(at[pos], c0)
                 else:
-                    a, b = self.address(r0, c0 + 1 + first), self.address(r0, c0 + 1 + pos)
-                raise InputError(f"duplicate {kind} name {name!r} at {a} and {b} (names are compared trimmed "
+                    a, b = self.address(r0, at[first]), self.address(r0, at[pos])
+                raise InputError(f"duplicate {kind} name {shown(name)} at {a} and {b} (names are compared trimmed "
                                  "and case-insensitively; merge the two or rename one)")
             seen[key] = pos
         return seen
@@ -267,7 +317,7 @@ class SalesMatrix:
 
     def value_address(self, i: int, j: int) -> str:
         """A1 address of the value cell of salesperson ``i`` and client ``j`` (0-based)."""
-        return self.address(self.origin[0] + 1 + i, self.origin[1] + 1 + j)
+        return self.address(self.positions[0][i], self.positions[1][j])
 
     # -- look-ups ---------------------------------------------------------------------------------------
 
@@ -310,15 +360,15 @@ class SalesMatrix:
         close = difflib.get_close_matches(key, list(index), n=3, cutoff=0.6)
         hint = ""
         if close:
-            hint = "; did you mean " + " or ".join(repr(names[index[c]]) for c in close) + "?"
-        raise NotFoundError(f"unknown {kind} {_label(name)!r}: not in the matrix's {len(names)} {kind} names{hint}")
+            hint = "; did you mean " + " or ".join(shown(names[index[c]]) for c in close) + "?"
+        raise NotFoundError(f"unknown {kind} {shown(_label(name))}: not in the matrix's {len(names)} {kind} names{hint}")
 
     def transpose(self) -> "SalesMatrix":
         """The clients x salespeople view (used for ``by="client"``)."""
         t = object.__new__(SalesMatrix)
         for name, value in (("salespeople", self.clients), ("clients", self.salespeople),
                             ("values", self.values.T), ("_known", self._known.T), ("sheet", self.sheet),
-                            ("origin", self.origin),
+                            ("origin", self.origin), ("positions", self.positions[::-1]),
                             ("_rows", self._cols), ("_cols", self._rows)):
             object.__setattr__(t, name, value)
         return t

@@ -1,9 +1,16 @@
 """``xlrec pivot``: a sales matrix from a CRM-style export with one row per booking line.
 
 Column specs name a column, or several joined by ``+`` (``FirstName+LastName`` gives "Nancy Davolio"); the
-amount may be a product of columns (``Quantity*UnitPrice``). Amounts are summed per (salesperson, client) and, with ``--date``, per period (one sheet each). Names are trimmed; rows
-with a missing name or amount, or an amount that is not a number, are counted and reported, never silently
-dropped.
+amount may be a product of columns (``Quantity*UnitPrice``). Amounts are summed per (salesperson, client) and,
+with ``--date``, per period (one sheet each). Names are trimmed; rows with a missing name or amount, or an
+amount that is not a number, are counted and reported, never silently dropped.
+
+Dates (:class:`_Dates`): dates of a workbook export; ISO text (``2024-03-15``, with or without a time); text
+such as ``03/15/2024``, ``15.03.2024`` or ``3/15/24 10:30``, whose order of day and month is decided over the
+whole column: a first number above 12 proves day first, a second number above 12 proves month first; the
+dates that could be read either way take the order the others prove, and when nothing proves it (or the
+column proves both) and the order changes a period, it is an error asking for ``--date-format`` (a
+``strptime`` format such as ``%d/%m/%Y``), which then reads every date.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import datetime as dt
 import gzip
 import io
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +44,7 @@ class PivotReport:
     output: Path
     rows_read: int
     sheets: dict = field(default_factory=dict)  # sheet -> (n_salespeople, n_clients, total)
+    remarks: list = field(default_factory=list)  # what was guessed, e.g. the order of day and month
     skipped: dict = field(default_factory=dict)  # reason -> count
     examples: dict = field(default_factory=dict)  # reason -> first line numbers
 
@@ -43,7 +52,7 @@ class PivotReport:
         parts = [f"{self.output}: {self.rows_read:,} booking lines"]
         for name, (n, m, total) in self.sheets.items():
             parts.append(f"{name}: {n} x {m} matrix, total {total:,.2f}")
-        text = "; ".join(parts)
+        text = "; ".join(parts + self.remarks)
         if self.skipped:
             text += "; left out: " + ", ".join(
                 f"{count:,} with {reason} (lines {', '.join(map(str, self.examples[reason]))}...)"
@@ -115,19 +124,82 @@ def _amount(value):
     return _parse_number_text(text)  # 1,200.50 or $500,000
 
 
-def _period(value, period):
-    if isinstance(value, dt.datetime):
-        d = value.date()
-    elif isinstance(value, dt.date):
-        d = value
-    else:
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$")
+_DMY = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?:[T ].*)?$")
+
+
+def _year(text):
+    y = int(text)
+    if len(text) == 2:  # as strptime's %y: 69-99 are 1969-1999, 00-68 are 2000-2068
+        y += 1900 if y >= 69 else 2000
+    return y
+
+
+class _Dates:
+    """Reads a date column into periods (see the module's docstring for the rule on day and month)."""
+
+    def __init__(self, period, date_format=None):
+        self.period, self.format = period, date_format
+        self.proof = {}  # "day first" / "month first" -> (line, text) of the first date that proves it
+        self.example = None  # (line, text) of a date that reads either way, into different periods
+
+    def read(self, value, line):
+        """The period of ``value``: a str; None when it is no date; (d1, d2, year, text) when it depends on
+        the order of day and month (:meth:`resolve` gives it at the end)."""
+        if isinstance(value, dt.datetime):
+            return _period(value.date(), self.period)
+        if isinstance(value, dt.date):
+            return _period(value, self.period)
         text = str(value or "").strip()
         if not text:
             return None
+        if self.format:
+            for candidate in (text, text.split()[0]):
+                try:
+                    return _period(dt.datetime.strptime(candidate, self.format).date(), self.period)
+                except ValueError:
+                    pass
+            return None
+        m = _ISO.match(text)
+        if m:
+            return self._date(int(m[1]), int(m[2]), int(m[3]))
+        m = _DMY.match(text)
+        if m is None:
+            return None
+        a, b, y = int(m[1]), int(m[3]), _year(m[4])
+        if a > 12 or b > 12:
+            self.proof.setdefault("day first" if a > 12 else "month first", (line, text))
+            return self._date(y, b, a) if a > 12 else self._date(y, a, b)
+        day_first, month_first = self._date(y, b, a), self._date(y, a, b)
+        if day_first == month_first:
+            return day_first
+        self.example = self.example or (line, text)
+        return (day_first, month_first)
+
+    def _date(self, y, m, d):
         try:
-            d = dt.date.fromisoformat(text[:10])
+            return _period(dt.date(y, m, d), self.period)
         except ValueError:
             return None
+
+    def order(self, path):
+        """The order of day and month the dates that read either way take: 0 day first, 1 month first."""
+        if len(self.proof) == 1:
+            return 0 if "day first" in self.proof else 1
+        line, text = self.example
+        why = "nothing in the column proves their order" if not self.proof else (
+            "the column reads both ways: " + " but ".join(f"{t!r} (line {n}) is {how}"
+                                                          for how, (n, t) in self.proof.items()))
+        raise InputError(f"{path}: dates such as {text!r} (line {line}) read as day/month or month/day and "
+                         f"{why}; give their format with --date-format, e.g. --date-format %m/%d/%Y "
+                         "(month first) or %d/%m/%Y (day first)")
+
+    def remark(self) -> str:
+        how, (line, text) = next(iter(self.proof.items()))
+        return f"dates read {how}, as {text!r} (line {line}) shows (--date-format to say otherwise)"
+
+
+def _period(d, period):
     if period == "month":
         return f"{d.year}-{d.month:02d}"
     if period == "quarter":
@@ -135,8 +207,11 @@ def _period(value, period):
     return f"{d.year}"
 
 
-def pivot(path, output, *, salesperson, client, amount, date=None, period=None) -> PivotReport:
-    """Sum ``amount`` per (salesperson, client) (and period) and write the matrix workbook ``output``."""
+def pivot(path, output, *, salesperson, client, amount, date=None, period=None, date_format=None) -> PivotReport:
+    """Sum ``amount`` per (salesperson, client) (and period) and write the matrix workbook ``output``.
+
+    ``date_format`` is a ``strptime`` format for the text of the ``date`` column (e.g. ``"%d/%m/%Y"``);
+    without it, see the module's docstring."""
     output = Path(output)
     if output.suffix.lower() != ".xlsx":
         raise InputError(f"{output}: the matrix is written as an .xlsx workbook")
@@ -144,6 +219,14 @@ def pivot(path, output, *, salesperson, client, amount, date=None, period=None) 
         raise InputError(f"{output}: is the input file; give another output name")
     if (date is None) != (period is None):
         raise InputError("--date and --period go together (e.g. --date OrderDate --period quarter)")
+    if date_format is not None and date is None:
+        raise InputError("--date-format reads the --date column: give --date and --period too")
+    if date_format is not None:
+        try:
+            dt.datetime.strptime(dt.date(2024, 3, 15).strftime(date_format), date_format)
+        except ValueError as exc:
+            raise InputError(f"--date-format {date_format!r} is not a date format such as %d/%m/%Y ({exc})") from None
+    dates = _Dates(period, date_format)
     with read_rows(path) as (header, rows):
         sp_idx = _columns(salesperson, header, "--salesperson")
         cl_idx = _columns(client, header, "--client")
@@ -177,7 +260,7 @@ def pivot(path, output, *, salesperson, client, amount, date=None, period=None) 
                 continue
             key = "Bookings"
             if dt_idx is not None:
-                key = _period(row[dt_idx] if dt_idx < len(row) else None, period)
+                key = dates.read(row[dt_idx] if dt_idx < len(row) else None, line)
                 if key is None:
                     skip("no readable date", line)
                     continue
@@ -185,6 +268,13 @@ def pivot(path, output, *, salesperson, client, amount, date=None, period=None) 
             spellings[0].setdefault(sp_key, sp)
             spellings[1].setdefault(cl_key, cl)
             sums[key][(sp_key, cl_key)] += value
+    either = [key for key in sums if isinstance(key, tuple)]  # periods that depend on the order of day and month
+    if either:
+        order = dates.order(path)
+        for key in either:
+            for cell, v in sums.pop(key).items():
+                sums[key[order]][cell] += v
+        report.remarks.append(dates.remark())
     if not sums:
         raise InputError(f"{path}: no booking line with a salesperson, a client and an amount")
     wb = openpyxl.Workbook(write_only=True)  # a 4,000 x 4,000 sparse matrix: stream it, most cells are blank

@@ -279,12 +279,16 @@ class _Sheet:
 
     ``values`` maps (row, column) to the value of every cell holding one: numbers (int or float), text,
     booleans, error codes as text (``"#N/A"``), formulas as their text (``"=SUM(B2:B7)"``), numbers in a
-    date format as datetimes.
+    date format as datetimes. ``cached`` maps each formula cell that has a stored value (``<v>``, written by
+    the spreadsheet program that last computed it) to that value, read the same way. ``hidden_rows`` and
+    ``hidden_cols`` are the numbers of the hidden rows and columns.
     """
 
     def __init__(self, data: bytes, shared: list, dates: set):
         self.data = data
         self.values = {}
+        self.cached = {}
+        self.hidden_cols = set()
         self.rows = {}  # row number -> [start, end of start tag, qualified name, attrs, offset of </row>, empty]
         self.cells = {}  # row number -> [(col, start, end, style)]
         self.root_attrs = {}
@@ -300,6 +304,7 @@ class _Sheet:
         col_of = _column_number
         closes = {}
         values = self.values
+        cached = self.cached
 
         def start(name, attrs):
             nonlocal depth, row_cells, cell, buf, texts, formula, phonetic, last_row
@@ -350,6 +355,9 @@ class _Sheet:
                 end, empty = _tag_end(data, at)
                 self.rows[r] = [at, end, name, dict(attrs), None, empty]
                 row_cells = self.cells[r] = []
+            elif depth == 3 and local == "col":
+                if attrs.get("hidden") in ("1", "true"):
+                    self.hidden_cols.update(range(int(attrs["min"]), int(attrs["max"]) + 1))
             elif depth == 1:
                 self.root_attrs = dict(attrs)
             elif depth == 2:
@@ -372,6 +380,10 @@ class _Sheet:
                     value = self._value(cell, texts, formula, shared, dates)
                 if value is not None:
                     values[cell[0], cell[1]] = value
+                if formula is not None and texts:
+                    stored = self._value(cell, texts, None, shared, dates)
+                    if stored is not None:
+                        cached[cell[0], cell[1]] = stored
                 cell = None
             elif depth > 4 and cell is not None:
                 if name == "v":
@@ -390,6 +402,10 @@ class _Sheet:
         parser.StartElementHandler, parser.EndElementHandler = start, end
         parser.CharacterDataHandler = chars
         parser.Parse(data, True)
+
+    @property
+    def hidden_rows(self) -> set:
+        return {r for r, row in self.rows.items() if row[3].get("hidden") in ("1", "true")}
 
     @staticmethod
     def _value(cell, texts, formula, shared, dates):
@@ -724,14 +740,20 @@ class Package:
         """
         self._overrides, self._defaults = [], []
         replaced, added = {}, {}
-        for sheet, cells in sheets:
-            self._sheet_write(sheet, cells, author, replaced, added)
-        replaced["xl/styles.xml"] = self.styles.edited(rgb)  # after every sheet's cells took their styles
-        for record in records:
-            self._record(record, replaced, added)
-        if self._overrides:
-            replaced["[Content_Types].xml"] = _with_content_types(
-                self.parts["[Content_Types].xml"], self._overrides, self._defaults)
+        try:
+            for sheet, cells in sheets:
+                self._sheet_write(sheet, cells, author, replaced, added)
+            replaced["xl/styles.xml"] = self.styles.edited(rgb)  # after every sheet's cells took their styles
+            for record in records:
+                self._record(record, replaced, added)
+            if self._overrides:
+                replaced["[Content_Types].xml"] = _with_content_types(
+                    self.parts["[Content_Types].xml"], self._overrides, self._defaults)
+        except BaseException:
+            for body in itertools.chain(replaced.values(), added.values()):
+                if not isinstance(body, bytes):
+                    body.close()
+            raise
         # the parts xlrec writes are large and repetitive: the fastest deflate level packs them nearly as well
         try:
             with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
@@ -788,7 +810,11 @@ class Package:
             self._overrides.append((comments_part, _COMMENTS_CT))
             self._defaults.append(("vml", _VML_CT))
         body = tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY)  # a sheet of millions of cells goes to disk
-        _apply_to(body, sheet.data, itertools.chain(edits, tail))
+        try:
+            _apply_to(body, sheet.data, itertools.chain(edits, tail))
+        except BaseException:
+            body.close()
+            raise
         replaced[part] = body
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shlex
 import tempfile
 import zipfile
 from collections import Counter
@@ -20,10 +21,11 @@ import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import Color, PatternFill
 from openpyxl.utils.cell import range_boundaries
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from ..core.base import FillResult
-from ..core.layout import is_empty as _is_empty, largest_block, trim_block
-from ..core.matrix import SalesMatrix, _label, cell_address
+from ..core.layout import bridged_block, is_empty as _is_empty
+from ..core.matrix import SalesMatrix, _label, _parse_number_text, cell_address, column_letter, shown
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
 from .package import check_package, refusal
@@ -35,7 +37,7 @@ from ..style import (LEGEND_TEXT, NOTE_AUTHOR, PREDICTED_COLOR, is_xlrec_note, n
 
 __all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_values", "locate_matrix", "read_matrix",
            "read_block", "mark_predictions", "save_atomic", "save_text_atomic", "fill_workbook",
-           "FillReport", "BookReport", "SUFFIXES"]
+           "FillReport", "BookReport", "SUFFIXES", "Bounds", "positions"]
 
 SUFFIXES = (".xlsx", ".xlsm")
 # as Excel writes a solid fill (and as the package writer does): opaque colour, automatic background
@@ -108,7 +110,7 @@ def locate_matrix(wb, ws, cell_range: str | None = None):
     row above it and without a "Total" row or column at its end.
     """
     if cell_range:
-        return ws, _parse_range(cell_range, "--range"), "the range given"
+        return ws, skip_empty(sheet_values(ws), _parse_range(cell_range, "--range")), "the range given"
     dn = wb.defined_names.get(DEFINED_NAME) or ws.defined_names.get(DEFINED_NAME)
     if dn is not None:
         dests = list(dn.destinations)
@@ -116,14 +118,15 @@ def locate_matrix(wb, ws, cell_range: str | None = None):
             raise InputError(f"the defined name {DEFINED_NAME} must refer to one range on one sheet "
                              f"(it refers to {dn.attr_text!r})")
         sheet = wb[dests[0][0]]
-        return sheet, _parse_range(dests[0][1], f"the defined name {DEFINED_NAME}"), f"the name {DEFINED_NAME}"
+        bounds = _parse_range(dests[0][1], f"the defined name {DEFINED_NAME}")
+        return sheet, skip_empty(sheet_values(sheet), bounds), f"the name {DEFINED_NAME}"
     tables = dict(ws.tables.items())
     if tables:
         name = DEFINED_NAME if DEFINED_NAME in tables else (next(iter(tables)) if len(tables) == 1 else None)
         if name is not None:
             r0, c0, r1, c1 = _parse_range(tables[name], "the table")
             r1 -= ws.tables[name].totalsRowCount or 0  # the table's totals row is not bookings
-            return ws, (r0, c0, r1, c1), f"the table {name}"
+            return ws, skip_empty(sheet_values(ws), (r0, c0, r1, c1)), f"the table {name}"
     return ws, find_matrix(ws), "found on the sheet"
 
 
@@ -131,18 +134,20 @@ def find_matrix(ws, cell_range: str | None = None):
     """The (min_row, min_col, max_row, max_col) of the sales matrix on ``ws`` (see :func:`find_block`), or
     the ``cell_range`` given (e.g. ``"A1:E7"``)."""
     if cell_range:
-        return _parse_range(cell_range, "--range")
+        return skip_empty(sheet_values(ws), _parse_range(cell_range, "--range"))
     return find_block(sheet_values(ws), ws.title)
 
 
 def find_block(values: dict, title: str):
-    """The (min_row, min_col, max_row, max_col) of the sales matrix among a sheet's ``values``.
+    """The :class:`Bounds` (min_row, min_col, max_row, max_col) of the sales matrix among a sheet's ``values``.
 
     ``values`` maps (row, column), 1-based, to the value of each cell that holds one. The matrix is the
     largest block of touching non-empty cells (cells touching across a corner count; blanks inside the
-    block are fine as long as the header row and the name column are whole), less a title row above it
-    and a "Total" row or column at its end. xlrec's own legend is separated by an empty column and never
-    joins it.
+    block are fine as long as the header row and the name column are whole), joined across an empty row
+    or column where the block continues beyond it with its names in the same column or row
+    (:func:`xlrec.core.layout.bridged_block`; the bounds name those rows and columns), less a title row
+    above it and a totals row or column at its end. xlrec's own legend is separated by an empty column and
+    never joins it.
     """
     filled = [key for key, v in values.items() if not _is_empty(v)]
     if not filled:
@@ -150,8 +155,96 @@ def find_block(values: dict, title: str):
     at = np.array(filled) - 1
     grid = np.zeros(at.max(axis=0) + 1, dtype=bool)
     grid[at[:, 0], at[:, 1]] = True
-    top, left, bottom, right = trim_block(lambda r, c: values.get((r + 1, c + 1)), largest_block(grid))
-    return top + 1, left + 1, bottom, right
+    (top, left, bottom, right), rows, cols = bridged_block(grid, lambda r, c: values.get((r + 1, c + 1)))
+    return Bounds((top + 1, left + 1, bottom, right), [r + 1 for r in rows], [c + 1 for c in cols], bridged=True)
+
+
+class Bounds(tuple):
+    """(min_row, min_col, max_row, max_col) of a sales matrix, 1-based and inclusive, as a plain tuple, with
+    the empty rows and columns inside it that are not part of it: ``skipped_rows``, ``skipped_cols`` (bridged
+    by the finder when ``bridged``, else skipped in a range given). They hold no salesperson and no client,
+    and nothing is written in them."""
+
+    def __new__(cls, bounds, skipped_rows=(), skipped_cols=(), *, bridged=False):
+        self = super().__new__(cls, tuple(bounds))
+        self.skipped_rows, self.skipped_cols = tuple(sorted(skipped_rows)), tuple(sorted(skipped_cols))
+        self.bridged = bridged
+        return self
+
+    def __getnewargs_ex__(self):
+        return (tuple(self), self.skipped_rows, self.skipped_cols), {"bridged": self.bridged}
+
+
+def positions(bounds):
+    """The sheet rows of the salespeople and the sheet columns of the clients of a matrix at ``bounds``
+    (a :class:`Bounds` or a plain tuple): every row and column after the first, less those skipped."""
+    r0, c0, r1, c1 = bounds
+    rows, cols = set(getattr(bounds, "skipped_rows", ())), set(getattr(bounds, "skipped_cols", ()))
+    return [r for r in range(r0 + 1, r1 + 1) if r not in rows], [c for c in range(c0 + 1, c1 + 1) if c not in cols]
+
+
+def skip_empty(values: dict, bounds) -> Bounds:
+    """A range given (``--range``, a name, a table) less the rows and columns inside it that are wholly empty."""
+    r0, c0, r1, c1 = bounds
+    filled = [(r, c) for (r, c), v in values.items() if r0 <= r <= r1 and c0 <= c <= c1 and not _is_empty(v)]
+    rows, cols = {r for r, _ in filled}, {c for _, c in filled}
+    return Bounds(bounds, [r for r in range(r0 + 1, r1 + 1) if r not in rows],
+                  [c for c in range(c0 + 1, c1 + 1) if c not in cols])
+
+
+def _runs(numbers, name=str):
+    """``[3, 4, 7]`` as "3-4, 7" (``name`` spells each number, e.g. as a column letter)."""
+    runs = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(name(a) if a == b else f"{name(a)}-{name(b)}" for a, b in runs)
+
+
+def _lines(rows, cols) -> str:
+    """ "row 5", "rows 3-4 and column C", ..."""
+    parts = []
+    if rows:
+        parts.append(("rows " if len(rows) > 1 else "row ") + _runs(rows))
+    if cols:
+        parts.append(("columns " if len(cols) > 1 else "column ") + _runs(cols, column_letter))
+    return " and ".join(parts)
+
+
+def finder_remarks(bounds, hidden_rows=(), hidden_cols=()) -> list:
+    """What the fill summary says about how the matrix was read: the empty rows and columns bridged or
+    skipped, and the hidden rows and columns it uses (short phrases, for :attr:`FillReport.remarks`)."""
+    remarks = []
+    skipped_rows, skipped_cols = getattr(bounds, "skipped_rows", ()), getattr(bounds, "skipped_cols", ())
+    if skipped_rows or skipped_cols:
+        verb = "bridged" if getattr(bounds, "bridged", False) else "skipped"
+        remarks.append(f"{verb} the empty {_lines(skipped_rows, skipped_cols)}")
+    r0, c0, r1, c1 = bounds
+    rows = [r for r in hidden_rows if r0 <= r <= r1 and r not in skipped_rows]
+    cols = [c for c in hidden_cols if c0 <= c <= c1 and c not in skipped_cols]
+    if rows or cols:
+        remarks.append(f"uses hidden {_lines(rows, cols)}")
+    return remarks
+
+
+def hidden_lines(ws):
+    """The hidden rows and columns of an openpyxl sheet."""
+    rows = {r for r, d in ws.row_dimensions.items() if d.hidden}
+    cols = set()
+    for d in ws.column_dimensions.values():
+        if d.hidden and d.min is not None:
+            cols.update(range(d.min, (d.max or d.min) + 1))
+    return rows, cols
+
+
+def _is_formula(v) -> bool:
+    return isinstance(v, (ArrayFormula, DataTableFormula)) or (isinstance(v, str) and v.startswith("="))
+
+
+def _formula_text(v) -> str:
+    return shown(v.text if isinstance(v, ArrayFormula) else v if isinstance(v, str) else "a data table formula")
 
 
 def sheet_values(ws) -> dict:
@@ -165,25 +258,54 @@ def range_text(title, bounds) -> str:
     return f"{cell_address(r0, c0, title)}:{cell_address(r1, c1)}"
 
 
-def read_matrix(ws, bounds, record: Record | None = None) -> SalesMatrix:
+def read_matrix(ws, bounds, record: Record | None = None, cached=None) -> SalesMatrix:
     """Read the block at ``bounds`` of an openpyxl sheet as a :class:`SalesMatrix`; xlrec's earlier
-    predictions (the cells that still hold what ``record`` says xlrec wrote there) read as blank."""
-    matrix = read_block(sheet_values(ws), bounds, ws.title)
+    predictions (the cells that still hold what ``record`` says xlrec wrote there) read as blank; formula
+    cells read as their value in ``cached`` (:func:`cached_values`)."""
+    matrix = read_block(with_cached(sheet_values(ws), cached), bounds, ws.title)
     return matrix.with_blanks(match_record(matrix, record)[0])
 
 
+def with_cached(values: dict, cached) -> dict:
+    """``values`` with each formula cell that has a stored value read as that value (the formula itself is
+    left as it is in the workbook)."""
+    return {**values, **cached} if cached else values
+
+
+def cached_values(path, ws, bounds) -> dict:
+    """{(row, column): value} stored for the formula cells within ``bounds`` of ``ws`` by the spreadsheet
+    program that last computed them (openpyxl reads them with ``data_only``); empty when there are none."""
+    r0, c0, r1, c1 = bounds
+    formulas = {key for key, v in sheet_values(ws).items() if r0 <= key[0] <= r1 and c0 <= key[1] <= c1
+                and _is_formula(v)}
+    if not formulas:
+        return {}
+    wb = openpyxl.load_workbook(io.BytesIO(Path(path).read_bytes()), data_only=True, read_only=True)
+    try:
+        rows = wb[ws.title].iter_rows(min_row=r0, max_row=r1, min_col=c0, max_col=c1, values_only=True)
+        stored = {(r, c): v for r, row in enumerate(rows, r0) for c, v in enumerate(row, c0)}
+    finally:
+        wb.close()
+    return {key: stored[key] for key in formulas if stored.get(key) is not None}
+
+
 def read_block(values: dict, bounds, title) -> SalesMatrix:
-    """Read the block at ``bounds`` of a sheet's ``values`` ({(row, column): value}) as a
-    :class:`SalesMatrix`."""
+    """Read the block at ``bounds`` (a :class:`Bounds` or a plain tuple) of a sheet's ``values``
+    ({(row, column): value}) as a :class:`SalesMatrix`."""
     r0, c0, r1, c1 = bounds
     get = values.get
     cells = [[get((r, c)) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
     for r, row in enumerate(cells[1:], r0 + 1):
         for c, v in enumerate(row[1:], c0 + 1):
-            if isinstance(v, str) and v.startswith("="):
-                raise InputError(f"{cell_address(r, c, title)}: holds the formula {v} (xlrec reads bookings as "
-                                 "values; use --range to leave totals out, or paste values)")
-    return SalesMatrix.from_cells(cells, sheet=title, origin=(r0, c0))
+            if _is_formula(v):
+                raise InputError(f"{cell_address(r, c, title)}: holds the formula {_formula_text(v)} and no value "
+                                 "computed from it (the workbook was saved by a program that does not compute "
+                                 "formulas: open and save it in Excel or LibreOffice, or paste values; "
+                                 "or leave totals out with --range)")
+    rows, cols = positions(bounds)
+    if len(rows) < r1 - r0 or len(cols) < c1 - c0:  # empty rows or columns that are not part of the matrix
+        cells = [[row[0]] + [row[c - c0] for c in cols] for row in [cells[0]] + [cells[r - r0] for r in rows]]
+    return SalesMatrix.from_cells(cells, sheet=title, origin=(r0, c0), positions=(rows, cols))
 
 
 @dataclass(eq=False)
@@ -228,24 +350,29 @@ class FillPlan:
 
     def at(self, mask):
         """(row, column, i, j) on the sheet of every cell of ``mask``."""
-        r0, c0 = self.bounds[:2]
+        rows, cols = (np.array(p, dtype=np.int64) for p in positions(self.bounds))
         ii, jj = np.nonzero(mask)
-        return zip((ii + r0 + 1).tolist(), (jj + c0 + 1).tolist(), ii.tolist(), jj.tolist())
+        return zip(rows[ii].tolist(), cols[jj].tolist(), ii.tolist(), jj.tolist())
 
 
-def plan_fill(values: dict, bounds, title, record: Record | None, **params) -> FillPlan:
-    """Read the matrix at ``bounds`` of a sheet's ``values``, tell xlrec's earlier predictions from bookings by
-    ``record``, and fill it with :class:`NeighborModel` (``params``)."""
-    matrix = read_block(values, bounds, title)
+def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, remarks=(), **params) -> FillPlan:
+    """Read the matrix at ``bounds`` of a sheet's ``values`` (formula cells as their ``cached`` values), tell
+    xlrec's earlier predictions from bookings by ``record``, and fill it with :class:`NeighborModel`
+    (``params``). ``remarks`` (how the matrix was found) start the plan's remarks."""
+    matrix = read_block(with_cached(values, cached), bounds, title)
     earlier, typed = match_record(matrix, record)
     result = NeighborModel(**params).fit(matrix.with_blanks(earlier)).fill(explain=True)
-    remarks = []
+    remarks = list(remarks)
     if typed.any():
         n = int((typed & matrix.known).sum())
         if n:
             remarks.append(f"{n} cell{'s' if n > 1 else ''} typed over a prediction kept as booking{'s' if n > 1 else ''}")
-    plan = FillPlan(title, tuple(bounds), result, earlier, typed, remarks)
-    sums = formulas_over(values, title, (bounds[0] + 1, bounds[1] + 1), plan.written)
+    plan = FillPlan(title, bounds, result, earlier, typed, remarks)
+    rows, cols = positions(bounds)
+    written = np.zeros((bounds[2] - bounds[0], bounds[3] - bounds[1]), dtype=bool)  # on the sheet's grid
+    written[np.ix_(np.array(rows, dtype=np.int64) - bounds[0] - 1, np.array(cols, dtype=np.int64) - bounds[1] - 1)] \
+        = plan.written
+    sums = formulas_over(values, title, (bounds[0] + 1, bounds[1] + 1), written)
     if sums:
         names = ", ".join(cell_address(r, c) for r, c in sums[:5]) + (f" and {len(sums) - 5} more" if len(sums) > 5
                                                                          else "")
@@ -257,10 +384,10 @@ def plan_fill(values: dict, bounds, title, record: Record | None, **params) -> F
 def _formats(fmt_of, known, bounds, general):
     """The number format for predicted cells of each column and row: the one most known cells of the client's
     column have (else of the salesperson's row), or None; ``fmt_of(row, column)`` gives a cell's format."""
-    r0, c0 = bounds[:2]
+    at_row, at_col = positions(bounds)
     cols, rows = {}, {}
     for i, j in zip(*np.nonzero(known)):
-        f = fmt_of(r0 + 1 + int(i), c0 + 1 + int(j))
+        f = fmt_of(at_row[i], at_col[j])
         if f != general:
             cols.setdefault(int(j), Counter())[f] += 1
             rows.setdefault(int(i), Counter())[f] += 1
@@ -528,15 +655,6 @@ class BookReport:
         return "\n".join(lines)
 
 
-def _has_matrix(values, bounds) -> bool:
-    """Whether the block at ``bounds`` can be a sales matrix: names and at least two rows and a column of
-    cells, one of them a number."""
-    r0, c0, r1, c1 = bounds
-    return r1 - r0 >= 2 and c1 > c0 and any(
-        isinstance(values.get((r, c)), (int, float)) and not isinstance(values.get((r, c)), bool)
-        for r in range(r0 + 1, r1 + 1) for c in range(c0 + 1, c1 + 1))
-
-
 def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_sheets=False, force=False,
                   **params):
     """Fill every blank of the sales matrix in ``input_path`` (of every sheet's, with ``all_sheets``) and write
@@ -563,40 +681,43 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_s
         kept = {at for _, at in records.values()}
         titles = ([t for t in package.sheets if t not in kept] if all_sheets else
                   [package.active if sheet is None else sheet])
-        jobs = []  # (title, values, bounds, how, part)
+        jobs = []  # (title, values, bounds, how, part, cached, remarks)
         for title in titles:
             part = package.sheet(title)
             values = part.values
             if cell_range:
-                jobs.append((title, values, _parse_range(cell_range, "--range"), "the range given", part))
-                continue
-            if all_sheets and not any(not _is_empty(v) for v in values.values()):
-                skipped.append(title)
-                continue
-            bounds = find_block(values, title)
-            if all_sheets and not _has_matrix(values, bounds):
-                skipped.append(title)
-                continue
-            jobs.append((title, values, bounds, "found on the sheet", part))
+                bounds, how = skip_empty(values, _parse_range(cell_range, "--range")), "the range given"
+            elif not looks_like_matrix(values, title):
+                if all_sheets:
+                    skipped.append(title)
+                    continue
+                if sheet is None:  # the active sheet was a guess: openpyxl's path names the sheets that hold one
+                    raise Unsupported("the active sheet holds no sales matrix")
+                bounds, how = find_block(values, title), "found on the sheet"
+            else:
+                bounds, how = find_block(values, title), "found on the sheet"
+            jobs.append((title, values, bounds, how, part, part.cached,
+                         finder_remarks(bounds, part.hidden_rows, part.hidden_cols)))
     except Unsupported:  # openpyxl reads it
         wb = load_workbook(input_path, force=True)
         records = _workbook_records(wb)
         kept = {at for _, at in records.values()}
         jobs, skipped = [], []
-        sheets = [ws for ws in wb.worksheets if ws.title not in kept] if all_sheets else [get_sheet(wb, sheet)]
-        for ws in sheets:
-            values = sheet_values(ws)
-            if all_sheets and not any(not _is_empty(v) for v in values.values()):
-                skipped.append(ws.title)
-                continue
-            found, bounds, how = locate_matrix(wb, ws, cell_range)
-            if all_sheets and found is not ws:  # the name SalesMatrix is on another sheet
-                bounds, how = find_matrix(ws), "found on the sheet"
-            ws = found if not all_sheets else ws
-            values = sheet_values(ws)
-            if all_sheets and not _has_matrix(values, bounds):
-                skipped.append(ws.title)
-                continue
+        if all_sheets:
+            found = []
+            for ws in wb.worksheets:
+                if ws.title in kept or not looks_like_matrix(sheet_values(ws), ws.title):
+                    if ws.title not in kept:
+                        skipped.append(ws.title)
+                    continue
+                at, bounds, how = locate_matrix(wb, ws, None)
+                if at is not ws:  # the name SalesMatrix is on another sheet
+                    bounds, how = find_matrix(ws), "found on the sheet"
+                found.append((ws, bounds, how))
+        else:
+            ws, bounds, how, _ = _locate_and_read(wb, input_path, sheet, cell_range)
+            found = [(ws, bounds, how)]
+        for ws, bounds, how in found:
             if ws.title not in records:
                 old = legacy_record(ws, bounds, ws.title)
                 if old is not None:
@@ -605,14 +726,15 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_s
                 part = package.sheet(ws.title, tables=True) if package is not None else None
             except Unsupported:
                 part = None
-            jobs.append((ws.title, values, bounds, how, part))
+            jobs.append((ws.title, sheet_values(ws), bounds, how, part, cached_values(input_path, ws, bounds),
+                         finder_remarks(bounds, *hidden_lines(ws))))
     if not jobs:
         raise InputError(f"{input_path}: no sheet holds a sales matrix (looked at {', '.join(skipped)})")
     names = list(package.sheets) if package is not None else wb.sheetnames
     plans, reports = [], []
-    for title, values, bounds, how, part in jobs:
+    for title, values, bounds, how, part, cached, remarks in jobs:
         record, record_at = records.get(title, (None, None))
-        plan = plan_fill(values, bounds, title, record, **params)
+        plan = plan_fill(values, bounds, title, record, cached, remarks, **params)
         rows = plan.record() if record is not None or plan.written.any() else None
         name = record_at or record_sheet_name(names, title, {})
         if record_at is None and rows is not None:
@@ -678,6 +800,46 @@ def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_r
     """Predict and explain one cell of the workbook's sales matrix (xlrec's earlier predictions read as
     blanks, bookings typed over them as bookings)."""
     wb = load_workbook(input_path, force=True)  # nothing is written: nothing can be lost
-    ws, bounds, _ = locate_matrix(wb, get_sheet(wb, sheet), cell_range)
-    matrix = read_matrix(ws, bounds, _sheet_record(wb, ws.title) or legacy_record(ws, bounds, ws.title))
+    ws, bounds, _, matrix = _locate_and_read(wb, input_path, sheet, cell_range)
+    record = _sheet_record(wb, ws.title) or legacy_record(ws, bounds, ws.title)
+    matrix = matrix.with_blanks(match_record(matrix, record)[0])
     return NeighborModel(**params).fit(matrix).predict(salesperson, client)
+
+
+def _locate_and_read(wb, path, sheet, cell_range):
+    """Find and read the matrix through openpyxl: (sheet, bounds, how, matrix). When the sheet was guessed
+    (the active one) and holds nothing like a matrix, the error names the sheets that look like they do."""
+    ws = get_sheet(wb, sheet)
+    try:
+        ws, bounds, how = locate_matrix(wb, ws, cell_range)
+        return ws, bounds, how, read_matrix(ws, bounds, cached=cached_values(path, ws, bounds))
+    except InputError as exc:
+        guessed = sheet is None and not cell_range and wb.defined_names.get(DEFINED_NAME) is None
+        if guessed and not looks_like_matrix(sheet_values(ws), ws.title):
+            others = [t.title for t in wb.worksheets
+                      if t is not ws and looks_like_matrix(sheet_values(t), t.title)]
+            if others:
+                raise InputError(f"sheet {ws.title!r}, the active sheet, holds no sales matrix ({exc}); sheets that "
+                                 f"look like they hold one: {', '.join(map(repr, others))} (pick one with --sheet "
+                                 f"NAME, e.g. --sheet {shlex.quote(others[0])})") from None
+        raise
+
+
+def looks_like_matrix(values: dict, title) -> bool:
+    """Whether a sheet's ``values`` look like they hold a sales matrix: a block found on it with client
+    names, at least two salesperson names and at least one number among its cells."""
+    try:
+        bounds = find_block(values, title)
+    except InputError:
+        return False
+    rows, cols = positions(bounds)
+    if len(rows) < 2 or not cols:
+        return False
+    for r in rows:
+        for c in cols:
+            v = values.get((r, c))
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return True
+            if isinstance(v, str) and _parse_number_text(v.strip()) is not None:
+                return True
+    return False

@@ -558,11 +558,13 @@ def _notes_parts(notes, author, block):
     return comments.encode("utf-8"), vml.encode("utf-8")
 
 
-def _sheet_xml(rows) -> bytes:
-    """A plain worksheet holding ``rows`` (a 2-D list: text as inline strings, numbers, None for nothing)."""
-    out = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}"><sheetData>']
+def _sheet_xml(rows, f) -> None:
+    """Write a plain worksheet holding ``rows`` (an iterable of lists: text as inline strings, numbers, None for
+    nothing) to the file ``f``, a row at a time."""
+    f.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}"><sheetData>'
+            .encode("utf-8"))
     for r, row in enumerate(rows, 1):
-        out.append(f'<row r="{r}">')
+        out = [f'<row r="{r}">']
         for c, v in enumerate(row, 1):
             if v is None:
                 continue
@@ -572,8 +574,8 @@ def _sheet_xml(rows) -> bytes:
             else:
                 out.append(f'<c r="{ref}"><v>{_number(v)}</v></c>')
         out.append("</row>")
-    out.append("</sheetData></worksheet>")
-    return "".join(out).encode("utf-8")
+        f.write("".join(out).encode("utf-8"))
+    f.write(b"</sheetData></worksheet>")
 
 
 def _with_hidden_sheet(data, name, rid):
@@ -669,10 +671,16 @@ class Package:
 
     def _record(self, record, replaced, added):
         name, rows = record
-        body = _sheet_xml(rows)
+        body = tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY)
+        try:
+            _sheet_xml(rows, body)
+        except BaseException:
+            body.close()
+            raise
         existing = self.sheets.get(name)
         if existing is not None:
             if existing not in self.parts:
+                body.close()
                 raise Unsupported(f"the sheet {name!r} has no part")
             replaced[existing] = body
             return

@@ -29,11 +29,10 @@ from ..core.matrix import SalesMatrix, _label, _parse_number_text, cell_address,
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
 from .package import check_package, refusal
-from .splice import Cell, Package, Unsupported
-from ..sheet.records import RECORD_SHEET, Record, match_record, parse_record, record_rows, record_sheet_name
+from .splice import Cell, CellRows, Package, Unsupported
+from ..sheet.records import RECORD_SHEET, Record, iter_record_rows, match_record, parse_record, record_sheet_name
 from ..sheet.totals import formulas_over
-from ..style import (LEGEND_TEXT, NOTE_AUTHOR, PREDICTED_COLOR, is_xlrec_note, note_text, note_texts, with_note,
-                     without_note)
+from ..style import LEGEND_TEXT, NOTE_AUTHOR, PREDICTED_COLOR, note_texts, with_note, without_note
 
 __all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_values", "locate_matrix", "read_matrix",
            "read_block", "mark_predictions", "save_atomic", "save_text_atomic", "fill_workbook",
@@ -308,6 +307,11 @@ def read_block(values: dict, bounds, title) -> SalesMatrix:
     return SalesMatrix.from_cells(cells, sheet=title, origin=(r0, c0), positions=(rows, cols))
 
 
+#: above this many predicted cells on a sheet, they are marked by their colour and the record only, without a
+#: note each; the legend says how to have any cell explained
+NOTE_LIMIT = 10_000
+
+
 @dataclass(eq=False)
 class FillPlan:
     """What a fill writes, worked out once for both writers (openpyxl's and the package editor).
@@ -340,13 +344,20 @@ class FillPlan:
         return self.result.predicted | self.result.fallback
 
     @property
+    def with_notes(self) -> bool:
+        """Whether each predicted cell gets a note: up to :data:`NOTE_LIMIT` of them (a note on each of
+        millions of cells is not something anyone reads, and no spreadsheet program opens it quickly)."""
+        return int(self.written.sum()) <= NOTE_LIMIT
+
+    @property
     def cleared(self) -> np.ndarray:
         """Earlier predictions that cannot be made now: back to blank."""
         return self.earlier & self.result.unfilled
 
     def record(self, people_notes=()):
+        """The rows of the record sheet (:func:`~xlrec.sheet.records.iter_record_rows`), made one at a time."""
         m = self.result.matrix
-        return record_rows(self.title, m.salespeople, m.clients, self.result.values, self.written, people_notes)
+        return iter_record_rows(self.title, m.salespeople, m.clients, self.result.values, self.written, people_notes)
 
     def at(self, mask):
         """(row, column, i, j) on the sheet of every cell of ``mask``."""
@@ -355,19 +366,23 @@ class FillPlan:
         return zip(rows[ii].tolist(), cols[jj].tolist(), ii.tolist(), jj.tolist())
 
 
-def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, remarks=(), **params) -> FillPlan:
+def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, remarks=(), progress=None,
+              **params) -> FillPlan:
     """Read the matrix at ``bounds`` of a sheet's ``values`` (formula cells as their ``cached`` values), tell
     xlrec's earlier predictions from bookings by ``record``, and fill it with :class:`NeighborModel`
     (``params``). ``remarks`` (how the matrix was found) start the plan's remarks."""
     matrix = read_block(with_cached(values, cached), bounds, title)
     earlier, typed = match_record(matrix, record)
-    result = NeighborModel(**params).fit(matrix.with_blanks(earlier)).fill(explain=True)
+    result = _fill(NeighborModel(**params).fit(matrix.with_blanks(earlier)), progress)
     remarks = list(remarks)
     if typed.any():
         n = int((typed & matrix.known).sum())
         if n:
             remarks.append(f"{n} cell{'s' if n > 1 else ''} typed over a prediction kept as booking{'s' if n > 1 else ''}")
     plan = FillPlan(title, bounds, result, earlier, typed, remarks)
+    if not plan.with_notes:
+        remarks.append(f"no note on each of the {int(plan.written.sum()):,} predicted cells (more than "
+                       f"{NOTE_LIMIT:,}): the colour marks them, 'xlrec predict' explains any one")
     rows, cols = positions(bounds)
     written = np.zeros((bounds[2] - bounds[0], bounds[3] - bounds[1]), dtype=bool)  # on the sheet's grid
     written[np.ix_(np.array(rows, dtype=np.int64) - bounds[0] - 1, np.array(cols, dtype=np.int64) - bounds[1] - 1)] \
@@ -379,6 +394,17 @@ def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, r
         remarks.append(f"formula{'s' if len(sums) > 1 else ''} {names} now add{'' if len(sums) > 1 else 's'} up "
                        "predicted cells (left as they are)")
     return plan
+
+
+def _fill(model, progress):
+    """``model.fill(explain=True)``, telling ``progress("predicting", done, total)`` as it goes where the model
+    can."""
+    if progress is None:
+        return model.fill(explain=True)
+    try:
+        return model.fill(explain=True, progress=lambda done, total: progress("predicting", done, total))
+    except TypeError:  # a model without progress reports
+        return model.fill(explain=True)
 
 
 def _formats(fmt_of, known, bounds, general):
@@ -406,7 +432,7 @@ def mark_predictions(ws, plan: FillPlan) -> set:
     people = set()
     m = plan.result.matrix
     result = plan.result
-    notes = note_texts(result)
+    notes = note_texts(result) if plan.with_notes else None
     col_fmt, row_fmt = _formats(lambda r, c: ws.cell(row=r, column=c).number_format, result.matrix.known,
                                 plan.bounds, "General")
     for r, c, i, j in plan.at(plan.written):
@@ -416,14 +442,18 @@ def mark_predictions(ws, plan: FillPlan) -> set:
         if cell.number_format == "General":
             cell.number_format = col_fmt[j] or row_fmt[i] or "#,##0.00"
         old = cell.comment
-        if old is not None and without_note(old.text) is not None:
+        own = without_note(old.text) if old is not None else None
+        if own is not None:
             people.add((m.salespeople[i], m.clients[j]))
-        text = with_note(old.text if old is not None else None, notes[i, j])
-        author = old.author if old is not None and not is_xlrec_note(old.text) else NOTE_AUTHOR
-        cell.comment = Comment(text, author, height=max(80, 20 * (text.count("\n") + 2)), width=320)
-    for r, c, _, _ in plan.at(plan.cleared | plan.typed_over):
+        if notes is not None:
+            text = with_note(own, notes[i, j])
+            author = old.author if own is not None else NOTE_AUTHOR
+            cell.comment = Comment(text, author, height=max(80, 20 * (text.count("\n") + 2)), width=320)
+        elif old is not None and own != old.text:  # no notes at this size: an earlier note of xlrec's goes
+            cell.comment = None if own is None else Comment(own, old.author, height=old.height, width=old.width)
+    for r, c, i, j in plan.at(plan.cleared | plan.typed_over):
         cell = ws.cell(row=r, column=c)
-        if plan.cleared[r - plan.bounds[0] - 1, c - plan.bounds[1] - 1]:
+        if plan.cleared[i, j]:
             cell.value = None
         _unmark(cell)
     _legend(ws, plan)
@@ -656,7 +686,7 @@ class BookReport:
 
 
 def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_sheets=False, force=False,
-                  **params):
+                  progress=None, **params):
     """Fill every blank of the sales matrix in ``input_path`` (of every sheet's, with ``all_sheets``) and write
     the result to ``output_path``.
 
@@ -664,8 +694,9 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_s
     package with only the filled cells, their styles and notes, the legend and xlrec's hidden record sheets
     changed (:class:`Package`), so nothing else in it changes. A sheet with tables, or a workbook with the
     name SalesMatrix, is read through openpyxl; a sheet that has notes is also written through openpyxl, and
-    then what openpyxl would drop is refused unless ``force``. Returns a :class:`FillReport`, or with
-    ``all_sheets`` a :class:`BookReport`.
+    then what openpyxl would drop is refused unless ``force``. ``progress(stage, done, total)``, if given,
+    hears how the predicting and the writing go. Returns a :class:`FillReport`, or with ``all_sheets`` a
+    :class:`BookReport`.
     """
     input_path, output_path = check_output(input_path, output_path)
     if all_sheets and (sheet is not None or cell_range is not None):
@@ -734,7 +765,7 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_s
     plans, reports = [], []
     for title, values, bounds, how, part, cached, remarks in jobs:
         record, record_at = records.get(title, (None, None))
-        plan = plan_fill(values, bounds, title, record, cached, remarks, **params)
+        plan = plan_fill(values, bounds, title, record, cached, remarks, progress, **params)
         rows = plan.record() if record is not None or plan.written.any() else None
         name = record_at or record_sheet_name(names, title, {})
         if record_at is None and rows is not None:
@@ -743,7 +774,8 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_s
         reports.append(FillReport(output_path, title, range_text(title, bounds), plan.result, how, [], plan.remarks))
     report = BookReport(output_path, reports, skipped) if all_sheets else reports[0]
     if all(part is not None for _, _, part, _, _ in plans):
-        sheets = [(part, _cells(values, plan, part, package.styles)) for plan, values, part, _, _ in plans]
+        sheets = [(part, _PlanCells(values, plan, part, package.styles, progress))
+                  for plan, values, part, _, _ in plans]
         recorded = [(name, rows) for _, _, _, name, rows in plans if rows is not None]
         try:
             write_atomic(output_path, lambda tmp: package.write(tmp, sheets, author=NOTE_AUTHOR,
@@ -774,22 +806,54 @@ def _package(path):
         return None
 
 
-def _cells(values, plan: FillPlan, part, styles):
-    """What :meth:`Package.write` writes: every filled blank with its note and number format, the cells whose
-    marking goes (typed over, or earlier predictions cleared), and the legend."""
-    result = plan.result
-    style_at = {(r, col): style for r, cells in part.cells.items() for col, _, _, style in cells}
-    col_fmt, row_fmt = _formats(lambda r, c: styles.number_format(style_at.get((r, c), 0)), result.matrix.known,
-                                plan.bounds, 0)
-    notes = note_texts(result)
-    filled = result.values
-    cells = [Cell(r, c, float(filled[i, j]), True, notes[i, j], col_fmt[j] or row_fmt[i])
-             for r, c, i, j in plan.at(plan.written)]
-    cells += [Cell(r, c, None if plan.cleared[i, j] else values.get((r, c)), False)
-              for r, c, i, j in plan.at(plan.cleared | plan.typed_over)]
-    r0 = plan.bounds[0]
-    col = _legend_column(values, plan.bounds)
-    return cells + [Cell(r0, col, LEGEND_TEXT, True), Cell(r0 + 1, col, _legend_text(plan), False)]
+class _PlanCells(CellRows):
+    """What :meth:`Package.write` writes for a :class:`FillPlan`, row by row as the writer asks: every filled
+    blank with its note and number format, the cells whose marking goes (typed over, or earlier predictions
+    cleared), and the legend. Made a row at a time, a fill of millions of cells never holds them all."""
+
+    def __init__(self, values, plan: FillPlan, part, styles, progress=None):
+        result = self.result = plan.result
+        self.plan, self.values, self.progress = plan, values, progress
+        style_at = {(r, col): style for r, cells in part.cells.items() for col, _, _, style in cells}
+        self.col_fmt, self.row_fmt = _formats(lambda r, c: styles.number_format(style_at.get((r, c), 0)),
+                                              result.matrix.known, plan.bounds, 0)
+        self.touch = plan.written | plan.cleared | plan.typed_over
+        self.notes_by_cell = note_texts(result) if plan.with_notes else {}
+        at_row, self.at_col = positions(plan.bounds)
+        self.row_of = {r: i for i, r in enumerate(at_row)}
+        self._rows = [at_row[i] for i in np.flatnonzero(self.touch.any(axis=1)).tolist()]
+        r0 = plan.bounds[0]
+        col = _legend_column(values, plan.bounds)
+        self.legend = {r0: [Cell(r0, col, LEGEND_TEXT, True)], r0 + 1: [Cell(r0 + 1, col, _legend_text(plan), False)]}
+        self.done = 0
+
+    @property
+    def rows(self):
+        return list(dict.fromkeys(self._rows + list(self.legend)))
+
+    def row(self, r):
+        cells = list(self.legend.get(r, ()))
+        i = self.row_of.get(r)
+        if i is None:
+            return cells
+        plan, cols, notes = self.plan, self.at_col, self.notes_by_cell
+        written, cleared = plan.written[i], plan.cleared[i]
+        values = self.result.values[i].tolist()
+        fmt = self.row_fmt[i]
+        for j in np.flatnonzero(self.touch[i]).tolist():
+            c = cols[j]
+            if written[j]:
+                cells.append(Cell(r, c, values[j], True, notes.get((i, j)), self.col_fmt[j] or fmt))
+            else:
+                cells.append(Cell(r, c, None if cleared[j] else self.values.get((r, c)), False))
+        self.done += 1
+        if self.progress is not None:
+            self.progress("writing", self.done, len(self._rows))
+        return cells
+
+    def notes(self):
+        rows, cols = positions(self.plan.bounds)
+        return [Cell(rows[i], cols[j], None, True, text) for (i, j), text in sorted(self.notes_by_cell.items())]
 
 
 def _sheet_record(wb, title):

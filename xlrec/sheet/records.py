@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["RECORD_MARK", "RECORD_SHEET", "Record", "parse_record", "find_records", "record_rows",
+__all__ = ["RECORD_MARK", "RECORD_SHEET", "Record", "parse_record", "find_records", "record_rows", "iter_record_rows",
            "record_sheet_name", "same_value", "match_record"]
 
 RECORD_MARK = "xlrec predictions on sheet"
@@ -125,7 +125,14 @@ def find_records(sheets: dict) -> dict:
 
 
 def record_rows(sheet: str, salespeople, clients, values, written, people_notes=()) -> list:
-    """The cells of a record sheet (a 2-D list, None for empty) for the predictions ``values[written]``.
+    """The cells of a record sheet (a 2-D list, None for empty) for the predictions ``values[written]``
+    (:func:`iter_record_rows`, as a list)."""
+    return list(iter_record_rows(sheet, salespeople, clients, values, written, people_notes))
+
+
+def iter_record_rows(sheet: str, salespeople, clients, values, written, people_notes=()):
+    """The rows of a record sheet (lists, None for empty) for the predictions ``values[written]``, one at a
+    time.
 
     Parameters
     ----------
@@ -140,12 +147,11 @@ def record_rows(sheet: str, salespeople, clients, values, written, people_notes=
     rows = np.flatnonzero(written.any(axis=1))
     cols = np.flatnonzero(written.any(axis=0))
     people = sorted(people_notes)
-    out = [[RECORD_MARK, sheet, RECORD_REMINDER] + ([json.dumps(people, ensure_ascii=False)] if people else []),
-           [None] + [clients[j] for j in cols]]
-    sub = np.where(written[np.ix_(rows, cols)], values[np.ix_(rows, cols)], np.nan)
-    for i, line in zip(rows.tolist(), sub.tolist()):
-        out.append([salespeople[i]] + [None if v != v else v for v in line])
-    return out
+    yield [RECORD_MARK, sheet, RECORD_REMINDER] + ([json.dumps(people, ensure_ascii=False)] if people else [])
+    yield [None] + [clients[j] for j in cols]
+    for i in rows.tolist():
+        line = np.where(written[i, cols], values[i, cols], np.nan).tolist()
+        yield [salespeople[i]] + [None if v != v else v for v in line]
 
 
 def record_sheet_name(names, sheet: str, records_at: dict) -> str:

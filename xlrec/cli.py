@@ -175,6 +175,28 @@ def _batch(args) -> int:
     return 1 if failed else 0
 
 
+class _Progress:
+    """Progress bars on stderr for a long fill, one per stage ("predicting", "writing"): only on a terminal
+    (tqdm's ``disable=None``) and only for a stage that takes more than a second (``delay``)."""
+
+    def __enter__(self):
+        self.bars = {}
+        return self
+
+    def __call__(self, stage, done, total):
+        bar = self.bars.get(stage)
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="row", file=sys.stderr, disable=None,
+                                          delay=1.0, leave=False)
+        bar.update(done - bar.n)
+
+    def __exit__(self, *exc):
+        for bar in self.bars.values():
+            bar.close()
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -182,8 +204,10 @@ def main(argv=None) -> int:
         from . import io
 
         if args.command == "fill":
-            report = io.fill_workbook(args.input, args.output, sheet=args.sheet, cell_range=args.cell_range,
-                                      all_sheets=args.all_sheets, force=args.force, **_params(args))
+            with _Progress() as progress:
+                report = io.fill_workbook(args.input, args.output, sheet=args.sheet, cell_range=args.cell_range,
+                                          all_sheets=args.all_sheets, force=args.force, progress=progress,
+                                          **_params(args))
             print(report.summary())
         elif args.command == "batch":
             return _batch(args)

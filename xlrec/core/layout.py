@@ -99,6 +99,20 @@ def _labels(cells) -> bool:
     return bool(cells) and all(map(_label_like, cells))
 
 
+def _outermost(boxes):
+    """The boxes not inside another (a sparse matrix is one block of names with many single cells inside its
+    box, which change nothing), largest first."""
+    left = np.array(boxes, dtype=np.int64).reshape(-1, 4)
+    left = left[np.argsort(-(left[:, 2] - left[:, 0]) * (left[:, 3] - left[:, 1]), kind="stable")]
+    out = []
+    while len(left):
+        t, l, b, r = left[0]
+        out.append(tuple(int(v) for v in left[0]))
+        inside = (left[:, 0] >= t) & (left[:, 1] >= l) & (left[:, 2] <= b) & (left[:, 3] <= r)
+        left = left[~inside]
+    return sorted(out)
+
+
 def bridged_block(grid, value):
     """The box of the sales matrix in ``grid``, joined across empty rows and columns, and those rows and columns.
 
@@ -138,6 +152,7 @@ def bridged_block(grid, value):
     boxes, _ = blocks(grid)
     if not boxes:
         return None, [], []
+    boxes = _outermost(boxes)
     n_rows, n_cols = grid.shape
     groups = {i: (box, (), ()) for i, box in enumerate(boxes)}
     at = {}  # (top, left) -> group ids

@@ -37,7 +37,7 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
-__all__ = ["Package", "Unsupported", "Cell"]
+__all__ = ["Package", "Unsupported", "Cell", "Numbers", "CellRows"]
 
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -481,34 +481,74 @@ class CellRows:
         return [c for r in self.rows for c in self.row(r) if c.note]
 
 
+class Numbers(NamedTuple):
+    """Many predicted numbers of one row, written with xlrec's fill and no note: the columns, the values, and
+    the number format of each (as :attr:`Cell.fmt`). Faster than a :class:`Cell` each for millions of cells."""
+
+    row: int
+    cols: list
+    values: list
+    fmts: list
+
+
+_LETTERS = [""] + [get_column_letter(c) for c in range(1, 16385)]
+
+
 def _row_edits(sheet: _Sheet, r, new, styles: _Styles):
+    """The edits that put ``new`` (:class:`Cell` and :class:`Numbers`) into row ``r``, in offset order: a cell
+    replaces the one in its column, or goes before the first cell to its right (column order), the cells that
+    go in at one place in one edit."""
     if r not in sheet.rows:
         raise Unsupported(f"row {r} is not in the sheet")
     name = sheet.cell_name
+    p = _prefix(name)
     start, tag_end, row_name, attrs, close, empty = sheet.rows[r]
     existing = {col: (s, e, style) for col, s, e, style in sheet.cells[r]}
     order = sorted(existing)
-    new = sorted(new, key=lambda c: c.col)
+    items = []  # (column, text)
+    for cell in new:
+        if isinstance(cell, Numbers):
+            styled = {}
+            for c, v, f in zip(cell.cols, cell.values, cell.fmts):
+                base = existing[c][2] if c in existing else 0
+                st = styled.get((base, f))
+                if st is None:
+                    st = styled[base, f] = styles.styled(base, True if f is None else f, True)
+                items.append((c, f'<{name} r="{_LETTERS[c]}{r}" s="{st}"><{p}v>{v!r}</{p}v></{name}>'))
+            continue
+        base = existing[cell.col][2] if cell.col in existing else 0
+        number = cell.value is not None and not isinstance(cell.value, str)
+        fmt = (True if cell.fmt is None else cell.fmt) if number and cell.fill else None
+        items.append((cell.col, _cell_xml(name, cell, styles.styled(base, fmt, cell.fill))))
+    if not items:
+        return []
+    items.sort(key=lambda item: item[0])
     edits = []
     new_attrs = dict(attrs)
     lo, _, hi = attrs.get("spans", "").partition(":")
     if lo.isdigit() and hi.isdigit():  # the row's span must cover its new cells
-        new_attrs["spans"] = f"{min(new[0].col, int(lo))}:{max(new[-1].col, int(hi))}"
+        new_attrs["spans"] = f"{min(items[0][0], int(lo))}:{max(items[-1][0], int(hi))}"
     if empty or new_attrs != attrs:
         edits.append((start, tag_end, _start_tag(row_name, new_attrs, ">")))
-    for cell in new:
-        base = existing[cell.col][2] if cell.col in existing else 0
-        number = cell.value is not None and not isinstance(cell.value, str)
-        fmt = (True if cell.fmt is None else cell.fmt) if number and cell.fill else None
-        style = styles.styled(base, fmt, cell.fill)
-        text = _cell_xml(name, cell, style)
-        if cell.col in existing:
-            s, e, _ = existing[cell.col]
+    end_of_row = tag_end if empty else close
+    pending_at, pending = None, []
+    for col, text in items:
+        if col in existing:
+            s, e, _ = existing[col]
+            if pending:
+                edits.append((pending_at, pending_at, "".join(pending)))
+                pending_at, pending = None, []
             edits.append((s, e, text))
-        else:  # before the first cell to its right, else at the end of the row: column order
-            k = bisect.bisect(order, cell.col)
-            at = existing[order[k]][0] if k < len(order) else (tag_end if empty else close)
-            edits.append((at, at, text))
+            continue
+        k = bisect.bisect(order, col)
+        at = existing[order[k]][0] if k < len(order) else end_of_row
+        if at != pending_at and pending:
+            edits.append((pending_at, pending_at, "".join(pending)))
+            pending = []
+        pending_at = at
+        pending.append(text)
+    if pending:
+        edits.append((pending_at, pending_at, "".join(pending)))
     if empty:
         edits.append((tag_end, tag_end, f"</{row_name}>"))
     edits.sort(key=lambda e: (e[0], e[1]))

@@ -29,7 +29,7 @@ from ..core.matrix import SalesMatrix, _label, _parse_number_text, cell_address,
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
 from .package import check_package, refusal
-from .splice import Cell, CellRows, Package, Unsupported
+from .splice import Cell, CellRows, Numbers, Package, Unsupported
 from ..sheet.records import RECORD_SHEET, Record, iter_record_rows, match_record, parse_record, record_sheet_name
 from ..sheet.totals import formulas_over
 from ..style import LEGEND_TEXT, NOTE_AUTHOR, PREDICTED_COLOR, note_texts, with_note, without_note
@@ -819,7 +819,8 @@ class _PlanCells(CellRows):
                                               result.matrix.known, plan.bounds, 0)
         self.touch = plan.written | plan.cleared | plan.typed_over
         self.notes_by_cell = note_texts(result) if plan.with_notes else {}
-        at_row, self.at_col = positions(plan.bounds)
+        at_row, at_col = positions(plan.bounds)
+        self.at_col = np.array(at_col, dtype=np.int64)
         self.row_of = {r: i for i, r in enumerate(at_row)}
         self._rows = [at_row[i] for i in np.flatnonzero(self.touch.any(axis=1)).tolist()]
         r0 = plan.bounds[0]
@@ -838,14 +839,18 @@ class _PlanCells(CellRows):
             return cells
         plan, cols, notes = self.plan, self.at_col, self.notes_by_cell
         written, cleared = plan.written[i], plan.cleared[i]
-        values = self.result.values[i].tolist()
+        values = self.result.values[i]
         fmt = self.row_fmt[i]
-        for j in np.flatnonzero(self.touch[i]).tolist():
-            c = cols[j]
-            if written[j]:
-                cells.append(Cell(r, c, values[j], True, notes.get((i, j)), self.col_fmt[j] or fmt))
-            else:
-                cells.append(Cell(r, c, None if cleared[j] else self.values.get((r, c)), False))
+        if notes:
+            for j in np.flatnonzero(written).tolist():
+                cells.append(Cell(r, int(cols[j]), float(values[j]), True, notes.get((i, j)), self.col_fmt[j] or fmt))
+        else:  # many cells, no notes: one item for the row's numbers
+            jj = np.flatnonzero(written)
+            col_fmt = self.col_fmt
+            cells.append(Numbers(r, cols[jj].tolist(), values[jj].tolist(), [col_fmt[j] or fmt for j in jj.tolist()]))
+        for j in np.flatnonzero(self.touch[i] & ~written).tolist():
+            c = int(cols[j])
+            cells.append(Cell(r, c, None if cleared[j] else self.values.get((r, c)), False))
         self.done += 1
         if self.progress is not None:
             self.progress("writing", self.done, len(self._rows))

@@ -50,7 +50,7 @@ BY = ("salesperson", "client")
 FALLBACKS = (None, "client_mean", "salesperson_mean")
 
 _BLOCK_ELEMENTS = 1 << 23  # cells of one (rows x salespeople) distance block: 64 MiB of float64
-_CELL_ELEMENTS = 1 << 21  # blank cells handled at once (k donors each)
+_SLOT_ELEMENTS = 1 << 21  # (blank cell, neighbour) slots handled at once: about 50 bytes each in a block
 
 
 def _weights(dist, rank, use, weighting):
@@ -407,8 +407,8 @@ class NeighborModel(Model):
         prefix = int(min(n - 1, max(8 * self.k, 64, math.ceil(4 * self.k * n / median)), 1024))
         # clients booked by so few that scanning the prefix would rarely find k of them go client by client
         dense = donors_per_col * prefix >= 2 * self.k * n
-        # blocks of rows bounded both in distances (rows x n) and in blank cells (rows x m)
-        block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1), _CELL_ELEMENTS // max(m, 1)))
+        # blocks of rows bounded both in distances (rows x n) and in blank cells and their k slots (rows x m x k)
+        block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1), _SLOT_ELEMENTS // max(m * self.k, 1)))
         for lo in range(0, n, block_rows):
             hi = min(n, lo + block_rows)
             self._fill_block(slice(lo, hi), dense, prefix, pred, used, nb)

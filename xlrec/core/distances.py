@@ -60,20 +60,19 @@ def _product_sums(state, block):
 
 def _columnwise(state, block, reduce):
     """Sum (or max) over shared columns of |a - b|, working one column at a time over its known rows."""
-    x, known = state["x"], state["known"]
     lo, hi = block.start, block.stop
-    n, m = x.shape
+    n, m = state["x"].shape
+    indptr, col_rows, col_vals = _csc(state)  # once per matrix, not a strided pass over each column per block
     out = np.zeros((hi - lo, n))
     for c in range(m):
-        rows = np.flatnonzero(known[:, c])
+        rows, vals = col_rows[indptr[c]:indptr[c + 1]], col_vals[indptr[c]:indptr[c + 1]]
         if rows.size < 2:
             continue
         a, b = np.searchsorted(rows, (lo, hi))
         mine = rows[a:b]
         if mine.size == 0:
             continue
-        xc = x[:, c]
-        diff = np.abs(xc[mine][:, None] - xc[rows][None, :])
+        diff = np.abs(vals[a:b][:, None] - vals[None, :])
         ix = np.ix_(mine - lo, rows)
         if reduce == "sum":
             out[ix] += diff

@@ -40,8 +40,8 @@ def retail_matrix():
             key = (customers.setdefault(cust, len(customers)), products.setdefault(code, len(products)))
             cells[key] = cells.get(key, 0.0) + float(row["Quantity"]) * float(row["UnitPrice"])
     x = np.full((len(customers), len(products)), np.nan)
-    (i, j), v = zip(*cells.items())
-    x[np.array(i), np.array(j)] = v
+    ij = np.array(list(cells), dtype=np.intp).reshape(-1, 2)
+    x[ij[:, 0], ij[:, 1]] = list(cells.values())
     return x
 
 

@@ -36,7 +36,8 @@ def _product_sums(state, block):
     columns; the caller uses that bound to find near-ties and recompute them exactly (see
     :func:`exact_distances`).
     """
-    xc, kf, sq = state["xc"], state["kf"], state["sq"]
+    xc, sq = _centred(state)
+    kf = _mask(state, float)
     n = xc.shape[0]
     if block.start == 0 and block.stop == n:  # all rows: A.T is the second term, and xc @ xc.T is symmetric
         out = sq @ kf.T
@@ -59,20 +60,19 @@ def _product_sums(state, block):
 
 def _columnwise(state, block, reduce):
     """Sum (or max) over shared columns of |a - b|, working one column at a time over its known rows."""
-    x, known = state["x"], state["known"]
     lo, hi = block.start, block.stop
-    n, m = x.shape
+    n, m = state["x"].shape
+    indptr, col_rows, col_vals = _csc(state)  # once per matrix, not a strided pass over each column per block
     out = np.zeros((hi - lo, n))
     for c in range(m):
-        rows = np.flatnonzero(known[:, c])
+        rows, vals = col_rows[indptr[c]:indptr[c + 1]], col_vals[indptr[c]:indptr[c + 1]]
         if rows.size < 2:
             continue
         a, b = np.searchsorted(rows, (lo, hi))
         mine = rows[a:b]
         if mine.size == 0:
             continue
-        xc = x[:, c]
-        diff = np.abs(xc[mine][:, None] - xc[rows][None, :])
+        diff = np.abs(vals[a:b][:, None] - vals[None, :])
         ix = np.ix_(mine - lo, rows)
         if reduce == "sum":
             out[ix] += diff
@@ -153,16 +153,34 @@ def check_metric(metric: str) -> str:
 
 
 def _prepare(x, known, metric):
-    """What the kernels need, computed once per matrix."""
-    state = {"x": x, "known": known, "kf": known.astype(float), "k32": known.astype(np.float32),
-             "density": float(known.mean()) if known.size else 0.0, "compiled": _accel.use_for(x.size)}
-    if METRICS[metric][1]:
+    """What the kernels need, computed once per matrix.
+
+    The operands of the matrix products (the known mask as floats, the centred values and their squares:
+    as much memory as the matrix each) are made on first use by :func:`_mask` and :func:`_centred`, so a
+    metric computed column by column never holds them.
+    """
+    return {"x": x, "known": known, "density": float(known.mean()) if known.size else 0.0,
+            "compiled": _accel.use_for(x.size)}
+
+
+def _mask(state, dtype):
+    """The known mask as ``dtype`` (float64 for the distance products, float32 for the shared counts)."""
+    key = ("mask", np.dtype(dtype).str)
+    if key not in state:
+        state[key] = state["known"].astype(dtype)
+    return state[key]
+
+
+def _centred(state):
+    """(centred values with 0 where unknown, their squares): each column less the mean of its known values."""
+    if "xc" not in state:
+        x, known = state["x"], state["known"]
         counts = known.sum(axis=0)
         means = np.divide(np.where(known, x, 0.0).sum(axis=0), counts, out=np.zeros(x.shape[1]),
                           where=counts > 0)
-        state["xc"] = np.where(known, x - means, 0.0)
-        state["sq"] = state["xc"] * state["xc"]
-    return state
+        xc = np.where(known, x - means, 0.0)
+        state["xc"], state["sq"] = xc, xc * xc
+    return state["xc"], state["sq"]
 
 
 def _block_distances(state, metric, block):
@@ -175,9 +193,9 @@ def _block_distances(state, metric, block):
     """
     if state["compiled"] and (not METRICS[metric][1] or state["density"] < _SPARSE):
         return _compiled_distances(state, metric, block)
-    kf, k32 = state["kf"], state["k32"]
+    k32 = _mask(state, np.float32)
     # counts of shared columns: exact in float32 up to 2**24 columns, and twice as fast
-    shared = (k32 @ k32.T if block.start == 0 and block.stop == kf.shape[0] else k32[block] @ k32.T)
+    shared = (k32 @ k32.T if block.start == 0 and block.stop == k32.shape[0] else k32[block] @ k32.T)
     state["shared"] = shared
     dist = METRICS[metric][0](state, block)
     none = shared == 0
@@ -185,7 +203,7 @@ def _block_distances(state, metric, block):
     tol = None
     if METRICS[metric][1]:
         state.pop("factor")
-        tol = state.pop("scale") * (4 * (kf.shape[1] + 2) * np.finfo(float).eps)
+        tol = state.pop("scale") * (4 * (k32.shape[1] + 2) * np.finfo(float).eps)
     del state["shared"]
     return dist, shared, tol
 

@@ -23,7 +23,7 @@ from . import _accel
 from .base import FillResult, Model, Neighbor, Prediction, as_matrix
 from .distances import _block_distances, _csc, _prepare, check_metric, exact_distances
 
-__all__ = ["NeighborModel", "WEIGHTINGS", "BY", "FALLBACKS"]
+__all__ = ["NeighborModel", "LazyWeights", "WEIGHTINGS", "BY", "FALLBACKS"]
 
 
 def _shape(dist, rank):
@@ -50,7 +50,7 @@ BY = ("salesperson", "client")
 FALLBACKS = (None, "client_mean", "salesperson_mean")
 
 _BLOCK_ELEMENTS = 1 << 23  # cells of one (rows x salespeople) distance block: 64 MiB of float64
-_CELL_ELEMENTS = 1 << 21  # blank cells handled at once (k donors each)
+_SLOT_ELEMENTS = 1 << 21  # (blank cell, neighbour) slots handled at once: about 50 bytes each in a block
 
 
 def _weights(dist, rank, use, weighting):
@@ -96,6 +96,70 @@ def _k_smallest(sub, k):
         vals[rows] = np.take_along_axis(s, pos[rows], axis=1)
     o = np.lexsort((pos, vals), axis=1)
     return np.take_along_axis(pos, o, axis=1), np.take_along_axis(vals, o, axis=1)
+
+
+class LazyWeights:
+    """The weights of the neighbours that voted for each cell, worked out when asked for.
+
+    Stands for the array of shape (n_salespeople, n_clients, k) that :meth:`NeighborModel.fill` would
+    otherwise keep (8 bytes per neighbour per cell): a weight is a function of the neighbour's distance and
+    rank (see :data:`WEIGHTINGS`), so it is computed again from the kept indices and distances, giving the
+    same floats the vote used. NaN past the last neighbour used, as in the distances.
+
+    Parameters
+    ----------
+    index : ndarray of int of shape (n_salespeople, n_clients, k)
+        The neighbours, nearest first, -1 past the last one used.
+    distance : ndarray of float of the same shape
+    weighting : str
+        A key of :data:`WEIGHTINGS`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = LazyWeights(np.array([[[3, 0, -1]]]), np.array([[[0.0, 2.0, np.nan]]]), "rank")
+    >>> w[0, 0]
+    array([1. , 0.5, nan])
+    >>> w.shape, np.asarray(w)[..., 1]
+    ((1, 1, 3), array([[0.5]]))
+    """
+
+    dtype = np.dtype(float)
+
+    def __init__(self, index, distance, weighting):
+        self._index, self._distance, self._weighting = index, distance, weighting
+
+    @property
+    def shape(self):
+        return self._index.shape
+
+    @property
+    def ndim(self):
+        return self._index.ndim
+
+    def __len__(self):
+        return len(self._index)
+
+    def __getitem__(self, key):
+        """Index as the full array would be: ``w[i, j]``, ``w[rows, cols]``, ``w[i]`` compute only what is
+        asked for; other forms (an index on the neighbour axis) compute the whole array first."""
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) > 2 or any(part is Ellipsis or part is None for part in key):
+            return np.asarray(self)[key]
+        return self._weights(self._index[key], self._distance[key])
+
+    def __array__(self, dtype=None, copy=None):
+        if copy is False:
+            raise ValueError("the weights are computed when asked for: they cannot be viewed without a copy")
+        out = self._weights(self._index, self._distance)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def _weights(self, index, distance):
+        k = index.shape[-1]
+        idx, dist = index.reshape(-1, k), distance.reshape(-1, k)
+        ok = idx >= 0
+        w = _weights(dist, np.arange(1, k + 1)[None, :], ok, self._weighting)
+        return np.where(ok, w, np.nan).reshape(index.shape)
 
 
 @dataclass
@@ -299,12 +363,34 @@ class NeighborModel(Model):
 
     # -- every blank ----------------------------------------------------------------------------------------
 
-    def fill(self, explain=False) -> FillResult:
+    def fill(self, explain=False, progress=None) -> FillResult:
         """Predict every blank at once; known cells are returned unchanged.
 
-        With ``explain=True`` the result also holds, for every predicted cell, the neighbours that voted
-        (index, distance, weight), so that :meth:`FillResult.prediction` explains any cell without
-        recomputing; this takes ``3 * k`` numbers per cell.
+        Parameters
+        ----------
+        explain : bool, default False
+            Also keep, for every predicted cell, the neighbours that voted (index, distance, weight), so
+            that :meth:`FillResult.prediction` explains any cell without recomputing. This takes ``k``
+            indices (int32) and ``k`` distances (float64) per cell of the matrix, 12 bytes per neighbour;
+            the weights are worked out from those when asked for (:class:`LazyWeights`).
+        progress : callable or None, default None
+            Called as ``progress(done, total)`` after each block of rows, ``done`` counting the rows
+            filled so far out of ``total`` (the salespeople; the clients with ``by="client"``), so that a
+            front end can show a progress bar. It does not change the result.
+
+        Returns
+        -------
+        FillResult
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> x = np.array([[1.0, 2.0, np.nan], [1.0, 2.0, 3.0], [2.0, np.nan, 5.0]])
+        >>> seen = []
+        >>> NeighborModel(k=1).fit(x).fill(progress=lambda done, total: seen.append((done, total))).values[0, 2]
+        np.float64(3.0)
+        >>> seen
+        [(3, 3)]
         """
         self._check_fitted()
         d = self._data
@@ -314,23 +400,27 @@ class NeighborModel(Model):
         used = np.zeros((n, m), dtype=np.int32)
         nb = None
         if explain:
-            nb = (np.full((n, m, self.k), -1, dtype=np.int32), np.full((n, m, self.k), np.nan),
-                  np.full((n, m, self.k), np.nan))
+            nb = (np.full((n, m, self.k), -1, dtype=np.int32), np.full((n, m, self.k), np.nan))
         donors_per_col = known.sum(axis=0)
         # a prefix long enough that a client booked by the median number of people has about 4k donors in it
         median = max(1.0, float(np.median(donors_per_col)))
         prefix = int(min(n - 1, max(8 * self.k, 64, math.ceil(4 * self.k * n / median)), 1024))
         # clients booked by so few that scanning the prefix would rarely find k of them go client by client
         dense = donors_per_col * prefix >= 2 * self.k * n
-        # blocks of rows bounded both in distances (rows x n) and in blank cells (rows x m)
-        block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1), _CELL_ELEMENTS // max(m, 1)))
+        # blocks of rows bounded both in distances (rows x n) and in blank cells and their k slots (rows x m x k)
+        block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1), _SLOT_ELEMENTS // max(m * self.k, 1)))
         for lo in range(0, n, block_rows):
-            self._fill_block(slice(lo, min(n, lo + block_rows)), dense, prefix, pred, used, nb)
+            hi = min(n, lo + block_rows)
+            self._fill_block(slice(lo, hi), dense, prefix, pred, used, nb)
+            if progress is not None:
+                progress(hi, n)
         pred[known] = x[known]
         if self.by == "client":
-            pred, used = pred.T, used.T
+            pred, used = np.ascontiguousarray(pred.T), np.ascontiguousarray(used.T)
             if nb is not None:
                 nb = tuple(a.transpose(1, 0, 2) for a in nb)
+        if nb is not None:
+            nb = (*nb, LazyWeights(*nb, self.weighting))
         return self._finish(pred, used, nb)
 
     def _block(self, block):
@@ -400,10 +490,9 @@ class NeighborModel(Model):
         gi = block.start + cr
         pred[gi, cc] = p
         used[gi, cc] = nused
-        if nb is not None:
+        if nb is not None:  # the weights are not kept: LazyWeights works them out again, to the same floats
             nb[0][gi, cc] = slot_idx
             nb[1][gi, cc] = np.where(ok, slot_dist, np.nan)
-            nb[2][gi, cc] = np.where(ok, w, np.nan)
 
     def _by_client(self, cells, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist, slot_val):
         """Exact k nearest donors for the given cells, one client at a time over that client's donors."""
@@ -446,7 +535,7 @@ class NeighborModel(Model):
         predicted = ~known & ~np.isnan(pred)
         unfilled = ~known & np.isnan(pred)
         fallback = np.zeros_like(known)
-        values = pred.copy()
+        values = pred  # the fill's own array: no copy of the matrix
         if self.fallback is not None and unfilled.any():
             axis = 0 if self.fallback == "client_mean" else 1
             sums = np.where(known, m.values, 0.0).sum(axis=axis, keepdims=True)

@@ -13,8 +13,11 @@ PREDICTED_COLOR = "#FCE4D6"
 NOTE_AUTHOR = "xlrec"
 NOTE_PREFIX = "xlrec prediction"
 LEGEND_TEXT = "xlrec prediction (not an actual booking)"
+#: above this many blanks in a matrix, predicted cells are marked by their colour and the record only, without
+#: a note each (nobody reads millions of notes, and no spreadsheet program opens them quickly)
+NOTE_LIMIT = 10_000
 
-__all__ = ["PREDICTED_COLOR", "NOTE_AUTHOR", "NOTE_PREFIX", "LEGEND_TEXT", "note_text", "note_texts",
+__all__ = ["PREDICTED_COLOR", "NOTE_AUTHOR", "NOTE_PREFIX", "LEGEND_TEXT", "NOTE_LIMIT", "note_text", "note_texts",
            "is_xlrec_note", "with_note", "without_note"]
 
 _JOIN = "\n\n"

@@ -24,7 +24,7 @@ from ..core.neighbors import NeighborModel
 from ..exceptions import XlrecError
 from ..sheet.records import RECORD_SHEET, match_record, parse_record, record_rows, record_sheet_name
 from ..sheet.totals import formulas_over
-from ..style import PREDICTED_COLOR, note_texts, with_note, without_note
+from ..style import NOTE_LIMIT, PREDICTED_COLOR, note_texts, with_note, without_note
 
 __all__ = ["main", "fill_blanks", "clear_predictions", "fill_blanks_script", "clear_predictions_script"]
 
@@ -108,9 +108,11 @@ def fill_blanks(book, **params):
         record, where = _records(book).get(sheet.name, (None, None))
         matrix = SalesMatrix.from_cells(cells, sheet=sheet.name, origin=(r0, c0))
         earlier, typed = match_record(matrix, record)
-        result = NeighborModel(**params).fit(matrix.with_blanks(earlier)).fill(explain=True)
+        fit = matrix.with_blanks(earlier)
+        explain = int((~fit.known).sum()) <= NOTE_LIMIT  # a note each, up to NOTE_LIMIT blanks
+        result = NeighborModel(**params).fit(fit).fill(explain=explain)
         written = result.predicted | result.fallback
-        notes = note_texts(result)
+        notes = note_texts(result) if explain else {}
         people = record.people_notes if record is not None else frozenset()
         kept_notes = set()  # the written cells with a person's note
         # each run of filled cells side by side in a row is written, and coloured, in one call: on the
@@ -123,7 +125,7 @@ def fill_blanks(book, **params):
             for j in range(j0, j1):
                 pair = (matrix.salespeople[i], matrix.clients[j])
                 ours = earlier[i, j] and pair not in people  # the note there, if any, is xlrec's alone
-                if _note(sheet.range((row, c0 + 1 + j)), notes[i, j], ours):
+                if notes and _note(sheet.range((row, c0 + 1 + j)), notes[i, j], ours):
                     kept_notes.add(pair)
         cleared = earlier & result.unfilled  # was predicted, cannot be now: back to blank
         for i, j in zip(*np.nonzero(cleared | typed)):

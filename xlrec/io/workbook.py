@@ -32,7 +32,7 @@ from .package import check_package, refusal
 from .splice import Cell, CellRows, Numbers, Package, Unsupported
 from ..sheet.records import RECORD_SHEET, Record, iter_record_rows, match_record, parse_record, record_sheet_name
 from ..sheet.totals import formulas_over
-from ..style import LEGEND_TEXT, NOTE_AUTHOR, PREDICTED_COLOR, note_texts, with_note, without_note
+from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_LIMIT, PREDICTED_COLOR, note_texts, with_note, without_note
 
 __all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_values", "locate_matrix", "read_matrix",
            "read_block", "mark_predictions", "save_atomic", "save_text_atomic", "fill_workbook",
@@ -307,11 +307,6 @@ def read_block(values: dict, bounds, title) -> SalesMatrix:
     return SalesMatrix.from_cells(cells, sheet=title, origin=(r0, c0), positions=(rows, cols))
 
 
-#: above this many predicted cells on a sheet, they are marked by their colour and the record only, without a
-#: note each; the legend says how to have any cell explained
-NOTE_LIMIT = 10_000
-
-
 @dataclass(eq=False)
 class FillPlan:
     """What a fill writes, worked out once for both writers (openpyxl's and the package editor).
@@ -345,9 +340,10 @@ class FillPlan:
 
     @property
     def with_notes(self) -> bool:
-        """Whether each predicted cell gets a note: up to :data:`NOTE_LIMIT` of them (a note on each of
-        millions of cells is not something anyone reads, and no spreadsheet program opens it quickly)."""
-        return int(self.written.sum()) <= NOTE_LIMIT
+        """Whether each predicted cell gets a note: when the matrix has up to :data:`NOTE_LIMIT` blanks (a note
+        on each of millions of cells is not something anyone reads, and no spreadsheet program opens it
+        quickly)."""
+        return _with_notes(self.result.matrix)
 
     @property
     def cleared(self) -> np.ndarray:
@@ -382,7 +378,7 @@ def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, r
     plan = FillPlan(title, bounds, result, earlier, typed, remarks)
     if not plan.with_notes:
         remarks.append(f"no note on each of the {int(plan.written.sum()):,} predicted cells (more than "
-                       f"{NOTE_LIMIT:,}): the colour marks them, 'xlrec predict' explains any one")
+                       f"{NOTE_LIMIT:,} blanks): the colour marks them, 'xlrec predict' explains any one")
     rows, cols = positions(bounds)
     written = np.zeros((bounds[2] - bounds[0], bounds[3] - bounds[1]), dtype=bool)  # on the sheet's grid
     written[np.ix_(np.array(rows, dtype=np.int64) - bounds[0] - 1, np.array(cols, dtype=np.int64) - bounds[1] - 1)] \
@@ -396,15 +392,17 @@ def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, r
     return plan
 
 
+def _with_notes(matrix) -> bool:
+    return int((~matrix.known).sum()) <= NOTE_LIMIT
+
+
 def _fill(model, progress):
-    """``model.fill(explain=True)``, telling ``progress("predicting", done, total)`` as it goes where the model
-    can."""
+    """``model.fill()``, explained when the cells will get notes, telling ``progress("predicting", done,
+    total)`` as it goes."""
+    explain = _with_notes(model.matrix_)
     if progress is None:
-        return model.fill(explain=True)
-    try:
-        return model.fill(explain=True, progress=lambda done, total: progress("predicting", done, total))
-    except TypeError:  # a model without progress reports
-        return model.fill(explain=True)
+        return model.fill(explain=explain)
+    return model.fill(explain=explain, progress=lambda done, total: progress("predicting", done, total))
 
 
 def _formats(fmt_of, known, bounds, general):

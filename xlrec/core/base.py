@@ -166,13 +166,15 @@ class FillResult:
     def summary(self) -> str:
         """One line: cells filled, cells that could not be and why (the first reason)."""
         blanks = int((~self.matrix.known).sum())
-        text = f"filled {self.n_filled} of {blanks} blank cells"
+        text = f"filled {self.n_filled:,} of {blanks:,} blank cells"
         if self.fallback.any():
-            text += f" ({int(self.fallback.sum())} by the fallback, not by neighbours)"
+            text += f" ({int(self.fallback.sum()):,} by the fallback, not by neighbours)"
         if self.n_unfilled:
-            sp, cl, why = self.unfilled_cells()[0]
-            more = f" and {self.n_unfilled - 1} more" if self.n_unfilled > 1 else ""
-            text += f"; {self.n_unfilled} could not be filled ({sp}/{cl}: {why}{more})"
+            i, j = (int(a[0]) for a in np.nonzero(self.unfilled))  # the first, without listing them all
+            m = self.matrix
+            sp, cl, why = m.salespeople[i], m.clients[j], self.model.unfilled_reason(i, j)
+            more = f" and {self.n_unfilled - 1:,} more" if self.n_unfilled > 1 else ""
+            text += f"; {self.n_unfilled:,} could not be filled ({sp}/{cl}: {why}{more})"
         return text
 
 

@@ -509,12 +509,18 @@ def _row_edits(sheet: _Sheet, r, new, styles: _Styles):
     for cell in new:
         if isinstance(cell, Numbers):
             styled = {}
-            for c, v, f in zip(cell.cols, cell.values, cell.fmts):
-                base = existing[c][2] if c in existing else 0
-                st = styled.get((base, f))
-                if st is None:
-                    st = styled[base, f] = styles.styled(base, True if f is None else f, True)
-                items.append((c, f'<{name} r="{_LETTERS[c]}{r}" s="{st}"><{p}v>{v!r}</{p}v></{name}>'))
+            for f in set(cell.fmts):
+                styled[0, f] = styles.styled(0, True if f is None else f, True)
+            for c in existing.keys() & set(cell.cols):
+                for f in set(cell.fmts):
+                    styled[c, f] = styles.styled(existing[c][2], True if f is None else f, True)
+            if len(styled) == 1:  # one style for the whole row: the common case
+                st = next(iter(styled.values()))
+                head, mid, tail = f'<{name} r="', f'" s="{st}"><{p}v>', f"</{p}v></{name}>"
+                items += [(c, f"{head}{_LETTERS[c]}{r}{mid}{v!r}{tail}") for c, v in zip(cell.cols, cell.values)]
+            else:
+                items += [(c, f'<{name} r="{_LETTERS[c]}{r}" s="{styled[c if c in existing else 0, f]}"><{p}v>{v!r}'
+                              f"</{p}v></{name}>") for c, v, f in zip(cell.cols, cell.values, cell.fmts)]
             continue
         base = existing[cell.col][2] if cell.col in existing else 0
         number = cell.value is not None and not isinstance(cell.value, str)
@@ -603,16 +609,13 @@ def _sheet_xml(rows, f) -> None:
     nothing) to the file ``f``, a row at a time."""
     f.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}"><sheetData>'
             .encode("utf-8"))
+    letters = _LETTERS
     for r, row in enumerate(rows, 1):
         out = [f'<row r="{r}">']
-        for c, v in enumerate(row, 1):
-            if v is None:
-                continue
-            ref = f"{get_column_letter(c)}{r}"
-            if isinstance(v, str):
-                out.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{_text(v)}</t></is></c>')
-            else:
-                out.append(f'<c r="{ref}"><v>{_number(v)}</v></c>')
+        out += [(f'<c r="{letters[c]}{r}"><v>{v!r}</v></c>' if type(v) is float else
+                 f'<c r="{letters[c]}{r}" t="inlineStr"><is><t xml:space="preserve">{_text(v)}</t></is></c>'
+                 if isinstance(v, str) else f'<c r="{letters[c]}{r}"><v>{_number(v)}</v></c>')
+                for c, v in enumerate(row, 1) if v is not None]
         out.append("</row>")
         f.write("".join(out).encode("utf-8"))
     f.write(b"</sheetData></worksheet>")

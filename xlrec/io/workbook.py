@@ -288,19 +288,23 @@ def cached_values(path, ws, bounds) -> dict:
     return {key: stored[key] for key in formulas if stored.get(key) is not None}
 
 
+_PLAIN = {int, float}
+
+
 def read_block(values: dict, bounds, title) -> SalesMatrix:
     """Read the block at ``bounds`` (a :class:`Bounds` or a plain tuple) of a sheet's ``values``
     ({(row, column): value}) as a :class:`SalesMatrix`."""
     r0, c0, r1, c1 = bounds
     get = values.get
     cells = [[get((r, c)) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
-    for r, row in enumerate(cells[1:], r0 + 1):
-        for c, v in enumerate(row[1:], c0 + 1):
-            if _is_formula(v):
-                raise InputError(f"{cell_address(r, c, title)}: holds the formula {_formula_text(v)} and no value "
-                                 "computed from it (the workbook was saved by a program that does not compute "
-                                 "formulas: open and save it in Excel or LibreOffice, or paste values; "
-                                 "or leave totals out with --range)")
+    # the cells that hold something (a sparse matrix holds few), in row then column order
+    for (r, c), v in sorted(item for item in values.items() if r0 < item[0][0] <= r1 and c0 < item[0][1] <= c1
+                            and type(item[1]) not in _PLAIN):
+        if _is_formula(v):
+            raise InputError(f"{cell_address(r, c, title)}: holds the formula {_formula_text(v)} and no value "
+                             "computed from it (the workbook was saved by a program that does not compute "
+                             "formulas: open and save it in Excel or LibreOffice, or paste values; "
+                             "or leave totals out with --range)")
     rows, cols = positions(bounds)
     if len(rows) < r1 - r0 or len(cols) < c1 - c0:  # empty rows or columns that are not part of the matrix
         cells = [[row[0]] + [row[c - c0] for c in cols] for row in [cells[0]] + [cells[r - r0] for r in rows]]

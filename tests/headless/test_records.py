@@ -195,3 +195,53 @@ def test_all_sheets_fills_every_matrix_and_keeps_a_record_of_each(writer, tmp_pa
     assert [line.split(": ", 1)[1] for line in fill(f1, f2, capsys, "--all-sheets").splitlines()[:2]] == [
         "filled 6 of 6 blank cells in Q1!A1:E7",
         "filled 5 of 5 blank cells in Q2!A1:E7; 1 cell typed over a prediction kept as booking"]
+
+
+def test_above_the_note_limit_cells_are_marked_by_colour_and_record_in_column_order(tmp_path, capsys, monkeypatch):
+    from xlrec.io import workbook
+
+    monkeypatch.setattr(workbook, "NOTE_LIMIT", 5)  # the example has 6 blanks
+    out = tmp_path / "out.xlsx"
+    line = fill(EXAMPLE, out, capsys)
+    assert line.endswith("; no note on each of the 6 predicted cells (more than 5 blanks): the colour marks them, "
+                         "'xlrec predict' explains any one")
+    with zipfile.ZipFile(out) as z:
+        assert not any("comments" in n for n in z.namelist())
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    # every row's cells in column order, as Excel expects
+    import re
+
+    for row in re.findall(r"<row [^>]*>(.*?)</row>", sheet):
+        cols = [openpyxl.utils.column_index_from_string(c) for c in re.findall(r'<c r="([A-Z]+)\d+"', row)]
+        assert cols == sorted(cols), row
+    ws = openpyxl.load_workbook(out).active
+    assert ws["E2"].value == ALYSSA_STAPLES and ws["E2"].comment is None and ws["E2"].fill.fgColor.rgb == "FFFCE4D6"
+    # the same as the openpyxl writer gives
+    monkeypatch.setattr(workbook, "_package", lambda path: None)
+    slow = tmp_path / "slow.xlsx"
+    fill(EXAMPLE, slow, capsys)
+    a, b = openpyxl.load_workbook(out).active, openpyxl.load_workbook(slow).active
+    for row_a, row_b in zip(a.iter_rows(), b.iter_rows()):
+        for x, y in zip(row_a, row_b):
+            assert (x.value, x.number_format, x.fill.fgColor.rgb, x.comment) == \
+                (pytest.approx(y.value, rel=1e-15) if isinstance(y.value, float) else y.value, y.number_format,
+                 y.fill.fgColor.rgb, y.comment), x.coordinate
+    # and a second fill knows them as predictions
+    assert fill(out, tmp_path / "again.xlsx", capsys).split(": ", 1)[1].startswith("filled 6 of 6 blank cells")
+
+
+def test_batch_fills_every_sheet(tmp_path, capsys):
+    wb = openpyxl.Workbook()
+    wb.active.title = "Q1"
+    for row in article_cells():
+        wb.active.append(row)
+    ws = wb.create_sheet("Q2")
+    for row in article_cells():
+        ws.append(row)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    wb.save(folder / "book.xlsx")
+    assert main(["batch", str(folder), "-o", str(tmp_path / "out"), "--all-sheets", "-q"]) == 0
+    assert "(12 cells)" in capsys.readouterr().out
+    out = openpyxl.load_workbook(tmp_path / "out" / "book.xlsx")
+    assert out["Q1"]["E2"].value == out["Q2"]["E2"].value == ALYSSA_STAPLES

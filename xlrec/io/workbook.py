@@ -14,6 +14,7 @@ import tempfile
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -338,7 +339,7 @@ class FillPlan:
     typed_over: np.ndarray
     remarks: list
 
-    @property
+    @cached_property
     def written(self) -> np.ndarray:
         return self.result.predicted | self.result.fallback
 
@@ -349,7 +350,7 @@ class FillPlan:
         quickly)."""
         return _with_notes(self.result.matrix)
 
-    @property
+    @cached_property
     def cleared(self) -> np.ndarray:
         """Earlier predictions that cannot be made now: back to blank."""
         return self.earlier & self.result.unfilled

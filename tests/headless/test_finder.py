@@ -211,7 +211,8 @@ def test_sum_totals_are_left_out_even_without_a_total_label(via, tmp_path, capsy
     status, text, err = fill([book, "-o", out, "--k", "1"], capsys)
     assert status == 0, err
     # the totals are left out of the matrix, and the one over the predicted cell is named
-    assert text == f"{out}: filled 1 of 1 blank cells in Sheet!A1:D4; formula D5 now adds up predicted cells (left as they are)"
+    assert text == (f"{out}: filled 1 of 1 blank cells in Sheet!A1:D4; formula D5 now adds up predicted cells "
+                    "(left as they are)")
 
 
 # -- 4. where the finder guesses, the message says what it guessed and how to override it -------------------

@@ -361,7 +361,8 @@ class SalesMatrix:
         hint = ""
         if close:
             hint = "; did you mean " + " or ".join(shown(names[index[c]]) for c in close) + "?"
-        raise NotFoundError(f"unknown {kind} {shown(_label(name))}: not in the matrix's {len(names)} {kind} names{hint}")
+        raise NotFoundError(f"unknown {kind} {shown(_label(name))}: not in the matrix's {len(names)} {kind} "
+                            f"names{hint}")
 
     def transpose(self) -> "SalesMatrix":
         """The clients x salespeople view (used for ``by="client"``)."""

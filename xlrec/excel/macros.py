@@ -22,8 +22,8 @@ from ..core.layout import block_around, largest_block, nonempty, trim_block
 from ..core.matrix import SalesMatrix, cell_address, column_letter
 from ..core.neighbors import NeighborModel
 from ..exceptions import XlrecError
-from ..sheet.records import RECORD_SHEET, match_record, parse_record, record_rows, record_sheet_name
-from ..sheet.totals import formulas_over
+from ..sheet.records import RECORD_SHEET, match_record, parse_record, record_rows, record_sheet_name, typed_over_phrase
+from ..sheet.totals import formulas_over, formulas_phrase
 from ..style import NOTE_LIMIT, PREDICTED_COLOR, note_texts, with_note, without_note
 
 __all__ = ["main", "fill_blanks", "clear_predictions", "fill_blanks_script", "clear_predictions_script"]
@@ -139,16 +139,10 @@ def fill_blanks(book, **params):
         top = cell_address(r0, c0)
         bottom = cell_address(r0 + len(cells) - 1, c0 + len(cells[0]) - 1)
         message = f"xlrec: {result.summary()} in {sheet.name}!{top}:{bottom}"
-        kept = int((typed & matrix.known).sum())
-        if kept:
-            message += f"; {kept} cell{'s' if kept > 1 else ''} typed over a prediction kept as booking" + \
-                       ("s" if kept > 1 else "")
         sums = formulas_over(_formulas(sheet), sheet.name, (r0 + 1, c0 + 1), written)
-        if sums:
-            names = ", ".join(cell_address(r, c) for r, c in sums[:5])
-            names += f" and {len(sums) - 5} more" if len(sums) > 5 else ""
-            message += (f"; formula{'s' if len(sums) > 1 else ''} {names} now add{'' if len(sums) > 1 else 's'} "
-                        "up predicted cells (left as they are)")
+        for phrase in (typed_over_phrase(int((typed & matrix.known).sum())), formulas_phrase(sums)):
+            if phrase:
+                message += f"; {phrase}"
     except XlrecError as exc:
         message = f"xlrec: {exc}"
     _tell(book, message)

@@ -31,8 +31,9 @@ from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
 from .package import check_package, refusal
 from .splice import Cell, CellRows, Numbers, Package, Unsupported
-from ..sheet.records import RECORD_SHEET, Record, iter_record_rows, match_record, parse_record, record_sheet_name
-from ..sheet.totals import formulas_over
+from ..sheet.records import (RECORD_SHEET, Record, iter_record_rows, match_record, parse_record,
+                             record_sheet_name, typed_over_phrase)
+from ..sheet.totals import formulas_over, formulas_phrase
 from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_LIMIT, PREDICTED_COLOR, note_texts, with_note, without_note
 
 __all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_values", "locate_matrix", "read_matrix",
@@ -376,10 +377,9 @@ def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, r
     earlier, typed = match_record(matrix, record)
     result = _fill(NeighborModel(**params).fit(matrix.with_blanks(earlier)), progress)
     remarks = list(remarks)
-    if typed.any():
-        n = int((typed & matrix.known).sum())
-        if n:
-            remarks.append(f"{n} cell{'s' if n > 1 else ''} typed over a prediction kept as booking{'s' if n > 1 else ''}")
+    kept = typed_over_phrase(int((typed & matrix.known).sum()))
+    if kept:
+        remarks.append(kept)
     plan = FillPlan(title, bounds, result, earlier, typed, remarks)
     if not plan.with_notes:
         remarks.append(f"no note on each of the {int(plan.written.sum()):,} predicted cells (more than "
@@ -388,12 +388,9 @@ def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, r
     written = np.zeros((bounds[2] - bounds[0], bounds[3] - bounds[1]), dtype=bool)  # on the sheet's grid
     written[np.ix_(np.array(rows, dtype=np.int64) - bounds[0] - 1, np.array(cols, dtype=np.int64) - bounds[1] - 1)] \
         = plan.written
-    sums = formulas_over(values, title, (bounds[0] + 1, bounds[1] + 1), written)
+    sums = formulas_phrase(formulas_over(values, title, (bounds[0] + 1, bounds[1] + 1), written))
     if sums:
-        names = ", ".join(cell_address(r, c) for r, c in sums[:5]) + (f" and {len(sums) - 5} more" if len(sums) > 5
-                                                                         else "")
-        remarks.append(f"formula{'s' if len(sums) > 1 else ''} {names} now add{'' if len(sums) > 1 else 's'} up "
-                       "predicted cells (left as they are)")
+        remarks.append(sums)
     return plan
 
 

@@ -8,17 +8,16 @@ sorting, does not change what it says):
 ====  ================================  =====================  ==============================================
 row   A                                 B                      C ...
 ====  ================================  =====================  ==============================================
-1     ``xlrec predictions on sheet``    the sheet's name       (a reminder not to edit); D1: the cells whose
-                                                                 note is a person's (JSON), see below
+1     ``xlrec predictions on sheet``    the sheet's name       a reminder not to edit; D1: see below
 2     (empty)                           client label           client label ...
 3...  salesperson label                 the value xlrec wrote  (empty where xlrec wrote nothing)
 ====  ================================  =====================  ==============================================
 
 Only the salespeople and clients that have a prediction appear, so the record is as large as what was
-predicted. D1 lists, as JSON ``[[salesperson, client], ...]``, the predicted cells that had a person's note when
-xlrec predicted them: an engine that cannot read a note's text (Office.js) then knows which notes are xlrec's
-alone, to replace or delete, and which to leave as they are. The record sheets are named ``xlrec``, ``xlrec2``, ... and are hidden; they are found by the text in
-A1, not by their name.
+predicted. D1 lists, as JSON ``[[salesperson, client], ...]``, the predicted cells that had a person's note
+when xlrec predicted them: an engine that cannot read a note's text (Office.js) then knows which notes are
+xlrec's alone, to replace or delete, and which to leave as they are. The record sheets are hidden and named
+``xlrec``, ``xlrec2``, ...; a sheet is a record when its name starts with ``xlrec`` and its A1 says so.
 
 Reading a matrix, a cell whose labels are in the record is
 
@@ -35,8 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["RECORD_MARK", "RECORD_SHEET", "Record", "parse_record", "find_records", "record_rows", "iter_record_rows",
-           "record_sheet_name", "same_value", "match_record"]
+__all__ = ["RECORD_MARK", "RECORD_SHEET", "Record", "parse_record", "find_records", "record_rows",
+           "iter_record_rows", "record_sheet_name", "same_value", "match_record", "typed_over_phrase"]
 
 RECORD_MARK = "xlrec predictions on sheet"
 RECORD_REMINDER = "kept by xlrec to tell its predictions from bookings: do not edit"
@@ -193,3 +192,10 @@ def match_record(matrix, record: Record | None):
     predicted[at] = same
     typed[at] = has & ~same
     return predicted, typed
+
+
+def typed_over_phrase(n: int) -> str | None:
+    """What the summary says of ``n`` bookings typed over predictions (None for none)."""
+    if not n:
+        return None
+    return f"{n:,} cell{'s' if n > 1 else ''} typed over a prediction kept as booking{'s' if n > 1 else ''}"

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-__all__ = ["formulas_over", "references"]
+__all__ = ["formulas_over", "references", "formulas_phrase"]
 
 _STRING = re.compile(r'"(?:[^"]|"")*"')
 _SHEET = r"(?:(?P<sheet>'(?:[^']|'')+'|[A-Za-z_][\w.]*)!)?"
@@ -90,3 +90,17 @@ def formulas_over(values: dict, sheet: str, origin, written) -> list:
                 out.append(key)
                 break
     return sorted(out)
+
+
+def formulas_phrase(cells) -> str | None:
+    """What the summary says of the formulas at ``cells`` [(row, column)] that add up predictions (None for
+    none)."""
+    if not cells:
+        return None
+    from ..core.matrix import cell_address
+
+    names = ", ".join(cell_address(r, c) for r, c in cells[:5]) + (f" and {len(cells) - 5} more" if len(cells) > 5
+                                                                     else "")
+    several = len(cells) > 1
+    return (f"formula{'s' if several else ''} {names} now add{'' if several else 's'} up predicted cells "
+            "(left as they are)")

@@ -22,7 +22,7 @@ from ..core.layout import block_around, largest_block, nonempty, trim_block
 from ..core.matrix import SalesMatrix, cell_address, column_letter
 from ..core.neighbors import NeighborModel
 from ..exceptions import XlrecError
-from ..sheet.records import RECORD_SHEET, match_record, parse_record, record_rows, record_sheet_name, typed_over_phrase
+from ..sheet.records import find_records, match_record, record_rows, record_sheet_name, typed_over_phrase
 from ..sheet.totals import formulas_over, formulas_phrase
 from ..style import NOTE_LIMIT, PREDICTED_COLOR, note_texts, with_note, without_note
 
@@ -57,13 +57,7 @@ def _cells_of(sheet) -> dict:
 
 def _records(book) -> dict:
     """{sheet title: (Record, record sheet name)}: what xlrec wrote on each sheet."""
-    out = {}
-    for sheet in book.sheets:
-        if sheet.name.casefold().startswith(RECORD_SHEET):
-            record = parse_record(_cells_of(sheet))
-            if record is not None:
-                out[record.sheet] = (record, sheet.name)
-    return out
+    return find_records((sheet.name, lambda sheet=sheet: _cells_of(sheet)) for sheet in book.sheets)
 
 
 def _save_record(book, title, where, rows):

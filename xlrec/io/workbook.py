@@ -31,8 +31,8 @@ from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
 from .package import check_package, refusal
 from .splice import Cell, CellRows, Numbers, Package, Unsupported
-from ..sheet.records import (RECORD_SHEET, Record, iter_record_rows, match_record, parse_record,
-                             record_sheet_name, typed_over_phrase)
+from ..sheet.records import (Record, find_records, iter_record_rows, match_record, record_sheet_name,
+                             typed_over_phrase)
 from ..sheet.totals import formulas_over, formulas_phrase
 from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_LIMIT, PREDICTED_COLOR, note_texts, with_note, without_note
 
@@ -491,13 +491,7 @@ def write_record(wb, name, rows):
 
 def _workbook_records(wb) -> dict:
     """{sheet title: (Record, record sheet name)} of an openpyxl workbook."""
-    out = {}
-    for ws in wb.worksheets:
-        if ws.title.casefold().startswith(RECORD_SHEET):
-            record = parse_record(sheet_values(ws))
-            if record is not None:
-                out[record.sheet] = (record, ws.title)
-    return out
+    return find_records((ws.title, lambda ws=ws: sheet_values(ws)) for ws in wb.worksheets)
 
 
 _OLD_NOTE = re.compile(r"^xlrec prediction: (-?[\d,]+(?:\.\d+)?) ")
@@ -525,13 +519,7 @@ def legacy_record(ws, bounds, title) -> Record | None:
 
 def _package_records(package) -> dict:
     """{sheet title: (Record, record sheet name)} of a :class:`Package` (Unsupported when one cannot be read)."""
-    out = {}
-    for name in package.sheets:
-        if name.casefold().startswith(RECORD_SHEET):
-            record = parse_record(package.sheet(name, tables=True).values)
-            if record is not None:
-                out[record.sheet] = (record, name)
-    return out
+    return find_records((name, lambda name=name: package.sheet(name, tables=True).values) for name in package.sheets)
 
 
 def _legend_column(values: dict, bounds):

@@ -113,13 +113,15 @@ def parse_record(cells: dict) -> Record | None:
                   values, people)
 
 
-def find_records(sheets: dict) -> dict:
-    """{sheet title: Record} from ``sheets`` ({sheet name: cells}); the record sheets are found by their A1."""
+def find_records(sheets) -> dict:
+    """{sheet title: (Record, record sheet name)} from ``sheets``, pairs (sheet name, ``cells()``) where
+    ``cells()`` gives the sheet's {(row, column): value}; it is called only for a sheet named like a record."""
     out = {}
-    for cells in sheets.values():
-        record = parse_record(cells)
-        if record is not None:
-            out[record.sheet] = record
+    for name, cells in sheets:
+        if name.casefold().startswith(RECORD_SHEET):
+            record = parse_record(cells())
+            if record is not None:
+                out[record.sheet] = (record, name)
     return out
 
 

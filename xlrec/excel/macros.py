@@ -19,7 +19,7 @@ import numpy as np
 import xlwings as xw
 
 from ..core.layout import block_around, largest_block, nonempty, trim_block
-from ..core.matrix import SalesMatrix, cell_address, column_letter
+from ..core.matrix import SalesMatrix, cell_address
 from ..core.neighbors import NeighborModel
 from ..exceptions import XlrecError
 from ..sheet.records import find_records, match_record, record_rows, record_sheet_name, typed_over_phrase

@@ -29,6 +29,7 @@ from ..core.layout import bridged_block, is_empty as _is_empty
 from ..core.matrix import SalesMatrix, _label, _parse_number_text, cell_address, column_letter, shown
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
+from .cells import put
 from .package import check_package, refusal
 from .splice import Cell, CellRows, Numbers, Package, Unsupported
 from ..sheet.records import (Record, find_records, iter_record_rows, match_record, record_sheet_name,
@@ -482,11 +483,7 @@ def write_record(wb, name, rows):
     for r, row in enumerate(rows, 1):
         for c, v in enumerate(row, 1):
             if v is not None:
-                cell = ws.cell(row=r, column=c)
-                cell.value = v
-                if isinstance(v, str):
-                    cell.data_type = "s"  # never a formula, whatever the text
-                    cell._value = v
+                put(ws.cell(row=r, column=c), v)
 
 
 def _workbook_records(wb) -> dict:
@@ -542,10 +539,8 @@ def _legend(ws, plan):
     bounds = plan.bounds
     col = _legend_column(sheet_values(ws), bounds)
     a, b = ws.cell(row=bounds[0], column=col), ws.cell(row=bounds[0] + 1, column=col)
-    a.value = LEGEND_TEXT
-    a.fill = _FILL
-    b.value = _legend_text(plan)
-    b.data_type = "s"
+    put(a, LEGEND_TEXT).fill = _FILL
+    put(b, _legend_text(plan))
 
 
 def _file_mode(path):

@@ -184,3 +184,25 @@ def test_blanks_side_by_side_are_written_in_one_call_each_with_its_note():
     notes = {a["args"][0] for a in actions if a["func"] == "addNote"}
     assert notes == {f"${'ABCDE'[c]}${r + 1}" for r, c in cells}
     assert message == "xlrec: filled 7 of 7 blank cells in Sales!A1:E7"
+
+
+def test_names_that_look_like_formulas_go_into_the_record_as_text():
+    values = sheet_values()
+    values[1][0] = '=HYPERLINK("http://x","Alyssa")'
+    values[0][4] = "+Staples"
+    _, message, actions = run(payload(values))
+    assert message == "xlrec: filled 6 of 6 blank cells in Sales!A1:E7"
+    record = next(a["values"] for a in actions if a["func"] == "setValues" and a["sheet_position"] == 1)
+    texts = [v for row in record for v in row if isinstance(v, str) and v]
+    assert "'=HYPERLINK(\"http://x\",\"Alyssa\")" in texts and "'+Staples" in texts
+    assert not any(v[:1] in "=+-@" for v in texts)  # Excel would take those for formulas
+
+
+def test_a_selection_of_several_areas_or_the_whole_sheet():
+    _, message, actions = run(payload(sheet_values(), selection="A1:B2,D4:E5"))
+    assert message == ("xlrec: the selection has several areas: select the sales matrix (one block of cells), or "
+                       "one cell inside it, and click Fill blanks again")
+    assert not [a for a in actions if a["func"] == "setValues"]
+    for whole in ("A1:XFD1048576", "A:E", "1:7"):  # only the used cells are read
+        _, message, _ = run(payload(sheet_values(), selection=whole))
+        assert message == "xlrec: filled 6 of 6 blank cells in Sales!A1:E7", whole

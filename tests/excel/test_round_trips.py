@@ -42,6 +42,8 @@ def apply(actions, wb):
         if f == "setValues":
             for i, row in enumerate(a["values"]):
                 for j, v in enumerate(row):
+                    if isinstance(v, str) and v.startswith("'"):  # Excel's mark of text: not part of the value
+                        v = v[1:]
                     ws.cell(row=at[0] + i, column=at[1] + j).value = None if v == "" else v
         elif f == "setRangeColor":
             for r in range(a["row_count"]):

@@ -80,8 +80,9 @@ def test_what_excel_writes_that_openpyxl_does_not(tmp_path, example_path):
 
 
 @pytest.mark.parametrize("rows, why", [
-    ('<row r="1"><c r="A1"><f t="shared" ref="A1:A2" si="0">B1</f><v>1</v></c>'
-     '<c r="A2"><f t="shared" si="0"/><v>2</v></c></row>', "a shared formula"),
+    ('<row r="1"><c r="A1"><f t="shared" ref="A1:A2" si="0">B1</f><v>1</v></c></row>'
+     '<row r="2"><c r="A2"><f t="shared" si="0"/><v>2</v></c></row>', "a shared formula"),
+    ('<row r="1"><c r="A1"><v>1</v></c><c r="A2"><v>2</v></c></row>', "the cell A2 outside its row 1"),
     ('<row r="1"><c t="n"><v>1</v></c></row>', "a cell without its address"),
     ('<row r="1"><c r="A1" t="d"><v>2024-01-01</v></c></row>', "cells of type 'd'"),
 ])

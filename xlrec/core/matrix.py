@@ -32,6 +32,12 @@ _NUMBER = re.compile(
 )
 
 
+#: bookings are 0 or between these in size: their squares, sums over 16,384 clients, and inverse-distance
+#: votes all stay far inside the range of a double, so no distance or prediction overflows to infinity
+MAX_AMOUNT = 1e100
+MIN_AMOUNT = 1e-100
+
+
 def column_letter(col: int) -> str:
     """Excel column letters of a 1-based column number (1 -> "A", 28 -> "AB")."""
     letters = ""
@@ -142,6 +148,8 @@ def parse_booking(value, where: str = "cell") -> float:
         if number is None:
             raise InputError(f"{where}: {shown(value)} is not a number (bookings must be numbers; "
                              "leave the cell blank if unknown)")
+        if math.isinf(number):
+            raise InputError(f"{where}: {shown(value)} is too large a number (bookings must be finite amounts)")
         return number
     if isinstance(value, (dt.date, dt.time, dt.timedelta)):
         raise InputError(f"{where}: holds the date or time {shown(value)}, not a booking (a column or row of "
@@ -222,6 +230,14 @@ class SalesMatrix:
         if not np.isfinite(values).any():
             raise InputError(f"the sales matrix at {self.address(*self.origin)} holds no booking at all; "
                              "at least one known value is needed")
+        with np.errstate(invalid="ignore"):
+            size = np.abs(values)
+            out = (size > MAX_AMOUNT) | ((size < MIN_AMOUNT) & (size > 0))
+        if out.any():
+            i, j = (int(a[0]) for a in np.nonzero(out))
+            raise InputError(f"{self.value_address(i, j)}: {values[i, j]:g} is beyond the amounts xlrec computes "
+                             f"with (zero, or from {MIN_AMOUNT:g} to {MAX_AMOUNT:g} in size, so that no distance "
+                             "or vote overflows; express the bookings in a unit that brings them into range)")
 
     # -- construction -----------------------------------------------------------------------------------
 

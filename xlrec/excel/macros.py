@@ -70,12 +70,25 @@ def _save_record(book, title, where, rows):
         sheet = book.sheets.add(name=record_sheet_name(names, title, {}), after=book.sheets[len(names) - 1])
         sheet.visible = False
     width = max(len(r) for r in rows)
-    sheet["A1"].value = [r + [None] * (width - len(r)) for r in rows]
+    sheet["A1"].value = [[_as_text(v) for v in r] + [None] * (width - len(r)) for r in rows]
+
+
+def _as_text(v):
+    """A value to write through Excel: text that Excel would take for a formula (``=``, ``+``, ``-``, ``@``)
+    gets the apostrophe that tells Excel it is text (the apostrophe is not part of the cell's value)."""
+    return "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v
 
 
 def _target(book):
     """(sheet, top row, left column, cells) of the matrix to fill."""
-    sel = book.selection
+    try:
+        sel = book.selection
+        several = "," in sel.address
+    except ValueError:  # xlwings cannot make one range of a selection of several areas
+        several = True
+    if several:
+        raise XlrecError("the selection has several areas: select the sales matrix (one block of cells), or one "
+                         "cell inside it, and click Fill blanks again")
     sheet = sel.sheet
     if sel.shape == (1, 1):
         used = sheet.used_range
@@ -90,8 +103,15 @@ def _target(book):
         top, left, bottom, right = trim_block(lambda r, c: values[r][c] if c < len(values[r]) else None,
                                               block_around(grid, *hit))
         rng = sheet.range((r0 + top, c0 + left), (r0 + bottom - 1, c0 + right - 1))
-    else:
-        rng = sel
+    else:  # what is selected, less the rows and columns beyond the used cells (a whole sheet, whole columns)
+        used = sheet.used_range
+        top, left = max(sel.row, used.row), max(sel.column, used.column)
+        bottom = min(sel.row + sel.shape[0], used.row + used.shape[0]) - 1
+        right = min(sel.column + sel.shape[1], used.column + used.shape[1]) - 1
+        if bottom < top or right < left:
+            raise XlrecError(f"the selection {sel.address.replace('$', '')} is empty: select the sales matrix (or "
+                             "one cell inside it) and click Fill blanks again")
+        rng = sheet.range((top, left), (bottom, right))
     return sheet, rng.row, rng.column, rng.options(ndim=2).value
 
 

@@ -296,6 +296,7 @@ class _Sheet:
         self.legacy_at = None  # where legacyDrawing goes
         self.has_legacy = False
         depth = last_row = 0
+        row_numbered = False
         row_cells = None
         cell = None  # [row, col, type, style] of the cell being read
         buf = None  # the text being collected (of a v, t or f element), or None
@@ -307,7 +308,7 @@ class _Sheet:
         cached = self.cached
 
         def start(name, attrs):
-            nonlocal depth, row_cells, cell, buf, texts, formula, phonetic, last_row
+            nonlocal depth, row_cells, cell, buf, texts, formula, phonetic, last_row, row_numbered
             depth += 1
             if depth == 4:
                 if row_cells is None:  # not a cell: e.g. a sheet view's selection
@@ -323,6 +324,13 @@ class _Sheet:
                 if ref is None:
                     raise Unsupported("a cell without its address")
                 col = col_of(ref)
+                at_row = int(ref[len(ref.rstrip("0123456789")):] or 0)
+                if at_row != last_row:  # openpyxl puts a cell where its own address says
+                    if row_numbered or row_cells or at_row in self.rows or at_row < 1:
+                        raise Unsupported(f"the cell {ref} outside its row {last_row}")
+                    self.rows[at_row] = self.rows.pop(last_row)  # a row without r: numbered by its cells
+                    self.cells[at_row] = self.cells.pop(last_row)
+                    last_row = at_row
                 style = int(attrs.get("s", "0"))
                 row_cells.append((col, at, end, style))
                 self.cell_name = name
@@ -349,7 +357,10 @@ class _Sheet:
                 return
             local = _local(name)
             if depth == 3 and local == "row":
-                r = int(attrs["r"]) if "r" in attrs else last_row + 1
+                row_numbered = "r" in attrs
+                r = int(attrs["r"]) if row_numbered else last_row + 1
+                if r in self.rows or r < 1:
+                    raise Unsupported(f"the row {r} twice, or out of order")
                 last_row = r
                 at = parser.CurrentByteIndex
                 end, empty = _tag_end(data, at)

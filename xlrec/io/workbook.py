@@ -154,11 +154,30 @@ def find_block(values: dict, title: str):
     filled = [key for key, v in values.items() if not _is_empty(v)]
     if not filled:
         raise InputError(f"sheet {title!r} is empty: no sales matrix found (use --sheet to pick another)")
-    at = np.array(filled) - 1
-    grid = np.zeros(at.max(axis=0) + 1, dtype=bool)
-    grid[at[:, 0], at[:, 1]] = True
-    (top, left, bottom, right), rows, cols = bridged_block(grid, lambda r, c: values.get((r + 1, c + 1)))
-    return Bounds((top + 1, left + 1, bottom, right), [r + 1 for r in rows], [c + 1 for c in cols], bridged=True)
+    at = np.array(filled, dtype=np.int64)
+    # the grid of the used rows and columns only, with a gap of three or more empty lines kept as two (the
+    # finder tells one empty line from more, nothing else): a cell at XFD1048576 costs nothing
+    (row_at, real_rows), (col_at, real_cols) = _squeeze(at[:, 0]), _squeeze(at[:, 1])
+    grid = np.zeros((len(real_rows), len(real_cols)), dtype=bool)
+    grid[row_at, col_at] = True
+
+    def value(r, c):
+        return values.get((real_rows[r], real_cols[c])) if real_rows[r] and real_cols[c] else None
+
+    (top, left, bottom, right), rows, cols = bridged_block(grid, value)
+    return Bounds((real_rows[top], real_cols[left], real_rows[bottom - 1], real_cols[right - 1]),
+                  [real_rows[r - 1] + 1 for r in rows], [real_cols[c - 1] + 1 for c in cols], bridged=True)
+
+
+def _squeeze(lines):
+    """The used ``lines`` (row or column numbers, one per cell) on a squeezed axis: (the index of each cell's
+    line, and for each index its real line number, 0 for a stand-in for empty lines)."""
+    used = np.unique(lines)
+    step = np.minimum(np.diff(used), 3)  # up to two empty lines between used ones are kept
+    index = np.concatenate([[0], np.cumsum(step)])
+    real = np.zeros(index[-1] + 1, dtype=np.int64)
+    real[index] = used
+    return index[np.searchsorted(used, lines)], real.tolist()
 
 
 class Bounds(tuple):
@@ -190,8 +209,22 @@ def skip_empty(values: dict, bounds) -> Bounds:
     r0, c0, r1, c1 = bounds
     filled = [(r, c) for (r, c), v in values.items() if r0 <= r <= r1 and c0 <= c <= c1 and not _is_empty(v)]
     rows, cols = {r for r, _ in filled}, {c for _, c in filled}
-    return Bounds(bounds, [r for r in range(r0 + 1, r1 + 1) if r not in rows],
+    r1, c1 = max(rows, default=r0), max(cols, default=c0)  # a range of whole columns ends at its last cell
+    _check_size(r0, c0, r1, c1)
+    return Bounds((r0, c0, r1, c1), [r for r in range(r0 + 1, r1 + 1) if r not in rows],
                   [c for c in range(c0 + 1, c1 + 1) if c not in cols])
+
+
+#: the most cells (names included) of a matrix xlrec reads: three times the Online Retail matrix
+MAX_CELLS = 50_000_000
+
+
+def _check_size(r0, c0, r1, c1):
+    cells = (r1 - r0 + 1) * (c1 - c0 + 1)
+    if cells > MAX_CELLS:
+        raise InputError(f"the matrix {cell_address(r0, c0)}:{cell_address(r1, c1)} spans {cells:,} cells, more "
+                         f"than the {MAX_CELLS:,} xlrec reads (are there cells far from it? give --range "
+                         "around the matrix)")
 
 
 def _runs(numbers, name=str):
@@ -298,6 +331,7 @@ def read_block(values: dict, bounds, title) -> SalesMatrix:
     """Read the block at ``bounds`` (a :class:`Bounds` or a plain tuple) of a sheet's ``values``
     ({(row, column): value}) as a :class:`SalesMatrix`."""
     r0, c0, r1, c1 = bounds
+    _check_size(r0, c0, r1, c1)
     get = values.get
     cells = [[get((r, c)) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
     # the cells that hold something (a sparse matrix holds few), in row then column order
@@ -519,16 +553,27 @@ def _package_records(package) -> dict:
     return find_records((name, lambda name=name: package.sheet(name, tables=True).values) for name in package.sheets)
 
 
-def _legend_column(values: dict, bounds):
-    """The column of the legend: the first beyond the matrix, after an empty one, that is free (or holds
-    an earlier legend) in the matrix's first two rows."""
+_LAST_ROW, _LAST_COL = 1_048_576, 16_384  # Excel's XFD1048576
+
+
+def _legend_at(values: dict, bounds):
+    """The (row, column) of the legend's first cell (its second is below it): the first column beyond the
+    matrix, after an empty one, that is free (or holds an earlier legend) in the matrix's first two rows; when
+    the matrix ends too near Excel's last column, the first such place below the matrix."""
     r0, c0, r1, c1 = bounds
-    col = c1 + 2
-    while True:
-        a, b = values.get((r0, col)), values.get((r0 + 1, col))
-        if a == LEGEND_TEXT or (_is_empty(a) and _is_empty(b)):
-            return col
-        col += 1
+
+    def free(r, c):
+        a, b = values.get((r, c)), values.get((r + 1, c))
+        return a == LEGEND_TEXT or (_is_empty(a) and _is_empty(b))
+
+    col = next((c for c in range(c1 + 2, _LAST_COL + 1) if free(r0, c)), None)
+    if col is not None:
+        return r0, col
+    row = next((r for r in range(r1 + 2, _LAST_ROW) if free(r, c0)), None)
+    if row is None:
+        raise InputError(f"no room for xlrec's legend beside or below the matrix at {cell_address(r0, c0)} "
+                         "(it ends at Excel's last column and row)")
+    return row, c0
 
 
 def _legend_text(plan):
@@ -536,9 +581,8 @@ def _legend_text(plan):
 
 
 def _legend(ws, plan):
-    bounds = plan.bounds
-    col = _legend_column(sheet_values(ws), bounds)
-    a, b = ws.cell(row=bounds[0], column=col), ws.cell(row=bounds[0] + 1, column=col)
+    row, col = _legend_at(sheet_values(ws), plan.bounds)
+    a, b = ws.cell(row=row, column=col), ws.cell(row=row + 1, column=col)
     put(a, LEGEND_TEXT).fill = _FILL
     put(b, _legend_text(plan))
 
@@ -806,9 +850,8 @@ class _PlanCells(CellRows):
         self.at_col = np.array(at_col, dtype=np.int64)
         self.row_of = {r: i for i, r in enumerate(at_row)}
         self._rows = [at_row[i] for i in np.flatnonzero(self.touch.any(axis=1)).tolist()]
-        r0 = plan.bounds[0]
-        col = _legend_column(values, plan.bounds)
-        self.legend = {r0: [Cell(r0, col, LEGEND_TEXT, True)], r0 + 1: [Cell(r0 + 1, col, _legend_text(plan), False)]}
+        at, col = _legend_at(values, plan.bounds)
+        self.legend = {at: [Cell(at, col, LEGEND_TEXT, True)], at + 1: [Cell(at + 1, col, _legend_text(plan), False)]}
         self.done = 0
 
     @property

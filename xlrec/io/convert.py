@@ -270,12 +270,13 @@ class _Book:
                 on_stack.discard(key)
                 if key != start and not self._done(key):
                     try:
-                        self.value(*key)
+                        self.value(*key, prepared=True)
                     except (_Cycle, Unsupported):
                         pass  # kept in self.failed
 
     # --- cells
-    def value(self, sheet, row, col):
+    def value(self, sheet, row, col, prepared=False):
+        """The value of a cell, its formula evaluated (after the cells it depends on, unless ``prepared``)."""
         key = (sheet, row, col)
         if key in self.values:
             return self.values[key]
@@ -292,7 +293,7 @@ class _Book:
         else:
             if key in self.active:
                 raise _Cycle(cell_address(row, col, sheet))
-            if not self.active:  # not inside another cell's evaluation: its precedents first, in order
+            if not (self.active or prepared):  # not inside another cell's evaluation: its precedents first
                 self.prepare(sheet, row, col)
                 if key in self.failed:
                     raise self.failed[key].with_traceback(None)

@@ -8,9 +8,9 @@ openpyxl write of xlrec goes through :func:`put` so that neither can happen. (Th
 
 from __future__ import annotations
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 
-__all__ = ["put", "clean_text"]
+__all__ = ["put", "put_error", "clean_text"]
 
 
 def clean_text(value: str) -> str:
@@ -27,4 +27,13 @@ def put(cell, value):
         cell.data_type = "s"  # openpyxl made it a formula if it starts with "="
     else:
         cell.value = value
+    return cell
+
+
+def put_error(cell, code: str):
+    """Set ``cell`` to the Excel error value ``code`` (``#N/A``...); a code openpyxl cannot store as an error
+    value (``#SPILL!``) is stored as text. Returns the cell."""
+    put(cell, code)
+    if code in ERROR_CODES:
+        cell.data_type = "e"
     return cell

@@ -23,6 +23,7 @@ from ..core.cache import Fitted
 from ..core.matrix import SalesMatrix, cell_address
 from ..core.neighbors import NeighborModel
 from ..exceptions import NotFoundError, XlrecError
+from .cells import put, put_error
 from .formulas import Evaluator, Unsupported, XlError, function_names, parse
 from .workbook import check_output, load_workbook, save_atomic
 
@@ -65,12 +66,34 @@ class ConvertReport:
         return lines
 
 
-def _formula_text(value):
+def _formula_of(cell):
+    """The formula of an openpyxl cell, or None. A text cell whose text begins with "=" (typed as '=1+1) is
+    text, not a formula: only a cell openpyxl read as a formula (data type "f") is one."""
+    if cell is None:
+        return None
+    value = cell.value
     if isinstance(value, ArrayFormula):
         return value.text
-    if isinstance(value, str) and value.startswith("=") and len(value) > 1:
+    if cell.data_type == "f" and isinstance(value, str) and value.startswith("=") and len(value) > 1:
         return value
     return None
+
+
+def _references(tree):
+    """The reference texts of a formula tree (``Sales!A1:E7``, ``SalesMatrix``...), walked without recursion."""
+    refs, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        kind = node[0]
+        if kind == "ref":
+            refs.append(node[1])
+        elif kind in ("neg", "plus", "pct"):
+            stack.append(node[1])
+        elif kind == "op":
+            stack.extend((node[3], node[2]))
+        elif kind == "call":
+            stack.extend(reversed(node[2]))
+    return refs
 
 
 class _Cycle(Exception):
@@ -84,7 +107,10 @@ class _Book:
         self.wb, self.path = wb, path
         self.values = {}  # (sheet, row, col) -> value
         self.trees = {}  # (sheet, row, col) -> parsed formula
-        self.active = set()
+        self.active = set()  # the formula cells being evaluated
+        self.failed = {}  # (sheet, row, col) -> why its formula cannot be evaluated (Unsupported or _Cycle)
+        self.formula_cells = {}  # sheet -> [(row, col)] of its formula cells
+        self.ranges = {}  # (sheet, bounds) -> the formula cells in that range
         self.extents = {}  # sheet -> (max_row, max_column), before any cell is written
         self.grids = {}  # (sheet, bounds) -> table (kept alive: the fit cache is keyed by its id)
         self.origins = {}  # id(table) -> (sheet, row, col) of its top-left cell
@@ -106,7 +132,9 @@ class _Book:
             return name, ref
         return sheet, text
 
-    def resolve(self, text, sheet):
+    def locate(self, text, sheet):
+        """Where a reference points: (sheet, (min_col, min_row, max_col, max_row)), whole rows and columns cut
+        at the sheet's last used cell; or an :class:`XlError`."""
         name, ref = self._sheet_and_ref(text, sheet)
         if name is None:
             return ref
@@ -115,7 +143,11 @@ class _Book:
             bounds = range_boundaries(ref)
         except (ValueError, TypeError):
             return self._named(ref, name)
-        return self.read(name, bounds)
+        return name, self._clip(name, bounds)
+
+    def resolve(self, text, sheet):
+        located = self.locate(text, sheet)
+        return located if isinstance(located, XlError) else self.read(*located)
 
     def _named(self, ref, sheet):
         ws = self.wb[sheet]
@@ -128,11 +160,11 @@ class _Book:
                     headers = table.headerRowCount if table.headerRowCount is not None else 1
                     totals = table.totalsRowCount or 0
                     if part in ("#all",):
-                        return self.read(other.title, (c0, r0, c1, r1))
+                        return other.title, (c0, r0, c1, r1)
                     if part in ("", "#data"):
-                        return self.read(other.title, (c0, r0 + headers, c1, r1 - totals))
+                        return other.title, (c0, r0 + headers, c1, r1 - totals)
                     if part == "#headers" and headers:
-                        return self.read(other.title, (c0, r0, c1, r0))
+                        return other.title, (c0, r0, c1, r0)
                     raise Unsupported(f"the structured reference {ref} is not supported; use {table_name}[#All]")
         for names in (ws.defined_names, self.wb.defined_names):
             defined = names.get(ref) or next((d for n, d in names.items() if n.lower() == ref.lower()), None)
@@ -143,7 +175,7 @@ class _Book:
                 target, cells = destinations[0]
                 if target not in self.wb.sheetnames:
                     return XlError("#REF!", f"the name {ref} refers to a missing sheet")
-                return self.read(target, range_boundaries(cells.replace("$", "")))
+                return target, self._clip(target, range_boundaries(cells.replace("$", "")))
         return XlError("#NAME?", f"no range, table or name called {ref!r}")
 
     def _extent(self, sheet):
@@ -154,15 +186,19 @@ class _Book:
             extent = self.extents[sheet] = (ws.max_row, ws.max_column)
         return extent
 
-    def read(self, sheet, bounds):
+    def _clip(self, sheet, bounds):
+        """Whole rows or columns (``A:A``) up to the last used cell; larger ranges cut there too."""
         c0, r0, c1, r1 = bounds
         if (c0, r0) == (c1, r1) and c0 is not None and r0 is not None:  # one cell
-            return self.value(sheet, r0, c0)
+            return bounds
         max_row, max_col = self._extent(sheet)
-        if c0 is None or r0 is None:  # whole rows or columns: up to the last used cell
+        if c0 is None or r0 is None:
             c0, r0 = c0 or 1, r0 or 1
             c1, r1 = c1 or max_col, r1 or max_row
-        c1, r1 = min(c1, max(max_col, c0)), min(r1, max(max_row, r0))
+        return c0, r0, min(c1, max(max_col, c0)), min(r1, max(max_row, r0))
+
+    def read(self, sheet, bounds):
+        c0, r0, c1, r1 = bounds
         if (c0, r0) == (c1, r1):
             return self.value(sheet, r0, c0)
         key = (sheet, (c0, r0, c1, r1))
@@ -173,27 +209,106 @@ class _Book:
             self.origins[id(grid)] = (sheet, r0, c0)
         return grid
 
+    # --- the order of evaluation
+    def _formula_cells(self, sheet, bounds):
+        """The formula cells of ``sheet`` within ``bounds``, as (sheet, row, col) keys."""
+        c0, r0, c1, r1 = bounds
+        ws = self.wb[sheet]
+        if (c0, r0) == (c1, r1):
+            return [(sheet, r0, c0)] if _formula_of(ws._cells.get((r0, c0))) is not None else []
+        key = (sheet, bounds)
+        found = self.ranges.get(key)
+        if found is None:
+            cells = self.formula_cells.get(sheet)
+            if cells is None:
+                cells = self.formula_cells[sheet] = [rc for rc, cell in ws._cells.items()
+                                                     if _formula_of(cell) is not None]
+            found = self.ranges[key] = [(sheet, r, c) for r, c in cells if r0 <= r <= r1 and c0 <= c <= c1]
+        return found
+
+    def _precedents(self, key):
+        """The formula cells the formula of ``key`` refers to (none when it cannot be read: evaluating it
+        will say why)."""
+        sheet, row, col = key
+        try:
+            tree = self._tree(key, _formula_of(self.wb[sheet]._cells.get((row, col))))
+            out = []
+            for text in _references(tree):
+                located = self.locate(text, sheet)
+                if not isinstance(located, XlError):
+                    out.extend(self._formula_cells(*located))
+            return out
+        except (Unsupported, ValueError, TypeError):
+            return []
+
+    def _done(self, key):
+        return key in self.values or key in self.failed
+
+    def prepare(self, sheet, row, col):
+        """Evaluate every formula cell that the formula at (sheet, row, col) depends on, directly or through
+        others, each after the cells it depends on: a depth-first walk with an explicit stack, so that a chain
+        of thousands of formulas needs no deep recursion. A cell on a circular reference fails with the address
+        that closes the circle; so do the cells that depend on it."""
+        start = (sheet, row, col)
+        stack = [(start, iter(self._precedents(start)))]
+        on_stack = {start}
+        while stack:
+            key, precedents = stack[-1]
+            for dep in precedents:
+                if self._done(dep):
+                    continue
+                if dep in on_stack:  # a circle: dep ... key -> dep
+                    closing = _Cycle(cell_address(dep[1], dep[2], dep[0]))
+                    for other, _ in stack[[k for k, _ in stack].index(dep):]:
+                        self.failed.setdefault(other, closing)
+                    continue
+                on_stack.add(dep)
+                stack.append((dep, iter(self._precedents(dep))))
+                break
+            else:
+                stack.pop()
+                on_stack.discard(key)
+                if key != start and not self._done(key):
+                    try:
+                        self.value(*key, prepared=True)
+                    except (_Cycle, Unsupported):
+                        pass  # kept in self.failed
+
     # --- cells
-    def value(self, sheet, row, col):
+    def value(self, sheet, row, col, prepared=False):
+        """The value of a cell, its formula evaluated (after the cells it depends on, unless ``prepared``)."""
         key = (sheet, row, col)
         if key in self.values:
             return self.values[key]
+        if key in self.failed:
+            raise self.failed[key].with_traceback(None)
         ws = self.wb[sheet]
         cell = ws._cells.get((row, col))  # no new empty cells in the output
-        raw = cell.value if cell is not None else None
-        formula = _formula_text(raw)
+        formula = _formula_of(cell)
         if formula is None:
+            raw = cell.value if cell is not None else None
             value = raw
-            if isinstance(raw, str) and raw in _ERROR_CODES:
+            if isinstance(raw, str) and raw in _ERROR_CODES and cell.data_type == "e":
                 value = XlError(raw)
         else:
             if key in self.active:
                 raise _Cycle(cell_address(row, col, sheet))
+            if not (self.active or prepared):  # not inside another cell's evaluation: its precedents first
+                self.prepare(sheet, row, col)
+                if key in self.failed:
+                    raise self.failed[key].with_traceback(None)
             self.active.add(key)
             try:
                 value = self.evaluate_cell(sheet, row, col, formula)
             except Unsupported as exc:
-                value = self._saved_value(sheet, row, col, exc)
+                try:
+                    value = self._saved_value(sheet, row, col, exc)
+                except Unsupported as failure:
+                    self.failed[key] = failure
+                    raise
+            except _Cycle as exc:
+                self.failed[key] = exc
+                raise
             finally:
                 self.active.discard(key)
             if isinstance(value, list):  # a referenced cell shows the top-left value of an array
@@ -201,12 +316,21 @@ class _Book:
         self.values[key] = value
         return value
 
-    def evaluate_cell(self, sheet, row, col, formula):
-        key = (sheet, row, col)
+    def _tree(self, key, formula):
         tree = self.trees.get(key)
         if tree is None:
-            tree = self.trees[key] = parse(formula)
-        return self.evaluator.evaluate(tree, sheet)
+            try:
+                tree = self.trees[key] = parse(formula)
+            except RecursionError:
+                raise Unsupported("the formula is nested too deeply to evaluate") from None
+        return tree
+
+    def evaluate_cell(self, sheet, row, col, formula):
+        tree = self._tree((sheet, row, col), formula)
+        try:
+            return self.evaluator.evaluate(tree, sheet)
+        except RecursionError:
+            raise Unsupported("the formula is nested too deeply to evaluate") from None
 
     def _saved_value(self, sheet, row, col, exc):
         if self.saved is None:
@@ -215,7 +339,12 @@ class _Book:
         value = value.value if value is not None else None
         address = cell_address(row, col, sheet)
         if value is None:
-            raise Unsupported(f"it uses {address}, which could not be evaluated ({exc}) and has no saved value")
+            # in a chain of formulas that fail for one reason, name the first cell and the reason, not the chain
+            root = getattr(exc, "root", None)
+            why = f"through {root}" if root else str(exc)
+            failure = Unsupported(f"it uses {address}, which could not be evaluated ({why}) and has no saved value")
+            failure.root = root or f"{address}: {exc}"
+            raise failure
         self.report.saved_values.append((address, f"could not be evaluated ({exc}); used the value Excel saved, "
                                                   f"{value!r}"))
         return XlError(value) if isinstance(value, str) and value in _ERROR_CODES else value
@@ -261,13 +390,13 @@ _ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
                           "#CALC!", "#GETTING_DATA"})
 
 
-def _excel_value(v):
-    """What a cell holds for a computed value: an error value's code, nothing for empty text."""
+def _write(cell, v):
+    """Give ``cell`` a computed value: an error value's code as an error value, nothing for empty text, and
+    text as text (never a formula, whatever it begins with: names come from strangers' workbooks)."""
     if isinstance(v, XlError):
-        return v.code
-    if isinstance(v, str) and v == "":
-        return None
-    return v
+        put_error(cell, v.code)
+    else:
+        put(cell, None if isinstance(v, str) and v == "" else v)
 
 
 def convert_workbook(input_path, output_path, *, values_only=False, force=False) -> ConvertReport:
@@ -282,7 +411,7 @@ def convert_workbook(input_path, output_path, *, values_only=False, force=False)
     targets = []  # (ws, cell, formula, is_array)
     for ws in wb.worksheets:
         for cell in list(ws._cells.values()):
-            formula = _formula_text(cell.value)
+            formula = _formula_of(cell)
             if formula is None:
                 continue
             try:
@@ -298,6 +427,10 @@ def convert_workbook(input_path, output_path, *, values_only=False, force=False)
     for ws, cell, formula, is_array in targets:
         address = cell_address(cell.row, cell.column, ws.title)
         try:
+            book.prepare(ws.title, cell.row, cell.column)  # the cells it depends on, in order, without recursion
+            cycle = book.failed.get((ws.title, cell.row, cell.column))
+            if isinstance(cycle, _Cycle):
+                raise cycle
             value = book.evaluate_cell(ws.title, cell.row, cell.column, formula)
         except Unsupported as exc:
             report.unevaluable.append((address, formula, str(exc)))
@@ -314,7 +447,7 @@ def convert_workbook(input_path, output_path, *, values_only=False, force=False)
             value = _place_table(ws, cell, value, is_array, report, taken)
         if isinstance(value, XlError):
             report.errors.append((address, value.code, value.reason))
-        cell.value = _excel_value(value)
+        _write(cell, value)
         report.converted += 1
     save_atomic(wb, output_path)
     return report
@@ -345,7 +478,7 @@ def _place_table(ws, cell, table, is_array, report, taken):
             if (i, j) == (0, 0):
                 continue
             v = table[i][j] if i < rows and j < len(table[i]) else XlError("#N/A")
-            ws.cell(row=r0 + i, column=c0 + j).value = _excel_value(v)
+            _write(ws.cell(row=r0 + i, column=c0 + j), v)
             taken.add((ws.title, r0 + i, c0 + j))
             report.spilled += 1
     return table[0][0]

@@ -31,8 +31,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from ..core.matrix import _parse_number_text
-from ..exceptions import InputError
-from .workbook import save_atomic
+from ..exceptions import InputError, WorkbookError, XlrecError
+from .cells import clean_text, put
+from .workbook import check_file, save_atomic
 
 __all__ = ["pivot", "PivotReport", "read_rows"]
 
@@ -68,9 +69,18 @@ def read_rows(path):
         raise InputError(f"{path}: no such file")
     name = path.name.lower()
     if name.endswith((".xlsx", ".xlsm")):
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
-            rows = wb.worksheets[0].iter_rows(values_only=True)
+            check_file(path, force=True)  # a zip package within the size caps (only values are read: no refusal)
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except XlrecError:
+            raise
+        except Exception as exc:  # damaged or malformed parts raise errors of many kinds (zlib.error...)
+            raise _unreadable(path, exc) from exc
+        try:
+            if not wb.worksheets:
+                raise WorkbookError(f"{path}: holds no worksheet to read the bookings from (a damaged workbook?); "
+                                    "open and save it in Excel or LibreOffice, or export the bookings as CSV")
+            rows = _guarded(wb.worksheets[0].iter_rows(values_only=True), path)
             header = [str(h).strip() if h is not None else "" for h in next(rows, [])]
             yield header, ((i, list(r)) for i, r in enumerate(rows, start=2))
         finally:
@@ -91,6 +101,26 @@ def read_rows(path):
             raise InputError(f"{path}: cannot be read as a UTF-8 CSV file ({exc})") from None
 
 
+def _unreadable(path, exc) -> WorkbookError:
+    """One line for a workbook openpyxl cannot read (a missing part, broken or unsafe XML, a damaged zip)."""
+    cause = exc.__cause__ or exc.__context__ or exc  # openpyxl wraps the parser's error in a long message
+    detail = " ".join(f"{type(cause).__name__}: {cause}".split())
+    return WorkbookError(f"{path}: cannot be read as a workbook (invalid or unsafe XML? {detail}); "
+                         "open and save it in Excel or LibreOffice, or export the bookings as CSV")
+
+
+def _guarded(rows, path):
+    """``rows``, with an error while reading the sheet (openpyxl reads it as it goes) as one line."""
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise _unreadable(path, exc) from exc
+        yield row
+
+
 def _columns(spec, header, option, sep="+"):
     names = [s.strip() for s in spec.split(sep)]
     idx = []
@@ -103,7 +133,9 @@ def _columns(spec, header, option, sep="+"):
 
 
 def _text(row, idx):
-    parts = [str(row[i]).strip() if i < len(row) and row[i] is not None else "" for i in idx]
+    """The name in columns ``idx`` of ``row``, trimmed, without control characters (a workbook cannot hold
+    them; taken out before names are merged, so that "A\x07" and "A" are one name)."""
+    parts = [clean_text(str(row[i])).strip() if i < len(row) and row[i] is not None else "" for i in idx]
     parts = [p[:-2] if p.endswith(".0") and p[:-2].isdigit() else p for p in parts]  # 17850.0 -> 17850
     return " ".join(p for p in parts if p)
 
@@ -288,16 +320,16 @@ def pivot(path, output, *, salesperson, client, amount, date=None, period=None, 
             by_person[sp].append((col[cl], v))
         ws = wb.create_sheet(key)
         ws.freeze_panes = "B2"
-        head = [WriteOnlyCell(ws, f"{amount} by salesperson and client")]
-        head += [WriteOnlyCell(ws, spellings[1][c]) for c in clients]
+        head = [put(WriteOnlyCell(ws), f"{amount} by salesperson and client")]
+        head += [put(WriteOnlyCell(ws), spellings[1][c]) for c in clients]  # names are text, never formulas
         for c in head:
             c.font = _BOLD
         ws.append(head)
         for sp in people:
             line = [None] * (len(clients) + 1)
-            line[0] = spellings[0][sp]
+            line[0] = put(WriteOnlyCell(ws), spellings[0][sp])
             for j, v in by_person[sp]:
-                c = WriteOnlyCell(ws, v)
+                c = put(WriteOnlyCell(ws), v)
                 c.number_format = "#,##0.00"
                 line[j] = c
             ws.append(line)

@@ -8,9 +8,13 @@ openpyxl write of xlrec goes through :func:`put` so that neither can happen. (Th
 
 from __future__ import annotations
 
+import contextlib
+import math
+
+from openpyxl.cell import _writer as _cell_writer
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 
-__all__ = ["put", "put_error", "clean_text"]
+__all__ = ["put", "put_error", "clean_text", "exact_numbers"]
 
 
 def clean_text(value: str) -> str:
@@ -37,3 +41,30 @@ def put_error(cell, code: str):
     if code in ERROR_CODES:
         cell.data_type = "e"
     return cell
+
+
+@contextlib.contextmanager
+def exact_numbers():
+    """While open, openpyxl writes every number with all its digits.
+
+    openpyxl writes numbers with 16 significant digits (``"%.16g"``): a booking such as 0.1 + 0.2 =
+    0.30000000000000004 would come back as 0.3, and the largest double as a number beyond it, which reads as
+    infinity; a workbook xlrec writes must hold every known cell as it was. Python's ``repr`` gives the
+    shortest text that reads back as the same double. (This swaps openpyxl's cell writer's formatting
+    function, its one place for numbers, for the time of a save.)
+    """
+    original = getattr(_cell_writer, "safe_string", None)
+    if original is None:  # an openpyxl laid out otherwise: its own formatting
+        yield
+        return
+
+    def safe_string(value):
+        if type(value) is float and math.isfinite(value):
+            return repr(value)
+        return original(value)
+
+    _cell_writer.safe_string = safe_string
+    try:
+        yield
+    finally:
+        _cell_writer.safe_string = original

@@ -30,9 +30,9 @@ import openpyxl
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from ..core.matrix import _parse_number_text
+from ..core.matrix import MAX_AMOUNT, _parse_number_text
 from ..exceptions import InputError, WorkbookError, XlrecError
-from .cells import clean_text, put
+from .cells import clean_text, exact_numbers, put
 from .workbook import check_file, save_atomic
 
 __all__ = ["pivot", "PivotReport", "read_rows"]
@@ -309,7 +309,20 @@ def pivot(path, output, *, salesperson, client, amount, date=None, period=None, 
         report.remarks.append(dates.remark())
     if not sums:
         raise InputError(f"{path}: no booking line with a salesperson, a client and an amount")
+    for key, cells in sums.items():
+        for (sp, cl), v in cells.items():
+            if not math.isfinite(v) or abs(v) > MAX_AMOUNT:
+                raise InputError(f"{path}: the amounts of {spellings[0][sp]!r} and {spellings[1][cl]!r} add up to "
+                                 f"{v:g}, beyond the {MAX_AMOUNT:g} xlrec computes with (give the amounts in a "
+                                 "larger unit)")
     wb = openpyxl.Workbook(write_only=True)  # a 4,000 x 4,000 sparse matrix: stream it, most cells are blank
+    with exact_numbers():  # a write-only sheet writes each row as it is appended
+        _write_sheets(wb, sums, spellings, amount, report)
+    save_atomic(wb, output)
+    return report
+
+
+def _write_sheets(wb, sums, spellings, amount, report):
     for key in sorted(sums):
         cells = sums[key]
         people = sorted({sp for sp, _ in cells})
@@ -334,5 +347,3 @@ def pivot(path, output, *, salesperson, client, amount, date=None, period=None, 
                 line[j] = c
             ws.append(line)
         report.sheets[key] = (len(people), len(clients), math.fsum(cells.values()))
-    save_atomic(wb, output)
-    return report

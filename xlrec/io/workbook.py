@@ -29,7 +29,7 @@ from ..core.layout import bridged_block, is_empty as _is_empty
 from ..core.matrix import SalesMatrix, _label, _parse_number_text, cell_address, column_letter, shown
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
-from .cells import put
+from .cells import exact_numbers, put
 from .package import check_package, refusal
 from .splice import Cell, CellRows, Numbers, Package, Unsupported
 from ..sheet.records import (Record, find_records, iter_record_rows, match_record, record_sheet_name,
@@ -598,8 +598,13 @@ def _file_mode(path):
 
 
 def save_atomic(wb, path):
-    """Save to a temporary file beside ``path``, then rename it into place."""
-    write_atomic(path, wb.save)
+    """Save to a temporary file beside ``path``, then rename it into place; every number with all its digits
+    (:func:`~xlrec.io.cells.exact_numbers`)."""
+    def save(tmp):
+        with exact_numbers():
+            wb.save(tmp)
+
+    write_atomic(path, save)
 
 
 def write_atomic(path, write):

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..exceptions import InputError, XlrecError
+from .package import check_regular_file
 from .workbook import SUFFIXES, fill_workbook, save_text_atomic
 
 __all__ = ["BatchItem", "expand_inputs", "run_batch", "write_summary", "default_jobs"]
@@ -73,6 +74,8 @@ def expand_inputs(inputs) -> list[Path]:
             if path.suffix.lower() not in EXTENSIONS:
                 raise InputError(f"{path}: not an .xlsx or .xlsm workbook")
             add(path)
+        elif path.exists():  # a pipe or a device: reading it may never end
+            check_regular_file(path)
         elif glob.has_magic(text):
             matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
             workbooks = [m for m in matches if m.is_file() and _is_workbook(m)]

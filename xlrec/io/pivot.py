@@ -32,6 +32,7 @@ from openpyxl.styles import Font
 
 from ..core.matrix import _parse_number_text
 from ..exceptions import InputError
+from .package import check_regular_file
 from .workbook import save_atomic
 
 __all__ = ["pivot", "PivotReport", "read_rows"]
@@ -66,6 +67,7 @@ def read_rows(path):
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    check_regular_file(path)  # a pipe or a device named .csv or .xlsx: reading it may never end
     name = path.name.lower()
     if name.endswith((".xlsx", ".xlsm")):
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)

@@ -107,15 +107,19 @@ def _xml_problem(stream, whole: bool):
 
 
 def _check_xml(path, z, info):
-    """Refuse a part whose XML declares a document type or (for the parts read whole by xlrec's package
-    editor and openpyxl: content types, relationships, the workbook, styles, strings) does not parse."""
+    """Refuse a part whose XML declares a document type or (content types, relationships and the workbook
+    part, which the package editor reads with ElementTree while it writes) does not parse.
+
+    Of the other parts only the prolog is read, where a declaration must be: they can be large (worksheets,
+    shared strings), legacy drawings (VML) are often not well-formed, and a reader that finds them broken
+    says so itself (the sheet readers, openpyxl through :func:`xlrec.io.workbook.load_workbook`).
+    """
     name = info.filename
     lower = name.lower()
     if not lower.endswith((".xml", ".rels", ".vml")):
         return
-    # worksheets can be large and are read by the sheet readers, which refuse a declaration themselves; legacy
-    # drawings (VML) are often not well-formed: for these only the prolog
-    whole = not (lower.startswith("xl/worksheets/") or lower.endswith(".vml"))
+    whole = lower == "[content_types].xml" or lower.endswith(".rels") or (
+        lower.startswith("xl/workbook") and "/" not in lower[3:])
     with z.open(info) as f:
         problem = _xml_problem(f, whole)
     if problem is not None:

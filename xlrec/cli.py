@@ -7,6 +7,7 @@ cells could not be filled is *not* an error (the summary says so).
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 from . import __version__
@@ -197,6 +198,31 @@ class _Progress:
             bar.close()
 
 
+# what to do about an OSError, by errno
+_ADVICE = {
+    errno.ENOSPC: "free some space on that disk, or write the output to another one",
+    errno.EDQUOT: "your disk quota is used up: free some space, or write the output elsewhere",
+    errno.EFBIG: "the file is larger than this system allows: write the output elsewhere",
+    errno.EROFS: "the disk is read-only: write the output elsewhere",
+    errno.EACCES: "check the permissions of the file and of its folder",
+    errno.EPERM: "check the permissions of the file and of its folder",
+}
+
+
+def _os_error(exc: OSError, args) -> str:
+    """One line for an OSError: the path (the exception's, else the output being written), what happened and,
+    where it is clear, what to do."""
+    path = exc.filename
+    if path is None:
+        path = getattr(args, "output", None) or getattr(args, "summary", None) or getattr(args, "output_dir", None)
+    text = f"{path}: " if path is not None else ""
+    if exc.filename2 is not None:
+        text += f"(and {exc.filename2}) "
+    text += exc.strerror or str(exc) or type(exc).__name__
+    advice = _ADVICE.get(exc.errno)
+    return f"{text} ({advice})" if advice else text
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -237,8 +263,11 @@ def main(argv=None) -> int:
     except XlrecError as exc:
         print(f"xlrec: error: {exc}", file=sys.stderr)
         return 2
-    except (OSError, PermissionError) as exc:
-        print(f"xlrec: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+    except OSError as exc:  # a full disk, a folder without write permission, a file that went away
+        print(f"xlrec: error: {_os_error(exc, args)}", file=sys.stderr)
+        from .io.workbook import release_quietly
+
+        release_quietly(exc)  # half-written streams closed now, quietly: no "Exception ignored" traceback
         return 2
     except KeyboardInterrupt:  # Ctrl-C: no traceback; outputs are written atomically, so none is half-written
         print("xlrec: interrupted", file=sys.stderr)

@@ -10,7 +10,6 @@ import openpyxl
 import pytest
 
 from conftest import EXAMPLE, article_cells
-from xlrec.cli import main
 
 ALYSSA_STAPLES = (500_000 + 0.5 * 300_000) / 1.5
 

@@ -111,7 +111,7 @@ def with_laughs(name, data):
     (lambda p: rewrite(good_export(p.with_name("g.xlsx")), p, lambda n, d: d if n.startswith("docProps") else None),
      "is a zip file but not an Excel workbook (no xl/workbook part)"),
     (lambda p: rewrite(good_export(p.with_name("g.xlsx")), p, with_laughs),
-     "cannot be read as a workbook (invalid or unsafe XML? EntitiesForbidden: "),
+     "cannot be read as a workbook: its part xl/worksheets/sheet1.xml declares a document type (DOCTYPE)"),
     (lambda p: p.write_bytes(good_export(p.with_name("g.xlsx")).read_bytes()[:-100]) and p,
      "is not an Excel workbook (the file is not a zip package; is it corrupt, or an old .xls renamed?)"),
     (lambda p: rewrite(good_export(p.with_name("g.xlsx")), p, lambda n, d: None if n.endswith("sheet1.xml") else d),

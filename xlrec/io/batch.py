@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..exceptions import InputError, XlrecError
+from .package import check_regular_file
 from .workbook import SUFFIXES, fill_workbook, save_text_atomic
 
 __all__ = ["BatchItem", "expand_inputs", "run_batch", "write_summary", "default_jobs"]
@@ -73,6 +74,8 @@ def expand_inputs(inputs) -> list[Path]:
             if path.suffix.lower() not in EXTENSIONS:
                 raise InputError(f"{path}: not an .xlsx or .xlsm workbook")
             add(path)
+        elif path.exists():  # a pipe or a device: reading it may never end
+            check_regular_file(path)
         elif glob.has_magic(text):
             matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
             workbooks = [m for m in matches if m.is_file() and _is_workbook(m)]
@@ -124,13 +127,50 @@ def fill_one(item: BatchItem, options: dict) -> BatchItem:
     return item
 
 
-def _init_worker(threads):
+def _init_worker(threads, parent_alive=None):
     from threadpoolctl import threadpool_limits
 
     from ..core import _accel
 
+    if parent_alive is not None:
+        _exit_with_parent(parent_alive)
     _accel.set_threads(threads)
     threadpool_limits(limits=threads)
+
+
+def _exit_with_parent(parent_alive):
+    """Make this worker exit when the process that runs the batch dies (``kill -9`` of ``xlrec batch``): left
+    alone, a worker waiting for work would wait for ever, and so would the forkserver that started it.
+
+    ``parent_alive`` is the reading end of a pipe whose only writing end the batch process holds: when that
+    process dies, for whatever reason, the read ends (EOF), and a daemon thread here ends this process. That
+    works on every system and with every start method; checking ``os.getppid()`` or the parent-death signal
+    (Linux's ``prctl(PR_SET_PDEATHSIG)``) would not, because a worker's parent is the forkserver, which
+    outlives the batch process as long as a worker lives. The parent-death signal is set as well, for the
+    day the forkserver itself is killed. A temporary file the worker was writing is left behind, named with its
+    process id, and the next run that writes into that folder removes it
+    (:func:`xlrec.io.workbook.write_atomic`).
+    """
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # no prctl in this libc: the pipe alone does it
+            pass
+
+    def watch():
+        try:
+            parent_alive.recv_bytes()  # nothing is ever sent: this returns or raises when the writer is gone
+        except (EOFError, OSError):
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="xlrec-exit-with-parent", daemon=True).start()
 
 
 @contextlib.contextmanager
@@ -173,9 +213,12 @@ def run_batch(items, options, jobs=1, progress=None, on_done=None) -> list[Batch
     # forkserver, not fork: a parent that has run the compiled kernels holds an OpenMP runtime, and a forked
     # copy of it would be killed ("fork() called from a process already using GNU OpenMP")
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    with _shared_cores(threads), \
-            cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
-                                   initializer=_init_worker, initargs=(threads,)) as pool:
+    context = mp.get_context(method)
+    # the workers read this pipe, which nothing is written to, to learn when this process dies (kill -9)
+    parent_alive, alive = context.Pipe(duplex=False)
+    with contextlib.closing(parent_alive), contextlib.closing(alive), _shared_cores(threads), \
+            cf.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                   initializer=_init_worker, initargs=(threads, parent_alive)) as pool:
         futures = {pool.submit(fill_one, item, options): item for item in items}
         waiting = set(futures)
 

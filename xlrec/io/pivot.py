@@ -33,6 +33,7 @@ from openpyxl.styles import Font
 from ..core.matrix import MAX_AMOUNT, _parse_number_text
 from ..exceptions import InputError, WorkbookError, XlrecError
 from .cells import clean_text, exact_numbers, put
+from .package import check_regular_file
 from .workbook import check_file, save_atomic
 
 __all__ = ["pivot", "PivotReport", "read_rows"]
@@ -67,6 +68,7 @@ def read_rows(path):
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    check_regular_file(path)  # a pipe or a device named .csv or .xlsx: reading it may never end
     name = path.name.lower()
     if name.endswith((".xlsx", ".xlsm")):
         try:

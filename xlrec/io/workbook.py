@@ -10,8 +10,8 @@ import io
 import os
 import re
 import shlex
+import stat
 import tempfile
-import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -77,10 +77,7 @@ def check_file(path, *, force=False) -> list:
         raise InputError(f"{path}: is a folder, not a workbook")
     if path.suffix.lower() not in SUFFIXES:
         raise InputError(f"{path}: xlrec reads .xlsx and .xlsm workbooks (save it in one of those formats)")
-    if not zipfile.is_zipfile(path):
-        raise WorkbookError(f"{path}: is not an Excel workbook (the file is not a zip package; "
-                            "is it corrupt, or an old .xls renamed?)")
-    return check_package(path, force=force)
+    return check_package(path, force=force)  # also refuses pipes and devices, encrypted files, non-zips
 
 
 def get_sheet(wb, sheet=None):
@@ -609,34 +606,126 @@ def save_atomic(wb, path):
 
 def write_atomic(path, write):
     """Call ``write(temporary path)`` for a file beside ``path``, then rename it into place; on any error
-    the temporary file is removed and ``path`` is left as it was."""
+    the temporary file is removed and ``path`` is left as it was.
+
+    The temporary file is named ``.{name}.xlrec-{host}-{pid}-XXXXXXXX.tmp``: a process killed outright (kill -9)
+    cannot remove its own, so each run removes, once per folder, those left by processes of this host that no
+    longer exist. An OSError without a file name (a full disk) is given ``path``'s.
+    """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"{path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
+    _check_output_file(path)
+    tmp = _temporary(path, folder)
     try:
         os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; give the file the mode a plain save would
         write(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename in (None, tmp):
+            exc.filename = str(path)  # the user knows the output, not the temporary file
+        release_quietly(exc)
         raise
 
 
 def save_text_atomic(text: str, path) -> None:
-    """Write a text file (UTF-8) through a temporary file and a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+    """Write a text file (UTF-8) through a temporary file and a rename (:func:`write_atomic`)."""
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
             f.write(text)
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_atomic(path, write)
+
+
+_TEMPORARY = re.compile(r"\..*\.xlrec-([A-Za-z0-9-]+)-(\d+)-[a-z0-9_]+\.tmp", re.S)
+_cleaned = set()  # folders this process has cleaned of stale temporary files
+
+
+def _host():
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
+
+
+def _temporary(path: Path, folder: Path) -> str:
+    """A new empty temporary file beside ``path``, named so that a later run can tell it is stale."""
+    key = os.path.abspath(folder)
+    if key not in _cleaned:
+        _cleaned.add(key)
+        remove_stale_temporaries(folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:120]}.xlrec-{_host()}-{os.getpid()}-", suffix=".tmp",
+                               dir=folder)
+    os.close(fd)
+    return tmp
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: another user's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder) -> list:
+    """Remove the temporary files that xlrec processes of this host killed before they could (kill -9, power
+    cut while filling) left in ``folder``; return their paths. Those of running processes are left alone, and
+    so are those of other hosts (a shared folder), whose processes cannot be seen from here."""
+    removed = []
+    host = _host()
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        m = _TEMPORARY.fullmatch(name)
+        if m is None or m.group(1) != host or int(m.group(2)) == os.getpid() or _alive(int(m.group(2))):
+            continue
+        try:
+            os.unlink(os.path.join(folder, name))
+            removed.append(Path(folder) / name)
+        except OSError:
+            pass
+    return removed
+
+
+def _check_output_file(path: Path):
+    """Refuse to replace what is not a regular file (a device such as /dev/null, a pipe, a folder)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise InputError(f"{path}: is {what}; give the name of a file to write")
+
+
+def release_quietly(exc: BaseException):
+    """Let go of what the frames of ``exc``'s traceback hold, now, swallowing the errors that objects closed on
+    the way raise. After a failed write (a full disk) openpyxl's half-written worksheet streams flush when
+    they are collected; on a full disk that fails again, and Python prints "Exception ignored" with a traceback
+    to stderr. The frames still running (the caller's) are left as they are."""
+    import gc
+    import sys
+    import traceback
+
+    hook = sys.unraisablehook
+
+    def quiet(unraisable):
+        if not isinstance(unraisable.exc_value, OSError):
+            hook(unraisable)
+
+    sys.unraisablehook = quiet
+    try:
+        traceback.clear_frames(exc.__traceback__)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 @dataclass

@@ -266,9 +266,11 @@ def text_cell(draw, col, value, style=0):
 @st.composite
 def value_cell(draw, col, exclude):
     """A matrix value cell; None for a blank without a ``<c>`` element."""
-    style = draw(st.sampled_from([0, 0, 1, 3, 4] + ([] if "date_styles" in exclude else [5])))
+    style = draw(st.sampled_from([0, 0, 1, 3, 4] + ([] if {"date_styles", "bad_values"} & exclude else [5])))
     kind = draw(st.sampled_from(["number"] * 8 + ["blank"] * 4 + ["numeric_text", "formula", "zero"]
                                 + ([] if "bad_values" in exclude else ["error", "bool", "bad_text"])))
+    if "bad_values" in exclude and kind in ("numeric_text", "formula"):
+        kind = "number"  # a case meant to fill: no text that may not read as a number, no formula without a value
     if kind == "number":
         return XCell(col, "n", draw(number_texts(exclude)), style)
     if kind == "zero":
@@ -304,6 +306,7 @@ def cases(draw, exclude=frozenset()):
                            min_size=n_people, max_size=n_people))
     clients = draw(st.lists(names(control="control" not in exclude, formula_like="formula_like" not in exclude),
                             min_size=n_clients, max_size=n_clients))
+    hostile_values = draw(st.integers(0, 2)) == 0  # else every value reads as a number or a blank: fill writes
     cells = {}  # (row, col) -> XCell
     corner = draw(st.sampled_from(["", "Bookings ($)", "Salesperson"]))
     if corner:
@@ -314,7 +317,7 @@ def cases(draw, exclude=frozenset()):
         r = top + 1 + i
         cells[r, left] = draw(text_cell(left, name, draw(st.sampled_from([0, 2]))))
         for j in range(n_clients):
-            c = draw(value_cell(left + 1 + j, exclude))
+            c = draw(value_cell(left + 1 + j, exclude if hostile_values else exclude | {"bad_values"}))
             if c is not None:
                 cells[r, c.col] = c
     if top > 2 and draw(st.booleans()):  # a title above, one empty row between

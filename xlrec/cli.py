@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import sys
+import warnings
 
 from . import __version__
 from .core.distances import METRICS
@@ -226,6 +227,14 @@ def _os_error(exc: OSError, args) -> str:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        # openpyxl warns on stderr about what it cannot read (a date-styled number beyond the dates, an
+        # extension): xlrec says in its own one line what matters for the matrix
+        warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         from . import io
 

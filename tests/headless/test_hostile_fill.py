@@ -109,16 +109,24 @@ def test_a_matrix_ending_at_the_last_column_gets_its_legend_below(tmp_path):
     assert out.cell(row=9, column=16_380).value == "xlrec prediction (not an actual booking)"
 
 
-@pytest.mark.parametrize("far", [
-    b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>far</t></is></c></row>',
-    b'<row r="99999999999"><c r="A99999999999" t="inlineStr"><is><t>far</t></is></c></row>',
-])
-def test_a_far_cell_costs_no_memory(far, tmp_path):
+def test_a_far_cell_costs_no_memory(tmp_path):
+    far = b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>far</t></is></c></row>'
     book = rewrite(tmp_path / "far.xlsx", lambda d: d.replace(b"</sheetData>", far + b"</sheetData>"))
     status, text, err = run("fill", book, "-o", tmp_path / "out.xlsx")
     assert status == 0 and text.endswith("filled 6 of 6 blank cells in Sales!A1:E7"), err
     status, text, err = run("predict", book, "Alyssa", "Staples")
     assert status == 0 and text.startswith("Alyssa / Staples: 433,333.33 predicted"), err
+
+
+@pytest.mark.parametrize("ref", ['r="A99999999999"', ""])  # the cell's own address, or its row's only
+def test_a_cell_beyond_excel_s_last_row_is_a_damaged_file(ref, tmp_path):
+    far = b'<row r="99999999999"><c ' + ref.encode() + b' t="inlineStr"><is><t>far</t></is></c></row>'
+    book = rewrite(tmp_path / "far.xlsx", lambda d: d.replace(b"</sheetData>", far + b"</sheetData>"))
+    for args in (["fill", book, "-o", tmp_path / "out.xlsx"], ["predict", book, "Alyssa", "Staples"],
+                 ["convert", book, "-o", tmp_path / "conv.xlsx"]):
+        status, text, err = run(*args)
+        assert status == 2 and "beyond Excel's last cell XFD1048576: the file is damaged" in err, (args, err)
+        assert "\n" not in err
 
 
 def test_a_name_over_the_whole_sheet_reads_its_cells_only(tmp_path):

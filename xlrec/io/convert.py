@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
+from openpyxl.cell.rich_text import CellRichText
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
@@ -311,7 +312,9 @@ class _Book:
                 raise
             finally:
                 self.active.discard(key)
-            if isinstance(value, list):  # a referenced cell shows the top-left value of an array
+            if isinstance(value, CellRichText):  # rich text (a list of runs) reads as its text
+                value = str(value)
+            elif isinstance(value, list):  # a referenced cell shows the top-left value of an array
                 value = value[0][0] if value and value[0] else None
         self.values[key] = value
         return value

@@ -63,6 +63,11 @@ def load_workbook(path, *, force=False) -> openpyxl.Workbook:
         cause = exc.__cause__ or exc.__context__ or exc  # openpyxl wraps the parser's error in a long message
         detail = " ".join(f"{type(cause).__name__}: {cause}".split())  # one line
         raise WorkbookError(f"{path}: cannot be read as a workbook (invalid or unsafe XML? {detail})") from exc
+    for ws in wb.worksheets:
+        if ws._cells and (ws.max_row > _LAST_ROW or ws.max_column > _LAST_COL):
+            raise WorkbookError(f"{path}: sheet {ws.title!r} holds a cell at row {ws.max_row:,} or column "
+                                f"{ws.max_column:,}, beyond Excel's last cell XFD1048576: the file is damaged; "
+                                "open it in Excel or LibreOffice and save a copy")
     wb.xlrec_dropped = dropped
     return wb
 
@@ -152,6 +157,13 @@ def find_block(values: dict, title: str):
     if not filled:
         raise InputError(f"sheet {title!r} is empty: no sales matrix found (use --sheet to pick another)")
     at = np.array(filled, dtype=np.int64)
+    beyond = (at[:, 0] > _LAST_ROW) | (at[:, 1] > _LAST_COL)
+    if beyond.any():
+        r, c = (int(v) for v in at[np.argmax(beyond)])
+        where = f"{cell_address(min(r, _LAST_ROW), min(c, _LAST_COL), title)}"
+        raise InputError(f"sheet {title!r} holds a cell at row {r:,}, column {c:,}, beyond Excel's last cell "
+                         f"XFD1048576 (near {where}): the file is damaged; open it in Excel or LibreOffice and "
+                         "save a copy")
     # the grid of the used rows and columns only, with a gap of three or more empty lines kept as two (the
     # finder tells one empty line from more, nothing else): a cell at XFD1048576 costs nothing
     (row_at, real_rows), (col_at, real_cols) = _squeeze(at[:, 0]), _squeeze(at[:, 1])

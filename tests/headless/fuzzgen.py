@@ -211,7 +211,10 @@ def names(control=True, formula_like=True):
         pools.append(st.sampled_from(FORMULA_LIKE))
     if control:
         pools.append(st.sampled_from(CONTROL))
-    return st.one_of(*pools)
+    strategy = st.one_of(*pools)
+    if not formula_like:  # random text may begin with "=" too (names are trimmed)
+        strategy = strategy.filter(lambda n: not n.strip().startswith("="))
+    return strategy
 
 
 _SPECIAL_NUMBERS = ["0", "-0", "1E308", "1.7976931348623157E308", "-1.7976931348623157E308", "8.98846567431158E307",
@@ -254,7 +257,8 @@ def numeric_texts(exclude=frozenset()):
     return st.sampled_from([t for t in _NUMERIC_TEXTS if _fits(t, exclude)])
 
 
-ERRORS = st.sampled_from(["#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"])
+ERROR_CODES = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"}
+ERRORS = st.sampled_from(sorted(ERROR_CODES))
 
 
 @st.composite
@@ -391,6 +395,10 @@ def crm_rows(draw, exclude=frozenset()):
     name = st.one_of(names(control=control, formula_like=formula_like), st.just(""), st.just("  "))
     if control and "csv_controls" not in exclude:
         name = st.one_of(name, st.sampled_from(["bell\x07", "esc\x1b[31m", "del\x7f", "vt\x0b", "ff\x0c"]))
+    if "error_code_names" in exclude:
+        name = name.filter(lambda n: n.strip() not in ERROR_CODES)
+    else:
+        name = st.one_of(name, st.sampled_from(sorted(ERROR_CODES)))
     odd = ["n/a", "nan"] + ([] if "formula_like" in exclude else ["=1+1"])
     odd += [] if "huge_numbers" in exclude else ["1e999", "inf"]
     amount = st.one_of(number_texts(exclude), numeric_texts(exclude), st.just(""), st.sampled_from(odd))

@@ -2,6 +2,7 @@
 
     python bench/bench_big.py            # compiled kernels and pure numpy, fill(explain=False) and (True)
     python bench/bench_big.py --quick    # compiled kernels only (the numpy runs take about 2 minutes each)
+    python bench/bench_big.py --workbook # the whole `xlrec fill` of the pivoted workbook, with and without numba
 
 The matrix is what ``xlrec pivot transactions.csv.gz --salesperson CustomerID --client StockCode --amount
 'Quantity*UnitPrice'`` builds (lines without a customer left out): 4,372 x 3,684, 1.7 % known, 15.8 million
@@ -61,9 +62,47 @@ def child(path, compiled, explain):
                       "unfilled": int(r.unfilled.sum()), "blocks": len(blocks)}))
 
 
+def command(args, env=None):
+    """Run ``args`` as a process of its own: (seconds, peak resident memory in bytes, last line of stdout)."""
+    import os
+
+    t = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, **(env or {})})
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(map(str, args))} exited with {proc.returncode}")
+    return time.perf_counter() - t, usage.ru_maxrss * 1024, out.strip().splitlines()[-1]
+
+
+def workbook_runs():
+    """``xlrec pivot`` of the transactions, then ``xlrec fill`` of the workbook: with numba and without."""
+    from xlrec.core import _accel
+
+    xlrec = [sys.executable, "-m", "xlrec"]
+    with tempfile.TemporaryDirectory() as tmp:
+        book = Path(tmp) / "retail.xlsx"
+        seconds, peak, line = command(xlrec + ["pivot", str(RETAIL), "--salesperson", "CustomerID", "--client",
+                                               "StockCode", "--amount", "Quantity*UnitPrice", "-o", str(book)])
+        print(f"xlrec pivot: {seconds:.1f} s, peak memory {peak / 1e9:.2f} GB\n  {line[:140]}")
+        runs = [("with numba", {})] if _accel.available() else []
+        runs.append(("numpy alone", {"XLREC_ACCELERATE": "0"}))
+        for label, env in runs:
+            out = Path(tmp) / "filled.xlsx"
+            seconds, peak, line = command(xlrec + ["fill", str(book), "-o", str(out)], env)
+            print(f"xlrec fill, {label}: {seconds:.1f} s, peak memory {peak / 1e9:.2f} GB, "
+                  f"output {out.stat().st_size / 1e6:.0f} MB\n  {line[:140]}...")
+            out.unlink()
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="compiled kernels only")
+    parser.add_argument("--workbook", action="store_true",
+                        help="the whole xlrec fill of the pivoted workbook (read, fill, write), with and without numba")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -72,6 +111,8 @@ def main():
     if not RETAIL.exists():
         print(f"skipped: the Online Retail data is not at {RETAIL} (the shared data folder beside the repository)")
         return 0
+    if args.workbook:
+        return workbook_runs()
     from xlrec.core import _accel
 
     x = retail_matrix()

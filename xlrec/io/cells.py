@@ -61,6 +61,8 @@ def exact_numbers():
     def safe_string(value):
         if type(value) is float and math.isfinite(value):
             return repr(value)
+        if type(value) is int:  # a whole number of any length, as the input had it
+            return str(value)
         return original(value)
 
     _cell_writer.safe_string = safe_string

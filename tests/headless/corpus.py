@@ -1,6 +1,7 @@
 """Workbooks built by the tests: what real sales workbooks hold around a matrix, and a cell-by-cell diff."""
 
 import math
+import zipfile
 
 import openpyxl
 from openpyxl.comments import Comment
@@ -158,3 +159,22 @@ def changed_cells(before, after):
     """The cells whose value, style or note differ (appeared or disappeared included)."""
     keys = before["cells"].keys() | after["cells"].keys()
     return {k for k in keys if before["cells"].get(k) != after["cells"].get(k)}
+
+
+def rewrite(src, dst, replace=None, add=None):
+    """A copy of the package ``src`` at ``dst`` with parts replaced ({name: bytes}) and added."""
+    replace, add = replace or {}, add or {}
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
+        for item in a.infolist():
+            b.writestr(item, replace.get(item.filename, a.read(item.filename)))
+        for name, data in add.items():
+            b.writestr(name, data)
+    return dst
+
+
+def laughs(root: str, body: bytes) -> bytes:
+    """Billion laughs: an XML part whose DOCTYPE makes ten to the ninth "lol"s of a few hundred bytes, its
+    root element ``root`` holding ``body`` (which uses ``&lol9;``)."""
+    return (b'<?xml version="1.0"?><!DOCTYPE ' + root.encode() + b' [<!ENTITY lol "lol">'
+            + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+                       for i in range(1, 10)) + b"]>" + body)

@@ -14,12 +14,12 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from corpus import laughs, rewrite
 from xlrec.cli import main
 
 HANG = 60  # seconds: far more than any of these commands takes; reaching it means the command hung
@@ -116,19 +116,9 @@ def test_an_encrypted_workbook_is_named_as_one(command, tmp_path, capsys):
                    "(File > Info > Protect Workbook > Encrypt with Password: clear it)\n")
 
 
-def rewrite(src, dst, replace):
-    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
-        for item in a.infolist():
-            b.writestr(item, replace.get(item.filename, a.read(item.filename)))
-    return dst
-
-
 # billion laughs: ten to the ninth "lol"s from a few hundred bytes, in the part every package opens first
-LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE Types [<!ENTITY lol "lol">'
-          + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-                     for i in range(1, 10))
-          + b']><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            b'<Default Extension="rels" ContentType="&lol9;"/></Types>')
+LAUGHS = laughs("Types", b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                         b'<Default Extension="rels" ContentType="&lol9;"/></Types>')
 
 
 @pytest.mark.parametrize("part, data, problem", [

@@ -8,28 +8,15 @@ import openpyxl
 import pytest
 from openpyxl.comments import Comment
 
+from corpus import laughs, rewrite
 from xlrec.cli import main
 from xlrec.io import package
 
 ALYSSA_STAPLES = (500_000 + 0.5 * 300_000) / 1.5  # the article's rank-weighted k = 2, stored in full
 
 
-def rewrite(src, dst, replace=None, add=None):
-    """Copy a workbook package, replacing some parts and adding others."""
-    replace, add = replace or {}, add or {}
-    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
-        for item in a.infolist():
-            b.writestr(item, replace.get(item.filename, a.read(item.filename)))
-        for name, data in add.items():
-            b.writestr(name, data)
-    return dst
-
-
-LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-          + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-                     for i in range(1, 10))
-          + b']><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
-            b'<c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>')
+LAUGHS = laughs("lolz", b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+                        b'<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>')
 
 
 def bomb_bytes():

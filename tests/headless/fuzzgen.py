@@ -276,7 +276,10 @@ def value_cell(draw, col, exclude):
     if "bad_values" in exclude and kind in ("numeric_text", "formula"):
         kind = "number"  # a case meant to fill: no text that may not read as a number, no formula without a value
     if kind == "number":
-        return XCell(col, "n", draw(number_texts(exclude)), style)
+        text = draw(number_texts(exclude))
+        if style == 5 and "date_fractions" in exclude and float(text) != round(float(text)):
+            text = str(round(float(text)))  # a date-styled number that is a whole day (see KNOWN date_fractions)
+        return XCell(col, "n", text, style)
     if kind == "zero":
         return XCell(col, "n", "0", style)
     if kind == "blank":

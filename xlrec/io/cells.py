@@ -60,7 +60,8 @@ def exact_numbers():
 
     def safe_string(value):
         if type(value) is float and math.isfinite(value):
-            return repr(value)
+            text = repr(value)  # whole numbers without ".0", as openpyxl writes them (0.0 and 0 read differently
+            return text[:-2] if text.endswith(".0") else text  # in a date format: a time and a date)
         if type(value) is int:  # a whole number of any length, as the input had it
             return str(value)
         return original(value)

@@ -9,7 +9,8 @@ from scipy import ndimage
 
 from .matrix import _parse_number_text
 
-__all__ = ["nonempty", "blocks", "block_around", "largest_block", "trim_block", "bridged_block", "is_empty"]
+__all__ = ["nonempty", "blocks", "block_around", "largest_block", "trim_block", "bridged_block", "is_empty",
+           "sheet_block"]
 
 _TOTAL = re.compile(r"^\s*(grand\s+)?(total|totals|sum|subtotal)\b", re.IGNORECASE)
 _SUM_FORMULA = re.compile(r"^=\s*(SUM|SUBTOTAL)\s*\(", re.IGNORECASE)
@@ -216,3 +217,40 @@ def bridged_block(grid, value):
         right -= 1
     return ((top, left, bottom, right), sorted(r for r in rows if top < r < bottom),
             sorted(c for c in cols if left < c < right))
+
+
+def _squeeze(lines):
+    """The used ``lines`` (row or column numbers, one per cell) on a squeezed axis: (the index of each cell's
+    line, and for each index its real line number, 0 for a stand-in for empty lines)."""
+    used = np.unique(lines)
+    step = np.minimum(np.diff(used), 3)  # up to two empty lines between used ones are kept
+    index = np.concatenate([[0], np.cumsum(step)])
+    real = np.zeros(index[-1] + 1, dtype=np.int64)
+    real[index] = used
+    return index[np.searchsorted(used, lines)], real.tolist()
+
+
+def sheet_block(values: dict, at=None):
+    """The sales matrix among a sheet's cells (:func:`bridged_block`): ((top, left, bottom, right), the empty
+    rows bridged, the empty columns bridged), 1-based and inclusive.
+
+    ``values`` maps (row, column) to each non-empty cell's value; ``at``, if given, is their (row, column)
+    as an int array of shape (n, 2). The grid covers the used rows and columns only, a gap of three or more
+    empty lines kept as two (the finder tells one empty line from more, nothing else): a cell at
+    XFD1048576 costs nothing.
+
+    >>> sheet_block({(1, 2): "Google", (2, 1): "Alyssa", (2, 2): 5, (900, 900): "far"})
+    ((1, 1, 2, 2), [], [])
+    """
+    if at is None:
+        at = np.array([key for key, v in values.items() if not is_empty(v)], dtype=np.int64).reshape(-1, 2)
+    (row_at, real_rows), (col_at, real_cols) = _squeeze(at[:, 0]), _squeeze(at[:, 1])
+    grid = np.zeros((len(real_rows), len(real_cols)), dtype=bool)
+    grid[row_at, col_at] = True
+
+    def value(r, c):
+        return values.get((real_rows[r], real_cols[c])) if real_rows[r] and real_cols[c] else None
+
+    (top, left, bottom, right), rows, cols = bridged_block(grid, value)
+    return ((real_rows[top], real_cols[left], real_rows[bottom - 1], real_cols[right - 1]),
+            [real_rows[r - 1] + 1 for r in rows], [real_cols[c - 1] + 1 for c in cols])

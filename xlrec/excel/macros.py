@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import xlwings as xw
 
-from ..core.layout import block_around, largest_block, nonempty, trim_block
+from ..core.layout import block_around, nonempty, sheet_block, trim_block
 from ..core.matrix import SalesMatrix, cell_address
 from ..core.neighbors import NeighborModel
 from ..exceptions import XlrecError
@@ -188,12 +188,16 @@ def clear_predictions(book=None):
     try:
         if record is not None:
             cells = _cells_of(sheet)
-            top, left, bottom, right = _matrix_box(cells, sheet.name)
-            block = [[cells.get((r, c)) for c in range(left, right + 1)] for r in range(top, bottom + 1)]
-            matrix = SalesMatrix.from_cells(block, sheet=sheet.name, origin=(top, left))
+            if not cells:
+                raise XlrecError(f"sheet {sheet.name!r} is empty")
+            (top, left, bottom, right), gap_rows, gap_cols = sheet_block(cells)
+            rows = [r for r in range(top + 1, bottom + 1) if r not in gap_rows]
+            cols = [c for c in range(left + 1, right + 1) if c not in gap_cols]
+            block = [[cells.get((r, c)) for c in [left] + cols] for r in [top] + rows]
+            matrix = SalesMatrix.from_cells(block, sheet=sheet.name, origin=(top, left), positions=(rows, cols))
             earlier, typed = match_record(matrix, record)
             for i, j in zip(*np.nonzero(earlier | typed)):
-                cell = sheet.range((top + 1 + int(i), left + 1 + int(j)))
+                cell = sheet.range((rows[i], cols[j]))
                 if earlier[i, j]:
                     cell.clear_contents()
                     cleared += 1
@@ -205,17 +209,6 @@ def clear_predictions(book=None):
         message = f"xlrec: {exc}"
     _tell(book, message)
     return message
-
-
-def _matrix_box(cells, title):
-    """(top, left, bottom, right), 1-based and inclusive, of the largest block on a sheet, trimmed."""
-    if not cells:
-        raise XlrecError(f"sheet {title!r} is empty")
-    at = np.array(list(cells)) - 1
-    grid = np.zeros(at.max(axis=0) + 1, dtype=bool)
-    grid[at[:, 0], at[:, 1]] = True
-    top, left, bottom, right = trim_block(lambda r, c: cells.get((r + 1, c + 1)), largest_block(grid))
-    return top + 1, left + 1, bottom, right
 
 
 def _runs(mask):

@@ -21,6 +21,7 @@ the offsets the edit needs), so a plain sheet is filled without loading the work
 from __future__ import annotations
 
 import bisect
+import io
 import itertools
 import posixpath
 import re
@@ -94,33 +95,27 @@ def _tag_end(data, start):
 def _apply_to(f, data: bytes, edits) -> None:
     """Write ``data`` with each (start, end, text) edit applied to the file ``f``, as the edits come: they must
     come in the order of their offsets (a sheet's rows one after the other, so that they need not all be held
-    at once)."""
+    at once); edits at one offset keep their order."""
     pos = 0
     chunk, size = [], 0
     for start, end, text in edits:
         if start < pos:
             raise Unsupported("the sheet's rows are not in order")
-        piece = data[pos:start]
-        chunk.append(piece)
-        chunk.append(text)
-        size += len(piece) + len(text)
+        chunk += [data[pos:start], text.encode("utf-8")]
+        size += start - pos + len(text)
         pos = max(pos, end)
         if size > 1 << 20:
-            f.write("".join(c if isinstance(c, str) else c.decode("utf-8") for c in chunk).encode("utf-8"))
+            f.write(b"".join(chunk))
             chunk, size = [], 0
     chunk.append(data[pos:])
-    f.write("".join(c if isinstance(c, str) else c.decode("utf-8") for c in chunk).encode("utf-8"))
+    f.write(b"".join(chunk))
 
 
 def _apply(data: bytes, edits) -> bytes:
-    """``data`` with each (start, end, text) edit applied; edits at one offset keep their order."""
-    out, pos = [], 0
-    for start, end, text in sorted(edits, key=lambda e: (e[0], e[1])):
-        out.append(data[pos:start])
-        out.append(text.encode("utf-8"))
-        pos = max(pos, end)
-    out.append(data[pos:])
-    return b"".join(out)
+    """``data`` with each (start, end, text) edit applied, in the order of their offsets."""
+    out = io.BytesIO()
+    _apply_to(out, data, sorted(edits, key=lambda e: (e[0], e[1])))
+    return out.getvalue()
 
 
 # -- the package's map ----------------------------------------------------------------------------------------

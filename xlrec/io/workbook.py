@@ -25,7 +25,7 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from ..core.base import FillResult
-from ..core.layout import bridged_block, is_empty as _is_empty
+from ..core.layout import is_empty as _is_empty, sheet_block
 from ..core.matrix import SalesMatrix, _label, _parse_number_text, cell_address, column_letter, shown
 from ..core.neighbors import NeighborModel
 from ..exceptions import InputError, WorkbookError
@@ -164,29 +164,8 @@ def find_block(values: dict, title: str):
         raise InputError(f"sheet {title!r} holds a cell at row {r:,}, column {c:,}, beyond Excel's last cell "
                          f"XFD1048576 (near {where}): the file is damaged; open it in Excel or LibreOffice and "
                          "save a copy")
-    # the grid of the used rows and columns only, with a gap of three or more empty lines kept as two (the
-    # finder tells one empty line from more, nothing else): a cell at XFD1048576 costs nothing
-    (row_at, real_rows), (col_at, real_cols) = _squeeze(at[:, 0]), _squeeze(at[:, 1])
-    grid = np.zeros((len(real_rows), len(real_cols)), dtype=bool)
-    grid[row_at, col_at] = True
-
-    def value(r, c):
-        return values.get((real_rows[r], real_cols[c])) if real_rows[r] and real_cols[c] else None
-
-    (top, left, bottom, right), rows, cols = bridged_block(grid, value)
-    return Bounds((real_rows[top], real_cols[left], real_rows[bottom - 1], real_cols[right - 1]),
-                  [real_rows[r - 1] + 1 for r in rows], [real_cols[c - 1] + 1 for c in cols], bridged=True)
-
-
-def _squeeze(lines):
-    """The used ``lines`` (row or column numbers, one per cell) on a squeezed axis: (the index of each cell's
-    line, and for each index its real line number, 0 for a stand-in for empty lines)."""
-    used = np.unique(lines)
-    step = np.minimum(np.diff(used), 3)  # up to two empty lines between used ones are kept
-    index = np.concatenate([[0], np.cumsum(step)])
-    real = np.zeros(index[-1] + 1, dtype=np.int64)
-    real[index] = used
-    return index[np.searchsorted(used, lines)], real.tolist()
+    box, rows, cols = sheet_block(values, at)
+    return Bounds(box, rows, cols, bridged=True)
 
 
 class Bounds(tuple):
@@ -851,15 +830,15 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_s
             values = part.values
             if cell_range:
                 bounds, how = skip_empty(values, _parse_range(cell_range, "--range")), "the range given"
-            elif not looks_like_matrix(values, title):
-                if all_sheets:
-                    skipped.append(title)
-                    continue
-                if sheet is None:  # the active sheet was a guess: openpyxl's path names the sheets that hold one
-                    raise Unsupported("the active sheet holds no sales matrix")
-                bounds, how = find_block(values, title), "found on the sheet"
             else:
-                bounds, how = find_block(values, title), "found on the sheet"
+                bounds, how = _found(values, title), "found on the sheet"
+                if bounds is None or not holds_matrix(values, bounds):
+                    if all_sheets:
+                        skipped.append(title)
+                        continue
+                    if sheet is None:  # the active sheet was a guess: openpyxl's path names the sheets with one
+                        raise Unsupported("the active sheet holds no sales matrix")
+                    bounds = find_block(values, title)  # the error that says why
             jobs.append((title, values, bounds, how, part, part.cached,
                          finder_remarks(bounds, part.hidden_rows, part.hidden_cols)))
     except Unsupported:  # openpyxl reads it
@@ -1026,13 +1005,24 @@ def _locate_and_read(wb, path, sheet, cell_range):
         raise
 
 
-def looks_like_matrix(values: dict, title) -> bool:
-    """Whether a sheet's ``values`` look like they hold a sales matrix: a block found on it with client
-    names, at least two salesperson names and at least one number among its cells."""
+def _found(values: dict, title):
+    """:func:`find_block`, or None where it finds nothing."""
     try:
-        bounds = find_block(values, title)
+        return find_block(values, title)
     except InputError:
-        return False
+        return None
+
+
+def looks_like_matrix(values: dict, title) -> bool:
+    """Whether a sheet's ``values`` look like they hold a sales matrix (:func:`holds_matrix` of the block
+    :func:`find_block` finds)."""
+    bounds = _found(values, title)
+    return bounds is not None and holds_matrix(values, bounds)
+
+
+def holds_matrix(values: dict, bounds) -> bool:
+    """Whether the block at ``bounds`` holds a sales matrix: client names, at least two salesperson names and
+    at least one number among its cells."""
     rows, cols = positions(bounds)
     if len(rows) < 2 or not cols:
         return False

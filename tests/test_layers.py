@@ -7,7 +7,7 @@ import xlrec
 
 
 def test_core_imports_neither_openpyxl_nor_xlwings():
-    code = ("import sys, xlrec, xlrec.core, xlrec.core.neighbors, xlrec.core.distances, xlrec.core.matrix\n"
+    code = ("import sys, xlrec, xlrec.core, xlrec.core.models.neighbors, xlrec.core.distances, xlrec.core.matrix\n"
             "import xlrec.functions  # the spreadsheet functions run in xlwings Lite too\n"
             "import numpy as np\n"
             "xlrec.fill(np.array([[1.0, np.nan], [1.0, 2.0]]))\n"

@@ -22,7 +22,7 @@ def test_bulk_notes_are_the_explanations(by, weighting):
     assert set(notes) == set(zip(*map(np.ndarray.tolist, filled.nonzero())))
     assert any("only" in t for t in notes.values())
     for (i, j), text in notes.items():
-        assert text == note_text(result.prediction(i, j)), (i, j)
+        assert text == note_text(result.explain(i, j)), (i, j)
 
 
 def test_the_article_note(article):

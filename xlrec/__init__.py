@@ -8,12 +8,13 @@ from .core import (
     METRICS,
     MODELS,
     WEIGHTINGS,
+    Explanation,
     FillResult,
     Model,
     NeighborModel,
-    Prediction,
     SalesMatrix,
     fill,
+    make_model,
     pairwise_distances,
     predict,
 )
@@ -21,7 +22,7 @@ from .exceptions import InputError, NotFoundError, WorkbookError, XlrecError
 
 __version__ = "0.1.0"
 
-__all__ = ["SalesMatrix", "NeighborModel", "Model", "Prediction", "FillResult", "fill", "predict",
+__all__ = ["SalesMatrix", "NeighborModel", "Model", "Explanation", "FillResult", "make_model", "fill", "predict",
            "pairwise_distances", "METRICS", "WEIGHTINGS", "MODELS", "XlrecError", "InputError",
            "NotFoundError", "WorkbookError", "main", "__version__"]
 

@@ -13,7 +13,7 @@ import warnings
 
 from . import __version__
 from .core.distances import METRICS
-from .core.neighbors import BY, FALLBACKS, WEIGHTINGS
+from .core.models.neighbors import BY, FALLBACKS, WEIGHTINGS
 from .exceptions import InputError, XlrecError
 
 __all__ = ["main", "build_parser"]

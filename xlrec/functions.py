@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+from .core.models import DEFAULT_MODEL, model_class
+from .core.models.base import unknown_parameter
 from .exceptions import InputError, NotFoundError
 
 __all__ = ["FUNCTIONS", "ARGUMENTS", "predict_booking", "explain_booking", "similar_salespeople",
@@ -22,17 +24,51 @@ def blank(v) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def params(k=None, metric=None, weighting=None, by=None) -> dict:
-    """Omitted optional arguments (blank) take the core's defaults."""
-    out = {}
-    if not blank(k):
-        out["k"] = k
-    if not blank(metric):
-        out["metric"] = str(metric).strip().lower()
-    if not blank(weighting):
-        out["weighting"] = str(weighting).strip().lower()
-    if not blank(by):
-        out["by"] = str(by).strip().lower()
+def _settings(settings) -> list:
+    """(name, value) pairs from a ``settings`` argument: a range of two columns (name, value), or text such
+    as ``"reg_client=5; iterations=20"``."""
+    if blank(settings):
+        return []
+    if isinstance(settings, (list, tuple)):
+        rows = settings if settings and isinstance(settings[0], (list, tuple)) else [settings]
+        pairs = []
+        for row in rows:
+            cells = [v for v in row if not blank(v)]
+            if not cells:
+                continue
+            if len(cells) == 1 and isinstance(cells[0], str):  # a cell of text: "reg_client=5; iterations=20"
+                pairs += _settings(cells[0])
+                continue
+            if len(cells) != 2 or not isinstance(cells[0], str):
+                raise InputError(f"settings: {list(row)!r} is not a row of a name and a value")
+            pairs.append((cells[0], cells[1]))
+        return pairs
+    pairs = []
+    for part in str(settings).replace(",", ";").split(";"):
+        if not part.strip():
+            continue
+        name, eq, value = part.partition("=")
+        if not eq:
+            raise InputError(f"settings: {part.strip()!r} is not name=value (e.g. \"reg_client=5; iterations=20\")")
+        pairs.append((name, value))
+    return pairs
+
+
+def params(model=None, settings=None, **given) -> dict:
+    """The model's name and parameters from a spreadsheet's arguments: a blank argument is omitted (the
+    model's default), a value is converted by the model's declaration (``3.0`` or ``"3"`` for ``k`` is 3) and
+    checked. ``given`` are the function's own parameter arguments (``k``, ``metric``...); ``settings`` adds
+    any other parameter of the model."""
+    name = DEFAULT_MODEL if blank(model) else str(model).strip().lower()
+    declared = {p.name: p for p in model_class(name).PARAMS}
+    out = {"model": name}
+    for key, value in [*given.items(), *_settings(settings)]:
+        if blank(value):
+            continue
+        key = str(key).strip().lower().replace("-", "_").replace(" ", "_")
+        if key not in declared:
+            raise InputError(unknown_parameter(name, key, list(declared)))
+        out[key] = declared[key].parse(value)
     return out
 
 
@@ -48,24 +84,19 @@ def _count(n, default=5):
     return int(value)
 
 
-def predict_booking(fit, matrix, salesperson, client, k=None, metric=None, weighting=None, by=None):
-    value = fit(matrix, **params(k, metric, weighting, by)).value(salesperson, client)
+def predict_booking(fit, matrix, salesperson, client, k=None, metric=None, weighting=None, by=None, model=None,
+                    settings=None):
+    fitted = fit(matrix, **params(model, settings, k=k, metric=metric, weighting=weighting, by=by))
+    value = fitted.value(salesperson, client)
     if math.isnan(value):
-        raise NotFoundError("no similar salesperson has a booking with this client")
+        raise NotFoundError(f"no prediction: {fitted.predict(salesperson, client).reason}")
     return value
 
 
-def explain_booking(fit, matrix, salesperson, client, k=None, metric=None, weighting=None, by=None):
-    p = fit(matrix, **params(k, metric, weighting, by)).predict(salesperson, client)
-    if p.known:
-        return [["Actual booking", "", "", p.value]]
-    if p.value is None:
-        return [["No prediction", p.reason, "", ""]]
-    rows = [["Neighbour", "Distance", "Weight", "Booking"]]
-    rows += [[n.name, n.distance, n.weight, n.value] for n in p.neighbors]
-    label = "Prediction" if not p.fallback else f"Prediction ({p.fallback})"
-    rows.append([label, "", "", p.value])
-    return rows
+def explain_booking(fit, matrix, salesperson, client, k=None, metric=None, weighting=None, by=None, model=None,
+                    settings=None):
+    return fit(matrix, **params(model, settings, k=k, metric=metric, weighting=weighting, by=by)).predict(
+        salesperson, client).table()
 
 
 def similar_salespeople(fit, matrix, salesperson, n=None, metric=None):
@@ -75,8 +106,9 @@ def similar_salespeople(fit, matrix, salesperson, n=None, metric=None):
     return rows
 
 
-def recommend_clients(fit, matrix, salesperson, n=None, k=None, metric=None, weighting=None):
-    fitted = fit(matrix, **params(k, metric, weighting))
+def recommend_clients(fit, matrix, salesperson, n=None, k=None, metric=None, weighting=None, model=None,
+                      settings=None):
+    fitted = fit(matrix, **params(model, settings, k=k, metric=metric, weighting=weighting))
     m = fitted.matrix
     i = m.salesperson_index(salesperson)
     values = fitted.filled.values
@@ -85,8 +117,8 @@ def recommend_clients(fit, matrix, salesperson, n=None, k=None, metric=None, wei
     return [["Client", "Predicted bookings"]] + [[m.clients[j], float(values[i, j])] for j in cols[:_count(n)]]
 
 
-def fill_matrix(fit, matrix, k=None, metric=None, weighting=None, by=None):
-    fitted = fit(matrix, **params(k, metric, weighting, by))
+def fill_matrix(fit, matrix, k=None, metric=None, weighting=None, by=None, model=None, settings=None):
+    fitted = fit(matrix, **params(model, settings, k=k, metric=metric, weighting=weighting, by=by))
     m, values = fitted.matrix, fitted.filled.values
     title = matrix[0][0] if matrix and matrix[0] else None
     rows = [[title if title is not None else ""] + list(m.clients)]

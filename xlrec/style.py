@@ -7,8 +7,6 @@ has a note of a person's keeps it: xlrec's text goes below it (:func:`with_note`
 note when someone types over a cell) but by the record of what xlrec wrote (:mod:`xlrec.sheet.records`).
 """
 
-import numpy as np
-
 PREDICTED_COLOR = "#FCE4D6"
 NOTE_AUTHOR = "xlrec"
 NOTE_PREFIX = "xlrec prediction"
@@ -50,69 +48,15 @@ def without_note(existing):
     return own if own.strip() else None
 
 
-def note_text(prediction) -> str:
-    """The note of a predicted cell: the value and the neighbours that voted for it."""
-    from .core.base import format_amount
-
-    if prediction.fallback:
-        return (f"{NOTE_PREFIX}: {format_amount(prediction.value)} = {prediction.fallback} "
-                f"(no neighbour: {prediction.reason})")
-    lines = [f"{NOTE_PREFIX}: {format_amount(prediction.value)} ({prediction.model})"]
-    total = sum(n.weight for n in prediction.neighbors) or 1.0
-    for n in prediction.neighbors:
-        lines.append(f"{n.name}: {format_amount(n.value)} (distance {format_amount(n.distance)}, "
-                     f"weight {n.weight:.4g} = {n.weight / total:.0%})")
-    if prediction.note:
-        lines.append(prediction.note)
-    return "\n".join(lines)
-
-
-def _amount(v: float) -> str:
-    """:func:`~xlrec.core.base.format_amount` of a finite float, in one formatting step when it is 10 or more."""
-    if -10 < v < 10:
-        from .core.base import format_amount
-
-        return format_amount(v)
-    text = f"{v:,.2f}"
-    return text[:-3] if text.endswith(".00") else text
+def note_text(explanation) -> str:
+    """The note of a predicted cell: xlrec's prefix, then the explanation's note (the value and where it comes
+    from: the neighbours that voted, a baseline's terms)."""
+    return f"{NOTE_PREFIX}: {explanation.note()}"
 
 
 def note_texts(result) -> dict:
-    """{(i, j): note} for every filled cell of a :class:`~xlrec.core.base.FillResult` made with
-    ``fill(explain=True)``: the text :func:`note_text` gives for ``result.prediction(i, j)``, built from the
-    result's arrays (a fill of thousands of cells needs thousands of notes)."""
-    m = result.matrix
-    by_client = getattr(result.model, "by", "salesperson") == "client"
-    names = m.clients if by_client else m.salespeople
-    k = getattr(result.model, "k", 0)
-    ii, jj = result.predicted.nonzero()
-    idx, dist, weight = (a[ii, jj] for a in result.neighbors)  # (cells, k), nearest first, -1 past the last
-    ok = idx >= 0
-    safe = np.maximum(idx, 0)
-    donor = m.values[ii[:, None], safe] if by_client else m.values[safe, jj[:, None]]
-    used = ok.sum(axis=1)
-    model = result.model.describe()
-    texts = [f"{NOTE_PREFIX}: {_amount(v)} ({model})" for v in result.values[ii, jj].tolist()]
-    totals = [sum(ws) or 1.0 for ws in np.where(ok, weight, 0.0).tolist()]
-    # the same donor, and the same weight share, come back in many notes: each is formatted once
-    donors, shares = {}, {}
-    n_cols = m.values.shape[0 if by_client else 1]
-    for slot in range(idx.shape[1]):
-        rows = np.flatnonzero(ok[:, slot])
-        t_, v_, d_, w_ = (a[rows, slot].tolist() for a in (idx, donor, dist, weight))
-        key_ = (idx[rows, slot] * n_cols + (ii if by_client else jj)[rows]).tolist()
-        for p, key, t, v, d, w in zip(rows.tolist(), key_, t_, v_, d_, w_):
-            who = donors.get(key)
-            if who is None:
-                who = donors[key] = f"\n{names[t]}: {_amount(v)} (distance "
-            total = totals[p]
-            share = shares.get((w, total))
-            if share is None:
-                share = shares[w, total] = f", weight {w:.4g} = {w / total:.0%})"
-            texts[p] += who + _amount(d) + share
-    for p in np.flatnonzero(used < k).tolist():
-        texts[p] += f"\nonly {used[p]} of the k={k} neighbours asked for could be used"
-    out = dict(zip(zip(ii.tolist(), jj.tolist()), texts))
-    for i, j in zip(*result.fallback.nonzero()):
-        out[int(i), int(j)] = note_text(result.prediction(int(i), int(j)))
-    return out
+    """{(i, j): note} for every filled cell of a :class:`~xlrec.core.models.base.FillResult`: the text
+    :func:`note_text` gives for ``result.explain(i, j)``, built in bulk by models that can (a fill of thousands
+    of cells needs thousands of notes)."""
+    head = NOTE_PREFIX + ": "
+    return {cell: head + text for cell, text in result.notes().items()}

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from xlrec import NeighborModel
-from xlrec.core import neighbors
-from xlrec.core.neighbors import WEIGHTINGS, LazyWeights
+from xlrec.core.models import neighbors
+from xlrec.core.models.neighbors import WEIGHTINGS, LazyWeights
 
 
 def _matrix(n=60, m=25, blank=0.6, levels=2, seed=11):
@@ -39,10 +39,10 @@ def test_progress_counts_rows_to_the_total_and_changes_nothing(by, total, kernel
     assert dones == sorted(set(dones)) and dones[-1] == total and dones[0] == 7
     for other in (whole, silent):
         assert _same(blocked.values, other.values)
-        assert _same(blocked.neighbors_used, other.neighbors_used)
+        assert _same(blocked.detail.used, other.detail.used)
         assert _same(blocked.predicted, other.predicted)
-        for a, b in zip(blocked.neighbors, other.neighbors):
-            assert _same(a, b)
+        for part in ("index", "distance", "weight"):
+            assert _same(getattr(blocked.detail, part), getattr(other.detail, part))
 
 
 @pytest.mark.parametrize("by", ["salesperson", "client"])
@@ -51,7 +51,7 @@ def test_explained_weights_are_the_votes(weighting, by, kernels):
     x = _matrix()
     model = NeighborModel(k=3, weighting=weighting, by=by).fit(x)
     r = model.fill(explain=True)
-    idx, dist, weight = r.neighbors
+    idx, dist, weight = r.detail.index, r.detail.distance, r.detail.weight
     assert isinstance(weight, LazyWeights) and weight.shape == idx.shape == dist.shape
     ii, jj = np.nonzero(r.predicted)
     w = weight[ii, jj]
@@ -65,7 +65,7 @@ def test_explained_weights_are_the_votes(weighting, by, kernels):
         assert (dist[ii, jj] == 0).any() and (w0 == 0).any()  # the zero-distance rule was exercised
     # the same floats as one cell's own prediction (manhattan: the same distances on every path)
     for i, j in list(zip(ii, jj))[::5]:
-        a = r.prediction(i, j)
+        a = r.explain(i, j)
         b = model.predict(r.matrix.salespeople[i], r.matrix.clients[j])
         assert [(n.name, n.distance, n.weight) for n in a.neighbors] == \
             [(n.name, n.distance, n.weight) for n in b.neighbors]

@@ -106,7 +106,7 @@ def test_by_client(article):
 def test_fewer_than_k_neighbours_are_used_and_said(article):
     p = predict(article, "Alyssa", "Staples", k=10)
     assert len(p.neighbors) == 4
-    assert "only 4 of the k=10" in p.note
+    assert "only 4 of the k=10" in p.remark
 
 
 def test_min_shared_raises_the_bar(article):
@@ -149,7 +149,7 @@ def test_known_cells_never_change_and_blank_differs_from_zero():
     ({"metric": "cosine"}, "unknown metric 'cosine'; choose one of: manhattan, euclidean, supremum, nan_euclidean"),
     ({"weighting": "x"}, "unknown weighting 'x'; choose one of: rank, uniform, distance"),
     ({"by": "row"}, "unknown by 'row'"),
-    ({"k": 0}, "k must be at least 1"),
+    ({"k": 0}, "k must be a whole number of at least 1, got 0"),
     ({"k": 1.5}, "k must be a whole number"),
     ({"min_shared": 0}, "min_shared must be a whole number of at least 1"),
     ({"fallback": "zero"}, "unknown fallback 'zero'"),
@@ -230,7 +230,7 @@ def test_explained_fill_matches_predict():
         model = NeighborModel(k=3, by=by).fit(x)
         r = model.fill(explain=True)
         for i, j in list(zip(*np.nonzero(r.predicted)))[::7]:
-            a = r.prediction(i, j)
+            a = r.explain(i, j)
             b = model.predict(r.matrix.salespeople[i], r.matrix.clients[j])
             assert [n.name for n in a.neighbors] == [n.name for n in b.neighbors]
             assert a.value == pytest.approx(b.value, rel=1e-12)

@@ -1,23 +1,31 @@
 """The maths of xlrec: numpy (and scipy) only; never imports openpyxl or xlwings."""
 
-from .base import FillResult, Model, Neighbor, Prediction, as_matrix, format_amount
 from .distances import METRICS, pairwise_distances
 from .matrix import SalesMatrix, parse_booking
-from .neighbors import BY, FALLBACKS, WEIGHTINGS, NeighborModel
+from .models import (
+    BASELINES,
+    DEFAULT_MODEL,
+    MODELS,
+    Explanation,
+    FillResult,
+    Model,
+    NeighborModel,
+    as_matrix,
+    format_amount,
+    make_model,
+)
+from .models.neighbors import BY, FALLBACKS, WEIGHTINGS, Neighbor
 
-#: model name -> class; every model implements :class:`Model`
-MODELS = {"neighbors": NeighborModel}
-
-__all__ = ["SalesMatrix", "parse_booking", "NeighborModel", "Model", "Prediction", "Neighbor", "FillResult",
-           "pairwise_distances", "METRICS", "WEIGHTINGS", "BY", "FALLBACKS", "MODELS", "as_matrix",
-           "format_amount", "fill", "predict"]
+__all__ = ["SalesMatrix", "parse_booking", "NeighborModel", "Model", "Explanation", "Neighbor", "FillResult",
+           "pairwise_distances", "METRICS", "WEIGHTINGS", "BY", "FALLBACKS", "MODELS", "BASELINES", "DEFAULT_MODEL",
+           "make_model", "as_matrix", "format_amount", "fill", "predict"]
 
 
-def fill(matrix, **params) -> FillResult:
-    """Fill every blank of ``matrix`` with :class:`NeighborModel` (``params`` are its parameters)."""
-    return NeighborModel(**params).fit(matrix).fill()
+def fill(matrix, model=DEFAULT_MODEL, **params) -> FillResult:
+    """Fill every blank of ``matrix`` with the model named ``model`` (``params`` are its parameters)."""
+    return make_model(model, **params).fit(matrix).fill()
 
 
-def predict(matrix, salesperson, client, **params) -> Prediction:
-    """Predict and explain one cell with :class:`NeighborModel` (``params`` are its parameters)."""
-    return NeighborModel(**params).fit(matrix).predict(salesperson, client)
+def predict(matrix, salesperson, client, model=DEFAULT_MODEL, **params) -> Explanation:
+    """Predict and explain one cell with the model named ``model`` (``params`` are its parameters)."""
+    return make_model(model, **params).fit(matrix).predict(salesperson, client)

@@ -15,7 +15,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .matrix import SalesMatrix
-from .neighbors import NeighborModel
+from .models import make_model
 
 __all__ = ["Fitted", "FitCache", "default_cache"]
 
@@ -23,7 +23,7 @@ __all__ = ["Fitted", "FitCache", "default_cache"]
 class Fitted:
     """A matrix, its fitted model and, once asked for, every blank predicted with its explanation."""
 
-    def __init__(self, matrix: SalesMatrix, model: NeighborModel):
+    def __init__(self, matrix: SalesMatrix, model):
         self.matrix = matrix
         self.model = model
         self._filled = None
@@ -37,12 +37,12 @@ class Fitted:
             return self._filled
 
     def predict(self, salesperson, client):
-        """The Prediction for one cell: the booking when known, else the filled value with its neighbours."""
+        """The explanation of one cell: the booking when known, else the filled value and where it comes from."""
         m = self.matrix
         i, j = m.salesperson_index(salesperson), m.client_index(client)
         if m.known[i, j]:
-            return self.model.predict(m.salespeople[i], m.clients[j])
-        return self.filled.prediction(i, j)
+            return self.model.explain(i, j)
+        return self.filled.explain(i, j)
 
     def value(self, salesperson, client):
         """One cell's booking or prediction as a float (NaN when nothing can be predicted)."""
@@ -84,7 +84,7 @@ class FitCache:
         self.misses += 1
         cells = [list(r) for r in cells]  # our own copy: the caller's lists may change
         matrix = SalesMatrix.from_cells(cells)
-        fitted = Fitted(matrix, NeighborModel(**params).fit(matrix))
+        fitted = Fitted(matrix, make_model(**params).fit(matrix))
         if key is not None:
             with self._lock:
                 self._entries[key] = (cells, fitted, _zeros_and_ones(cells))

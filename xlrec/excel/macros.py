@@ -20,7 +20,7 @@ import xlwings as xw
 
 from ..core.layout import block_around, nonempty, sheet_block, trim_block
 from ..core.matrix import SalesMatrix, cell_address
-from ..core.neighbors import NeighborModel
+from ..core.models import make_model
 from ..exceptions import XlrecError
 from ..sheet.records import find_records, match_record, record_rows, record_sheet_name, typed_over_phrase
 from ..sheet.totals import formulas_over, formulas_phrase
@@ -124,7 +124,7 @@ def fill_blanks(book, **params):
         earlier, typed = match_record(matrix, record)
         fit = matrix.with_blanks(earlier)
         explain = int((~fit.known).sum()) <= NOTE_LIMIT  # a note each, up to NOTE_LIMIT blanks
-        result = NeighborModel(**params).fit(fit).fill(explain=explain)
+        result = make_model(**params).fit(fit).fill(explain=explain)
         written = result.predicted | result.fallback
         notes = note_texts(result) if explain else {}
         people = record.people_notes if record is not None else frozenset()

@@ -16,9 +16,9 @@ import sys
 
 import xlwings as xw
 
-from ..core.base import format_amount
 from .. import functions
 from ..core.cache import default_cache
+from ..core.models import DEFAULT_MODEL, MODELS, format_amount
 from ..exceptions import NotFoundError, XlrecError
 
 __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX"]
@@ -27,16 +27,27 @@ __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMME
 _ERROR_VALUES = os.environ.get("XLWINGS_ON_SERVER") == "true" or sys.platform == "emscripten"
 
 _MATRIX_DOC = "The sales matrix, with client names in its first row and salesperson names in its first column"
-_DOCS = {
-    "matrix": _MATRIX_DOC,
-    "salesperson": "The salesperson's name, as in the matrix's first column",
-    "client": "The client's name, as in the matrix's first row",
-    "k": "How many similar salespeople vote (default 2)",
-    "metric": 'Distance: "manhattan" (default), "euclidean", "supremum" or "nan_euclidean"',
-    "weighting": 'Votes: "rank" (1, 1/2, ...; default), "uniform" or "distance"',
-    "by": 'Neighbours are similar "salesperson" rows (default) or similar "client" columns',
-    "n": "How many rows to list (default 5)",
-}
+
+
+def _docs() -> dict:
+    """The help of every argument, as Excel's function wizard shows it; a model parameter's comes from its
+    declaration (:mod:`xlrec.core.models.params`)."""
+    docs = {
+        "matrix": _MATRIX_DOC,
+        "salesperson": "The salesperson's name, as in the matrix's first column",
+        "client": "The client's name, as in the matrix's first row",
+        "n": "How many rows to list (default 5)",
+        "model": f"The model: {', '.join(MODELS)} (default {DEFAULT_MODEL})",
+        "settings": 'Other parameters of the model: a range of two columns (name, value) or text such as '
+                    '"reg_client=5; iterations=20"',
+    }
+    for cls in MODELS.values():
+        for p in cls.PARAMS:
+            docs.setdefault(p.name, p.describe()[:1].upper() + p.describe()[1:])
+    return docs
+
+
+_DOCS = _docs()
 
 
 def _fitted(matrix, **options):
@@ -60,7 +71,7 @@ def _args(*names):
     def deco(f):
         for name in reversed(names):
             options = {"doc": _DOCS[name]}
-            if name == "matrix":
+            if name in ("matrix", "settings"):
                 options.update(ndim=2, empty=None)
             f = xw.arg(name, **options)(f)
         return f
@@ -69,17 +80,21 @@ def _args(*names):
 
 
 @xw.func
-@_args("matrix", "salesperson", "client", "k", "metric", "weighting", "by")
-def PREDICT_BOOKING(matrix, salesperson, client, k=None, metric=None, weighting=None, by=None):
+@_args("matrix", "salesperson", "client", "k", "metric", "weighting", "by", "model", "settings")
+def PREDICT_BOOKING(matrix, salesperson, client, k=None, metric=None, weighting=None, by=None, model=None,
+                    settings=None):
     """Predicted bookings of a salesperson with a client (the booking itself when it is known)."""
-    return _safe("scalar", functions.predict_booking, matrix, salesperson, client, k, metric, weighting, by)
+    return _safe("scalar", functions.predict_booking, matrix, salesperson, client, k, metric, weighting, by, model,
+                 settings)
 
 
 @xw.func
-@_args("matrix", "salesperson", "client", "k", "metric", "weighting", "by")
-def EXPLAIN_BOOKING(matrix, salesperson, client, k=None, metric=None, weighting=None, by=None):
-    """The neighbours behind a prediction: name, distance, weight and booking, then the prediction."""
-    return _safe("table", functions.explain_booking, matrix, salesperson, client, k, metric, weighting, by)
+@_args("matrix", "salesperson", "client", "k", "metric", "weighting", "by", "model", "settings")
+def EXPLAIN_BOOKING(matrix, salesperson, client, k=None, metric=None, weighting=None, by=None, model=None,
+                    settings=None):
+    """Where a prediction comes from (the neighbours that voted, a baseline's terms), then the prediction."""
+    return _safe("table", functions.explain_booking, matrix, salesperson, client, k, metric, weighting, by, model,
+                 settings)
 
 
 @xw.func
@@ -90,17 +105,18 @@ def SIMILAR_SALESPEOPLE(matrix, salesperson, n=None, metric=None):
 
 
 @xw.func
-@_args("matrix", "salesperson", "n", "k", "metric", "weighting")
-def RECOMMEND_CLIENTS(matrix, salesperson, n=None, k=None, metric=None, weighting=None):
+@_args("matrix", "salesperson", "n", "k", "metric", "weighting", "model", "settings")
+def RECOMMEND_CLIENTS(matrix, salesperson, n=None, k=None, metric=None, weighting=None, model=None, settings=None):
     """The clients this salesperson has no booking with, highest predicted bookings first."""
-    return _safe("table", functions.recommend_clients, matrix, salesperson, n, k, metric, weighting)
+    return _safe("table", functions.recommend_clients, matrix, salesperson, n, k, metric, weighting, model,
+                 settings)
 
 
 @xw.func
-@_args("matrix", "k", "metric", "weighting", "by")
-def FILL_MATRIX(matrix, k=None, metric=None, weighting=None, by=None):
+@_args("matrix", "k", "metric", "weighting", "by", "model", "settings")
+def FILL_MATRIX(matrix, k=None, metric=None, weighting=None, by=None, model=None, settings=None):
     """The whole matrix with its names, every blank predicted (blank where nothing can be)."""
-    return _safe("table", functions.fill_matrix, matrix, k, metric, weighting, by)
+    return _safe("table", functions.fill_matrix, matrix, k, metric, weighting, by, model, settings)
 
 
 def describe_prediction(p) -> str:

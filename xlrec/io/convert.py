@@ -22,7 +22,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from .. import functions
 from ..core.cache import Fitted
 from ..core.matrix import SalesMatrix, cell_address
-from ..core.neighbors import NeighborModel
+from ..core.models import make_model
 from ..exceptions import NotFoundError, XlrecError
 from .cells import put, put_error
 from .formulas import Evaluator, Unsupported, XlError, function_names, parse
@@ -360,7 +360,7 @@ class _Book:
             sheet, row, col = self.origins.get(id(cells), (None, 1, 1))
             table = [[v.code if isinstance(v, XlError) else v for v in r] for r in cells]
             matrix = SalesMatrix.from_cells(table, sheet=sheet, origin=(row, col))
-            fitted = self.fits[key] = Fitted(matrix, NeighborModel(**params).fit(matrix))
+            fitted = self.fits[key] = Fitted(matrix, make_model(**params).fit(matrix))
         return fitted
 
     def _xlrec(self, name):

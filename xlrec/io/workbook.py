@@ -24,10 +24,10 @@ from openpyxl.styles import Color, PatternFill
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-from ..core.base import FillResult
+from ..core.models import FillResult
 from ..core.layout import is_empty as _is_empty, sheet_block
 from ..core.matrix import SalesMatrix, _label, _parse_number_text, cell_address, column_letter, shown
-from ..core.neighbors import NeighborModel
+from ..core.models import make_model
 from ..exceptions import InputError, WorkbookError
 from .cells import exact_numbers, put
 from .package import check_package, refusal
@@ -394,11 +394,11 @@ class FillPlan:
 def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, remarks=(), progress=None,
               **params) -> FillPlan:
     """Read the matrix at ``bounds`` of a sheet's ``values`` (formula cells as their ``cached`` values), tell
-    xlrec's earlier predictions from bookings by ``record``, and fill it with :class:`NeighborModel`
-    (``params``). ``remarks`` (how the matrix was found) start the plan's remarks."""
+    xlrec's earlier predictions from bookings by ``record``, and fill it with the model that ``params``
+    name (:func:`~xlrec.core.models.make_model`). ``remarks`` (how the matrix was found) start the plan's remarks."""
     matrix = read_block(with_cached(values, cached), bounds, title)
     earlier, typed = match_record(matrix, record)
-    result = _fill(NeighborModel(**params).fit(matrix.with_blanks(earlier)), progress)
+    result = _fill(make_model(**params).fit(matrix.with_blanks(earlier)), progress)
     remarks = list(remarks)
     kept = typed_over_phrase(int((typed & matrix.known).sum()))
     if kept:
@@ -802,7 +802,7 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_s
     """Fill every blank of the sales matrix in ``input_path`` (of every sheet's, with ``all_sheets``) and write
     the result to ``output_path``.
 
-    ``params`` go to :class:`NeighborModel`. The input file is never written. The output is the input's
+    ``params`` name the model and its parameters (:func:`~xlrec.core.models.make_model`). The input file is never written. The output is the input's
     package with only the filled cells, their styles and notes, the legend and xlrec's hidden record sheets
     changed (:class:`Package`), so nothing else in it changes. A sheet with tables, or a workbook with the
     name SalesMatrix, is read through openpyxl; a sheet that has notes is also written through openpyxl, and
@@ -983,7 +983,7 @@ def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_r
     ws, bounds, _, matrix = _locate_and_read(wb, input_path, sheet, cell_range)
     record = _sheet_record(wb, ws.title) or legacy_record(ws, bounds, ws.title)
     matrix = matrix.with_blanks(match_record(matrix, record)[0])
-    return NeighborModel(**params).fit(matrix).predict(salesperson, client)
+    return make_model(**params).fit(matrix).predict(salesperson, client)
 
 
 def _locate_and_read(wb, path, sheet, cell_range):

@@ -1,40 +1,34 @@
-"""What every model shares: the interface, and the results a front end shows.
+"""The protocol every model implements, and the result of filling a matrix.
 
-A model follows scikit-learn's habit: ``__init__`` stores keyword-only parameters, ``fit(matrix)`` validates
-and learns (learned state ends in ``_``), then ``fill()`` predicts every blank and ``predict(salesperson,
-client)`` predicts and explains one cell. Further models (matrix and tensor factorization) slot in beside
-:class:`~xlrec.core.neighbors.NeighborModel` by implementing the same three methods.
+A model follows scikit-learn's habit. ``__init__`` takes keyword-only parameters and only stores them; the
+parameters are declared once in ``PARAMS`` (:mod:`.params`). ``fit(matrix)`` checks them (never rewriting
+one) and learns; learned state ends in ``_``. Then:
+
+- ``predict_cells(rows, cols)``: the predictions of many cells at once, NaN where the model has nothing: the
+  one path used by :meth:`Model.fill` and by cross-validation (:mod:`xlrec.core.evaluate`);
+- ``fill()``: every blank predicted, what the model cannot predict left to the ``fallback`` model when the
+  model has one, as a :class:`FillResult`;
+- ``explain(i, j)`` / ``predict(salesperson, client)``: one cell with its :class:`~.explanation.Explanation`;
+- ``to_state()`` / ``from_state(meta, arrays)``: the fitted model as a JSON-able dict and plain arrays (no
+  pickle), for model files.
+
+A subclass writes ``_fit`` (learn from a checked matrix), ``_predict_cells`` (no checks: the kernels behind
+the public methods, which cross-validation calls directly), ``explain`` and ``describe``; the rest is here.
 """
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from .matrix import SalesMatrix
+from ...exceptions import InputError
+from ..matrix import SalesMatrix
+from .explanation import Explanation
+from .params import check_params, did_you_mean
 
-__all__ = ["Model", "Prediction", "Neighbor", "FillResult", "as_matrix", "format_amount"]
-
-
-def format_amount(v) -> str:
-    """An amount as a person reads it: thousands separators, cents only when there are any; an amount under
-    10 (a matrix kept in thousands or millions) with four significant digits, so 0.4333 is not shown as 0.43.
-
-    >>> format_amount(433333.3333), format_amount(500000.0), format_amount(0.43333333), format_amount(7.25)
-    ('433,333.33', '500,000', '0.4333', '7.25')
-    """
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "blank"
-    v = float(v)
-    if abs(v) < 10 and v != 0:
-        decimals = min(15, max(2, 3 - math.floor(math.log10(abs(v)))))
-        text = f"{v:,.{decimals}f}".rstrip("0").rstrip(".")
-        return "0" if text in ("-0", "") else text
-    r = round(v, 2)
-    return f"{r:,.0f}" if r == round(r) else f"{r:,.2f}"
+__all__ = ["Model", "FillResult", "as_matrix"]
 
 
 def as_matrix(matrix) -> SalesMatrix:
@@ -43,62 +37,9 @@ def as_matrix(matrix) -> SalesMatrix:
         return matrix
     values = np.asarray(matrix, dtype=float)
     if values.ndim != 2:
-        from ..exceptions import InputError
-
         raise InputError(f"a sales matrix must be 2-D, got {values.ndim} dimension(s)")
     n, m = values.shape
     return SalesMatrix([f"R{i + 1}" for i in range(n)], [f"C{j + 1}" for j in range(m)], values)
-
-
-@dataclass(frozen=True)
-class Neighbor:
-    """One neighbour that voted for a prediction."""
-
-    name: str
-    distance: float
-    weight: float
-    value: float
-    shared: int
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One cell's prediction and its explanation.
-
-    ``value`` is None when nothing could be predicted (then ``reason`` says why). ``known`` is True when the
-    cell already holds a booking (then ``value`` is that booking). ``fallback`` names the fallback used when
-    the value does not come from neighbours.
-    """
-
-    salesperson: str
-    client: str
-    value: float | None
-    known: bool = False
-    k: int = 0
-    neighbors: list = field(default_factory=list)
-    note: str | None = None
-    reason: str | None = None
-    fallback: str | None = None
-    model: str = ""
-
-    def explain(self) -> str:
-        """Several lines of plain text, as the command line prints them."""
-        head = f"{self.salesperson} / {self.client}: "
-        if self.known:
-            return head + f"{format_amount(self.value)} (an actual booking, not a prediction)"
-        if self.value is None:
-            return head + f"no prediction: {self.reason}"
-        if self.fallback:
-            return head + f"{format_amount(self.value)} ({self.fallback}; no neighbour: {self.reason})"
-        lines = [head + f"{format_amount(self.value)} predicted ({self.model})"]
-        total = sum(n.weight for n in self.neighbors)
-        for i, n in enumerate(self.neighbors, 1):
-            lines.append(f"  {i}. {n.name}: {format_amount(n.value)} (distance {format_amount(n.distance)}, "
-                         f"weight {n.weight:.4g}, {n.weight / total:.0%} of the vote"
-                         + (f", {n.shared} shared)" if n.shared >= 0 else ")"))
-        if self.note:
-            lines.append(f"  note: {self.note}")
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,13 +53,12 @@ class FillResult:
     values : ndarray of shape (n_salespeople, n_clients)
         Known cells unchanged, predicted and fallback cells filled, NaN where nothing could be predicted.
     predicted, fallback, unfilled : ndarray of bool, same shape
-        Which blanks were predicted from neighbours, filled by the fallback, or left blank.
-    neighbors_used : ndarray of int, same shape
-        How many neighbours voted for each predicted cell (0 elsewhere).
+        Which blanks the model predicted, which the fallback model filled, which are left blank.
     model : Model
-    neighbors : (index, distance, weight) or None
-        With ``fill(explain=True)``: arrays of shape (n_salespeople, n_clients, k) naming, for every
-        predicted cell, the neighbours that voted (index -1 where fewer than k did), nearest first.
+        The fitted model.
+    detail : object or None
+        What the model kept to explain every predicted cell without recomputing (``fill(explain=True)``;
+        its type is the model's business, e.g. :class:`~.neighbors.Votes`).
     """
 
     matrix: SalesMatrix
@@ -126,28 +66,16 @@ class FillResult:
     predicted: np.ndarray
     fallback: np.ndarray
     unfilled: np.ndarray
-    neighbors_used: np.ndarray
     model: "Model"
-    neighbors: tuple | None = None
+    detail: object = None
 
-    def prediction(self, i: int, j: int) -> "Prediction":
-        """The prediction of cell (i, j) with its explanation, as ``model.predict`` would give it."""
-        m = self.matrix
-        if self.neighbors is None or not self.predicted[i, j]:
-            return self.model.predict(m.salespeople[i], m.clients[j])
-        idx, dist, weight = (a[i, j] for a in self.neighbors)
-        keep = idx >= 0
-        by_client = getattr(self.model, "by", "salesperson") == "client"
-        names = m.clients if by_client else m.salespeople
-        vals = m.values[i, idx[keep]] if by_client else m.values[idx[keep], j]
-        nbs = [Neighbor(names[t], float(d), float(w), float(v), -1)
-               for t, d, w, v in zip(idx[keep], dist[keep], weight[keep], vals)]
-        k = getattr(self.model, "k", len(nbs))
-        note = None
-        if len(nbs) < k:
-            note = f"only {len(nbs)} of the k={k} neighbours asked for could be used"
-        return Prediction(m.salespeople[i], m.clients[j], float(self.values[i, j]), known=False, k=k,
-                          neighbors=nbs, note=note, model=self.model.describe())
+    def explain(self, i: int, j: int) -> Explanation:
+        """Cell (i, j) with its explanation, as ``model.explain(i, j)`` gives it."""
+        return self.model._explain_filled(self, i, j)
+
+    def notes(self) -> dict:
+        """{(i, j): note text} for every filled cell (:meth:`Explanation.note`, without a front end's prefix)."""
+        return self.model._notes(self)
 
     @property
     def n_filled(self) -> int:
@@ -168,7 +96,7 @@ class FillResult:
         blanks = int((~self.matrix.known).sum())
         text = f"filled {self.n_filled:,} of {blanks:,} blank cells"
         if self.fallback.any():
-            text += f" ({int(self.fallback.sum()):,} by the fallback, not by neighbours)"
+            text += f" ({int(self.fallback.sum()):,} by the fallback, not by {self.model.source})"
         if self.n_unfilled:
             i, j = (int(a[0]) for a in np.nonzero(self.unfilled))  # the first, without listing them all
             m = self.matrix
@@ -179,34 +107,235 @@ class FillResult:
 
 
 class Model(ABC):
-    """The interface every model implements."""
+    """The protocol every model implements (see the module's text)."""
 
+    #: the name in the registry (:data:`xlrec.core.models.MODELS`) and on the command line
     name = "model"
+    #: the declared parameters (:class:`~.params.Param`), in the order of ``__init__``
+    PARAMS: tuple = ()
+    #: whether multiplying every booking by c multiplies every prediction by c (c > 0)
+    SCALE_EQUIVARIANT = True
+    #: what made the predictions, for "filled by the fallback, not by ..."
+    source = "the model"
+    #: one line on what the model does, for ``--help`` and the list of models
+    summary = ""
 
-    @abstractmethod
+    # -- parameters -------------------------------------------------------------------------------------------
+
+    def get_params(self) -> dict:
+        """{name: value} of every declared parameter."""
+        return {p.name: getattr(self, p.name) for p in self.PARAMS}
+
+    def set_params(self, **params) -> "Model":
+        """Set declared parameters (checked at the next ``fit``); an unknown name is an InputError."""
+        names = [p.name for p in self.PARAMS]
+        for key, value in params.items():
+            if key not in names:
+                raise InputError(unknown_parameter(self.name, key, names))
+            setattr(self, key, value)
+        return self
+
+    def clone(self) -> "Model":
+        """A new, unfitted model with the same parameters."""
+        return type(self)(**self.get_params())
+
+    def check(self) -> None:
+        """Check every parameter against its declaration (a subclass adds checks that join parameters)."""
+        check_params(self)
+
+    # -- learning and predicting ------------------------------------------------------------------------------
+
     def fit(self, matrix) -> "Model":
-        """Validate the parameters and learn from the known cells of ``matrix``."""
+        """Check the parameters and learn from the known cells of ``matrix`` (a :class:`SalesMatrix` or a 2-D
+        array with NaN blanks)."""
+        self.check()
+        return self._fit(as_matrix(matrix))
 
     @abstractmethod
-    def fill(self) -> FillResult:
-        """Predict every blank cell of the fitted matrix."""
+    def _fit(self, matrix: SalesMatrix) -> "Model":
+        """Learn from ``matrix`` (parameters already checked); sets ``matrix_``."""
+
+    def predict_cells(self, rows, cols) -> np.ndarray:
+        """The model's predictions of the cells (rows[t], cols[t]), NaN where it has none (no fallback).
+
+        Parameters
+        ----------
+        rows, cols : array-like of int of the same shape
+            0-based salesperson and client positions.
+
+        Returns
+        -------
+        ndarray of float, the shape of ``rows``
+        """
+        self._check_fitted()
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        n, m = self.matrix_.shape
+        if rows.shape != cols.shape or (rows.size and (rows.dtype.kind not in "iu" or cols.dtype.kind not in "iu")):
+            raise InputError("rows and cols must be arrays of whole numbers of the same shape")
+        if rows.size and (rows.min() < 0 or rows.max() >= n or cols.min() < 0 or cols.max() >= m):
+            raise InputError(f"a cell is outside the {n} x {m} matrix")
+        flat = self._predict_cells(rows.ravel().astype(np.intp), cols.ravel().astype(np.intp))
+        return flat.reshape(rows.shape)
 
     @abstractmethod
-    def predict(self, salesperson, client) -> Prediction:
-        """Predict and explain one cell."""
+    def _predict_cells(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """:meth:`predict_cells` without checks: 1-D arrays of valid positions in, floats out."""
+
+    def fill(self, explain=False, progress=None) -> FillResult:
+        """Predict every blank; known cells are returned unchanged.
+
+        Parameters
+        ----------
+        explain : bool, default False
+            Keep what is needed to explain every cell without recomputing (models that can: the neighbour
+            model keeps the neighbours that voted).
+        progress : callable or None
+            Called as ``progress(done, total)`` while predicting, for a progress bar.
+        """
+        self._check_fitted()
+        m = self.matrix_
+        values, detail = self._fill_values(explain, progress)
+        known = m.known
+        predicted = ~known & ~np.isnan(values)
+        unfilled = ~known & np.isnan(values)
+        fallback = np.zeros_like(known)
+        model = self._fallback_model()
+        if model is not None and unfilled.any():
+            rr, cc = np.nonzero(unfilled)
+            fb = model._predict_cells(rr, cc)
+            ok = ~np.isnan(fb)
+            values[rr[ok], cc[ok]] = fb[ok]
+            fallback[rr[ok], cc[ok]] = True
+            unfilled[rr[ok], cc[ok]] = False
+        return FillResult(m, values, predicted, fallback, unfilled, self, detail)
+
+    def _fill_values(self, explain, progress):
+        """(values, detail): the matrix with every blank the model predicts filled (NaN where it cannot)."""
+        m = self.matrix_
+        values = np.array(m.values)
+        rr, cc = np.nonzero(~m.known)
+        values[rr, cc] = self._predict_cells(rr, cc)
+        if progress is not None:
+            progress(m.shape[0], m.shape[0])
+        return values, None
+
+    def _fallback_model(self):
+        """The fitted fallback model (for models with a ``fallback`` parameter naming one), or None."""
+        name = getattr(self, "fallback", None)
+        if name is None:
+            return None
+        cached = getattr(self, "_fallback_", None)
+        if cached is None or cached.name != name:
+            from . import make_model
+
+            cached = self._fallback_ = make_model(name)._fit(self.matrix_)
+        return cached
+
+    # -- one cell ------------------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def explain(self, i: int, j: int) -> Explanation:
+        """Cell (i, j) of the fitted matrix (0-based) with its explanation."""
+
+    def predict(self, salesperson, client) -> Explanation:
+        """One cell, by its labels, with its explanation."""
+        self._check_fitted()
+        m = self.matrix_
+        return self.explain(m.salesperson_index(salesperson), m.client_index(client))
+
+    def _known(self, i, j):
+        """The explanation of a known cell, or None when (i, j) is blank."""
+        m = self.matrix_
+        if m.known[i, j]:
+            return Explanation(m.salespeople[i], m.clients[j], float(m.values[i, j]), known=True,
+                               model=self.describe())
+        return None
+
+    def _nothing(self, i, j, reason):
+        """The explanation of a blank the model cannot predict: the fallback's value, else none."""
+        m = self.matrix_
+        fb = self._fallback_model()
+        if fb is not None:
+            value = float(fb._predict_cells(np.array([i]), np.array([j]))[0])
+            if not np.isnan(value):
+                return Explanation(m.salespeople[i], m.clients[j], value, reason=reason, fallback=fb.short(),
+                                   model=self.describe(), nothing=self.nothing)
+        return Explanation(m.salespeople[i], m.clients[j], None, reason=reason, model=self.describe(),
+                           nothing=self.nothing)
+
+    def _explain_filled(self, result: FillResult, i: int, j: int) -> Explanation:
+        """The explanation of cell (i, j) of a fill: a model that kept ``detail`` answers from it."""
+        return self.explain(i, j)
+
+    def _notes(self, result: FillResult) -> dict:
+        return {(int(i), int(j)): self._explain_filled(result, int(i), int(j)).note()
+                for i, j in zip(*np.nonzero(result.predicted | result.fallback))}
 
     @abstractmethod
     def describe(self) -> str:
-        """The parameters in a few words, for explanations."""
+        """The model and its parameters in a few words, for explanations and summaries."""
+
+    def short(self) -> str:
+        """The model in two or three words, as a fallback is named ("client mean")."""
+        return self.name.replace("_", " ")
+
+    #: how an explanation says the model had nothing for a cell
+    nothing = "the model could not predict it"
 
     def unfilled_reason(self, i: int, j: int) -> str:
+        """Why the model has no prediction for blank (i, j)."""
         return "the model could not predict this cell"
 
-    def get_params(self) -> dict:
-        import inspect
+    # -- saving ------------------------------------------------------------------------------------------------
 
-        return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
+    def to_state(self):
+        """The fitted model as (meta, arrays): a JSON-able dict and a dict of plain numeric arrays.
+
+        ``meta`` holds the model's name, its parameters, the labels and the model's own learned scalars;
+        ``arrays`` the known cells (positions and values) and the model's learned arrays. Nothing in either
+        needs pickle to be written or read.
+        """
+        self._check_fitted()
+        m = self.matrix_
+        rows, cols = np.nonzero(m.known)
+        meta = {"model": self.name, "params": self.get_params(), "salespeople": list(m.salespeople),
+                "clients": list(m.clients), "learned": self._learned_meta()}
+        arrays = {"known_rows": rows.astype(np.int64), "known_cols": cols.astype(np.int64),
+                  "known_values": m.values[rows, cols].astype(np.float64), **self._learned_arrays()}
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict, arrays: dict) -> "Model":
+        """The fitted model that :meth:`to_state` described, without fitting again."""
+        if meta.get("model") != cls.name:
+            raise InputError(f"this state is of model {meta.get('model')!r}, not {cls.name!r}")
+        model = cls(**meta["params"])
+        model.check()
+        sp, cl = meta["salespeople"], meta["clients"]
+        values = np.full((len(sp), len(cl)), np.nan)
+        values[arrays["known_rows"], arrays["known_cols"]] = arrays["known_values"]
+        model._restore(SalesMatrix(sp, cl, values), meta.get("learned", {}), arrays)
+        return model
+
+    def _learned_meta(self) -> dict:
+        return {}
+
+    def _learned_arrays(self) -> dict:
+        return {}
+
+    def _restore(self, matrix, learned: dict, arrays: dict) -> None:
+        """Take back the learned state; a model whose state is the matrix itself simply fits it again."""
+        self._fit(matrix)
+
+    def _check_fitted(self):
+        if not hasattr(self, "matrix_"):
+            raise InputError("this model is not fitted yet; call fit(matrix) first")
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+def unknown_parameter(model: str, key: str, names) -> str:
+    options = ", ".join(names) if names else "none"
+    return f"model {model!r} has no parameter {key!r}; its parameters are: {options}{did_you_mean(key, names)}"

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..exceptions import InputError
-from . import _accel
-from .base import FillResult, Model, Neighbor, Prediction, as_matrix
-from .distances import _block_distances, _csc, _prepare, check_metric, exact_distances
+from .. import _accel
+from ..distances import METRICS, _block_distances, _csc, _prepare, exact_distances
+from .base import Model
+from .explanation import Explanation, format_amount
+from .params import Param
 
-__all__ = ["NeighborModel", "LazyWeights", "WEIGHTINGS", "BY", "FALLBACKS"]
+__all__ = ["NeighborModel", "NeighborExplanation", "Neighbor", "Votes", "LazyWeights", "WEIGHTINGS", "BY",
+           "FALLBACKS"]
 
 
 def _shape(dist, rank):
@@ -47,7 +49,8 @@ def _inverse_distance(dist, rank):
 WEIGHTINGS = {"rank": _rank, "uniform": _uniform, "distance": _inverse_distance}
 _WEIGHTING_CODES = {"uniform": 0, "rank": 1, "distance": 2}
 BY = ("salesperson", "client")
-FALLBACKS = (None, "client_mean", "salesperson_mean")
+#: the models that may fill what no neighbour can (the baselines of :mod:`.baseline`), or None
+FALLBACKS = (None, "mean", "client_mean", "salesperson_mean", "baseline")
 
 _BLOCK_ELEMENTS = 1 << 23  # cells of one (rows x salespeople) distance block: 64 MiB of float64
 _SLOT_ELEMENTS = 1 << 21  # (blank cell, neighbour) slots handled at once: about 50 bytes each in a block
@@ -171,6 +174,70 @@ class _Oriented:
     state: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Neighbor:
+    """One neighbour that voted for a prediction (``shared``: clients in common, -1 when not counted)."""
+
+    name: str
+    distance: float
+    weight: float
+    value: float
+    shared: int
+
+
+@dataclass(frozen=True)
+class NeighborExplanation(Explanation):
+    """A neighbour prediction: the ``neighbors`` that voted, nearest first, and a ``remark`` when fewer than
+    ``k`` could."""
+
+    k: int = 0
+    neighbors: tuple = ()
+    remark: str | None = None
+
+    def _shares(self):
+        total = sum(n.weight for n in self.neighbors) or 1.0
+        return [n.weight / total for n in self.neighbors]
+
+    def detail_lines(self) -> list:
+        lines = [f"{i}. {n.name}: {format_amount(n.value)} (distance {format_amount(n.distance)}, "
+                 f"weight {n.weight:.4g}, {share:.0%} of the vote" + (f", {n.shared} shared)" if n.shared >= 0 else ")")
+                 for i, (n, share) in enumerate(zip(self.neighbors, self._shares()), 1)]
+        return lines + ([f"note: {self.remark}"] if self.remark else [])
+
+    def note_lines(self) -> list:
+        lines = [f"{n.name}: {format_amount(n.value)} (distance {format_amount(n.distance)}, "
+                 f"weight {n.weight:.4g} = {share:.0%})" for n, share in zip(self.neighbors, self._shares())]
+        return lines + ([self.remark] if self.remark else [])
+
+    def detail_rows(self) -> list:
+        return [["Neighbour", "Distance", "Weight", "Booking"]] + \
+            [[n.name, n.distance, n.weight, n.value] for n in self.neighbors]
+
+
+@dataclass(frozen=True)
+class Votes:
+    """What :meth:`NeighborModel.fill` keeps with ``explain=True`` to explain every predicted cell.
+
+    Attributes
+    ----------
+    index : ndarray of int32 of shape (n_salespeople, n_clients, k)
+        The neighbours that voted for each predicted cell, nearest first, -1 past the last one used.
+    distance : ndarray of float of the same shape
+        Their distances, NaN past the last one used.
+    weight : LazyWeights
+        Their weights, worked out from the two arrays above when asked for.
+    """
+
+    index: np.ndarray
+    distance: np.ndarray
+    weight: "LazyWeights"
+
+    @property
+    def used(self) -> np.ndarray:
+        """How many neighbours voted for each cell (0 for known cells and cells left to the fallback)."""
+        return (self.index >= 0).sum(axis=-1)
+
+
 class NeighborModel(Model):
     """Predict blanks from the ``k`` most similar salespeople (or clients), the article's algorithm.
 
@@ -186,8 +253,9 @@ class NeighborModel(Model):
         Whether neighbours are similar salespeople (rows) or similar clients (columns).
     min_shared : int, default 1
         Two salespeople sharing fewer clients than this are never neighbours.
-    fallback : {None, "client_mean", "salesperson_mean"}, default None
-        What to put in a cell no neighbour can predict. None leaves it blank and reports it.
+    fallback : {None, "mean", "client_mean", "salesperson_mean", "baseline"}, default None
+        The baseline model (:mod:`.baseline`) that fills a cell no neighbour can predict. None leaves it
+        blank and reports it.
 
     Attributes
     ----------
@@ -206,6 +274,21 @@ class NeighborModel(Model):
     """
 
     name = "neighbors"
+    summary = "the article's: the k most similar salespeople vote with their bookings"
+    source = "neighbours"
+    nothing = "no neighbour"
+    PARAMS = (
+        Param("k", "int", 2, "how many similar salespeople vote (the article's N)", low=1),
+        Param("metric", "choice", "manhattan", "distance between two salespeople over the clients both booked",
+              choices=tuple(METRICS)),
+        Param("weighting", "choice", "rank", "votes: rank gives the i-th nearest 1/i, uniform all 1, distance 1/d",
+              choices=tuple(WEIGHTINGS)),
+        Param("by", "choice", "salesperson", "neighbours are similar salespeople (rows) or similar clients "
+              "(columns)", choices=BY),
+        Param("min_shared", "int", 1, "clients two salespeople must share to be compared", low=1),
+        Param("fallback", "choice", None, "baseline model for the cells no neighbour can predict (none: leave "
+              "them blank and report them)", choices=FALLBACKS),
+    )
 
     def __init__(self, *, k=2, metric="manhattan", weighting="rank", by="salesperson", min_shared=1,
                  fallback=None):
@@ -221,34 +304,13 @@ class NeighborModel(Model):
 
     # -- fitting --------------------------------------------------------------------------------------------
 
-    def _check_params(self):
-        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)):
-            if isinstance(self.k, float) and self.k.is_integer():
-                self.k = int(self.k)
-            else:
-                raise InputError(f"k must be a whole number of neighbours, got {self.k!r}")
-        if self.k < 1:
-            raise InputError(f"k must be at least 1, got {self.k}")
-        check_metric(self.metric)
-        if self.weighting not in WEIGHTINGS:
-            raise InputError(f"unknown weighting {self.weighting!r}; choose one of: {', '.join(WEIGHTINGS)}")
-        if self.by not in BY:
-            raise InputError(f"unknown by {self.by!r}; choose one of: {', '.join(BY)}")
-        if isinstance(self.min_shared, bool) or not isinstance(self.min_shared, (int, np.integer)) \
-                or self.min_shared < 1:
-            raise InputError(f"min_shared must be a whole number of at least 1, got {self.min_shared!r}")
-        if self.fallback not in FALLBACKS:
-            raise InputError(f"unknown fallback {self.fallback!r}; choose one of: "
-                             f"{', '.join(str(f) for f in FALLBACKS)}")
-
-    def fit(self, matrix):
-        """Check the parameters and take the matrix (a :class:`SalesMatrix` or an array with NaN blanks)."""
-        self._check_params()
-        self.matrix_ = as_matrix(matrix)
-        values = self.matrix_.values if self.by == "salesperson" else self.matrix_.values.T
+    def _fit(self, matrix):
+        self.matrix_ = matrix
+        values = matrix.values if self.by == "salesperson" else matrix.values.T
         x = np.ascontiguousarray(values)
         known = ~np.isnan(x)
         self._data = _Oriented(x, known, _prepare(x, known, self.metric))
+        self.__dict__.pop("_fallback_", None)
         return self
 
     # -- one cell -------------------------------------------------------------------------------------------
@@ -280,15 +342,13 @@ class NeighborModel(Model):
         names = self._row_names()
         return [(names[j], float(dist[j]), int(shared[j])) for j in order]
 
-    def predict(self, salesperson, client) -> Prediction:
-        """Predict one cell and explain it: the neighbours used, with distance, weight and value."""
+    def explain(self, si, ci) -> Explanation:
+        """Cell (si, ci) explained: the neighbours used, with distance, weight, value and clients shared."""
         self._check_fitted()
+        known = self._known(si, ci)
+        if known is not None:
+            return known
         m = self.matrix_
-        si, ci = m.salesperson_index(salesperson), m.client_index(client)
-        sp_name, cl_name = m.salespeople[si], m.clients[ci]
-        current = m.values[si, ci]
-        if not math.isnan(current):
-            return Prediction(sp_name, cl_name, float(current), known=True, k=self.k, model=self.describe())
         i, c = (si, ci) if self.by == "salesperson" else (ci, si)
         d = self._data
         dist, shared = self._row_distances(i)
@@ -300,20 +360,19 @@ class NeighborModel(Model):
         dvals = dvals[ok]
         names = self._row_names()
         if chosen.size == 0:
-            reason = self._no_neighbor_reason(i, c, donors.size)
-            return self._fallback_prediction(si, ci, reason)
+            return self._nothing(si, ci, self._no_neighbor_reason(i, c, donors.size))
         rank = np.arange(1, chosen.size + 1)
         w = _weights(dvals[None, :], rank[None, :], np.ones((1, chosen.size), bool), self.weighting)[0]
         vals = d.x[chosen, c]
         value = float(np.dot(w, vals) / w.sum())
-        neighbors = [Neighbor(names[j], float(dv), float(wt), float(v), int(shared[j]))
-                     for j, dv, wt, v in zip(chosen, dvals, w, vals)]
-        note = None
+        neighbors = tuple(Neighbor(names[j], float(dv), float(wt), float(v), int(shared[j]))
+                          for j, dv, wt, v in zip(chosen, dvals, w, vals))
+        remark = None
         if chosen.size < self.k:
-            note = (f"only {chosen.size} of the k={self.k} neighbours asked for could be used: "
-                    f"{self._donor_phrase(c, donors.size)}")
-        return Prediction(sp_name, cl_name, value, known=False, k=self.k, neighbors=neighbors, note=note,
-                          model=self.describe())
+            remark = (f"only {chosen.size} of the k={self.k} neighbours asked for could be used: "
+                      f"{self._donor_phrase(c, donors.size)}")
+        return NeighborExplanation(m.salespeople[si], m.clients[ci], value, model=self.describe(),
+                                   nothing=self.nothing, k=self.k, neighbors=neighbors, remark=remark)
 
     def _row_names(self):
         m = self.matrix_
@@ -342,37 +401,23 @@ class NeighborModel(Model):
         what = "client" if self.by == "salesperson" else "salesperson"
         return f"none of the {n_donors} {rows}(s) with a value for {other!r} shares {shared} {what} with {target!r}"
 
-    def _fallback_prediction(self, si, ci, reason):
-        m = self.matrix_
-        value, label = self._fallback_value(si, ci)
-        if value is None:
-            return Prediction(m.salespeople[si], m.clients[ci], None, known=False, k=self.k, reason=reason,
-                              model=self.describe())
-        return Prediction(m.salespeople[si], m.clients[ci], value, known=False, k=self.k, reason=reason,
-                          fallback=label, model=self.describe())
+    def unfilled_reason(self, si, ci) -> str:
+        """Why cell (si, ci) of the matrix could not be predicted."""
+        i, c = (si, ci) if self.by == "salesperson" else (ci, si)
+        return self._no_neighbor_reason(i, c, int(self._data.known[:, c].sum()))
 
-    def _fallback_value(self, si, ci):
-        if self.fallback is None:
-            return None, None
-        v = self.matrix_.values
-        line = v[:, ci] if self.fallback == "client_mean" else v[si, :]
-        line = line[~np.isnan(line)]
-        if line.size == 0:
-            return None, None
-        return float(line.mean()), self.fallback.replace("_", " ")
+    # -- many cells -----------------------------------------------------------------------------------------
 
-    # -- every blank ----------------------------------------------------------------------------------------
-
-    def fill(self, explain=False, progress=None) -> FillResult:
+    def fill(self, explain=False, progress=None):
         """Predict every blank at once; known cells are returned unchanged.
 
         Parameters
         ----------
         explain : bool, default False
-            Also keep, for every predicted cell, the neighbours that voted (index, distance, weight), so
-            that :meth:`FillResult.prediction` explains any cell without recomputing. This takes ``k``
-            indices (int32) and ``k`` distances (float64) per cell of the matrix, 12 bytes per neighbour;
-            the weights are worked out from those when asked for (:class:`LazyWeights`).
+            Also keep, for every predicted cell, the neighbours that voted (:class:`Votes`), so that
+            :meth:`FillResult.explain` explains any cell without recomputing. This takes ``k`` indices
+            (int32) and ``k`` distances (float64) per cell of the matrix, 12 bytes per neighbour; the weights
+            are worked out from those when asked for (:class:`LazyWeights`).
         progress : callable or None, default None
             Called as ``progress(done, total)`` after each block of rows, ``done`` counting the rows
             filled so far out of ``total`` (the salespeople; the clients with ``by="client"``), so that a
@@ -392,36 +437,68 @@ class NeighborModel(Model):
         >>> seen
         [(3, 3)]
         """
-        self._check_fitted()
+        return super().fill(explain=explain, progress=progress)
+
+    def _fill_values(self, explain, progress):
         d = self._data
         x, known = d.x, d.known
         n, m = x.shape
-        pred = np.full((n, m), np.nan)
-        used = np.zeros((n, m), dtype=np.int32)
+        rows, cols = np.nonzero(~known)  # row by row: what _vote takes
+        pred = np.array(x)
         nb = None
         if explain:
             nb = (np.full((n, m, self.k), -1, dtype=np.int32), np.full((n, m, self.k), np.nan))
+
+        def sink(sel, p, nused, slot_idx, slot_dist, ok):
+            r, c = rows[sel], cols[sel]
+            pred[r, c] = p
+            if nb is not None:  # the weights are not kept: LazyWeights works them out again, to the same floats
+                nb[0][r, c] = slot_idx
+                nb[1][r, c] = np.where(ok, slot_dist, np.nan)
+
+        self._vote(rows, cols, sink, progress)
+        if self.by == "client":
+            pred = np.ascontiguousarray(pred.T)
+            if nb is not None:
+                nb = (nb[0].transpose(1, 0, 2), nb[1].transpose(1, 0, 2))
+        detail = None if nb is None else Votes(nb[0], nb[1], LazyWeights(nb[0], nb[1], self.weighting))
+        return pred, detail
+
+    def _predict_cells(self, rows, cols):
+        r, c = (rows, cols) if self.by == "salesperson" else (cols, rows)
+        m = self._data.x.shape[1]
+        cells, inverse = np.unique(r.astype(np.int64) * m + c, return_inverse=True)  # row by row, once each
+        ur, uc = np.divmod(cells, m)
+        out = np.full(cells.size, np.nan)
+
+        def sink(sel, p, *rest):
+            out[sel] = p
+
+        self._vote(ur, uc, sink)
+        return out[inverse.ravel()]
+
+    def _vote(self, rows, cols, sink, progress=None):
+        """Vote for the cells (rows[t], cols[t]) of the oriented matrix, ``rows`` ascending and no cell twice,
+        a block of rows at a time: ``sink(cells, predictions, neighbours used, slot indices, slot distances,
+        slot used)`` receives each block's votes, ``cells`` a slice of the arrays given."""
+        d = self._data
+        known = d.known
+        n, m = known.shape
         donors_per_col = known.sum(axis=0)
         # a prefix long enough that a client booked by the median number of people has about 4k donors in it
         median = max(1.0, float(np.median(donors_per_col)))
         prefix = int(min(n - 1, max(8 * self.k, 64, math.ceil(4 * self.k * n / median)), 1024))
         # clients booked by so few that scanning the prefix would rarely find k of them go client by client
         dense = donors_per_col * prefix >= 2 * self.k * n
-        # blocks of rows bounded both in distances (rows x n) and in blank cells and their k slots (rows x m x k)
+        # blocks of rows bounded both in distances (rows x n) and in cells and their k slots (rows x m x k)
         block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1), _SLOT_ELEMENTS // max(m * self.k, 1)))
         for lo in range(0, n, block_rows):
             hi = min(n, lo + block_rows)
-            self._fill_block(slice(lo, hi), dense, prefix, pred, used, nb)
+            a, b = np.searchsorted(rows, [lo, hi])
+            if b > a:
+                sink(slice(a, b), *self._vote_block(slice(lo, hi), rows[a:b] - lo, cols[a:b], dense, prefix))
             if progress is not None:
                 progress(hi, n)
-        pred[known] = x[known]
-        if self.by == "client":
-            pred, used = np.ascontiguousarray(pred.T), np.ascontiguousarray(used.T)
-            if nb is not None:
-                nb = tuple(a.transpose(1, 0, 2) for a in nb)
-        if nb is not None:
-            nb = (*nb, LazyWeights(*nb, self.weighting))
-        return self._finish(pred, used, nb)
 
     def _block(self, block):
         """Distances of the block's rows to all rows, ``inf`` for pairs that may not be neighbours."""
@@ -440,16 +517,15 @@ class NeighborModel(Model):
         ex[np.take_along_axis(invalid_rows, cols, axis=1)] = np.inf
         return ex
 
-    def _fill_block(self, block, dense, prefix, pred, used, nb):
+    def _vote_block(self, block, cr, cc, dense, prefix):
+        """The votes for the cells (block.start + cr, cc): (predictions, neighbours used, slot indices,
+        slot distances, which slots hold a neighbour)."""
         d = self._data
         x, known = d.x, d.known
         n, m = x.shape
         k = self.k
         dist, invalid, tol = self._block(block)
-        cr, cc = np.nonzero(~known[block])  # the blank cells of the block: row in block, client
         ncell = cr.size
-        if ncell == 0:
-            return
         slot_idx = np.full((ncell, k), -1, dtype=np.int32)
         compiled = d.state["compiled"]
         slot_val = np.zeros((ncell, k)) if compiled else None  # donors' values (compiled path)
@@ -487,12 +563,7 @@ class NeighborModel(Model):
             nused = ok.sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 p = np.where(nused > 0, (w * vals).sum(axis=1) / w.sum(axis=1), np.nan)
-        gi = block.start + cr
-        pred[gi, cc] = p
-        used[gi, cc] = nused
-        if nb is not None:  # the weights are not kept: LazyWeights works them out again, to the same floats
-            nb[0][gi, cc] = slot_idx
-            nb[1][gi, cc] = np.where(ok, slot_dist, np.nan)
+        return p, nused, slot_idx, slot_dist, ok
 
     def _by_client(self, cells, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist, slot_val):
         """Exact k nearest donors for the given cells, one client at a time over that client's donors."""
@@ -529,33 +600,74 @@ class NeighborModel(Model):
             if slot_val is not None:
                 slot_val[group, :kk] = np.where(ok, x[donors[pos], c], 0.0)
 
-    def _finish(self, pred, used, nb):
+    def _explain_filled(self, result, si, ci):
+        votes = result.detail
+        if votes is None or not result.predicted[si, ci]:
+            return self.explain(si, ci)
         m = self.matrix_
-        known = m.known
-        predicted = ~known & ~np.isnan(pred)
-        unfilled = ~known & np.isnan(pred)
-        fallback = np.zeros_like(known)
-        values = pred  # the fill's own array: no copy of the matrix
-        if self.fallback is not None and unfilled.any():
-            axis = 0 if self.fallback == "client_mean" else 1
-            sums = np.where(known, m.values, 0.0).sum(axis=axis, keepdims=True)
-            counts = known.sum(axis=axis, keepdims=True)
-            means = np.broadcast_to(np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0),
-                                    known.shape)
-            fb = unfilled & ~np.isnan(means)
-            values[fb] = means[fb]
-            fallback = fb
-            unfilled = unfilled & ~fb
-        return FillResult(m, values, predicted, fallback, unfilled, used, self, nb)
+        idx, dist, weight = votes.index[si, ci], votes.distance[si, ci], votes.weight[si, ci]
+        keep = idx >= 0
+        by_client = self.by == "client"
+        names = m.clients if by_client else m.salespeople
+        vals = m.values[si, idx[keep]] if by_client else m.values[idx[keep], ci]
+        nbs = tuple(Neighbor(names[t], float(d), float(w), float(v), -1)
+                    for t, d, w, v in zip(idx[keep], dist[keep], weight[keep], vals))
+        remark = None
+        if len(nbs) < self.k:
+            remark = f"only {len(nbs)} of the k={self.k} neighbours asked for could be used"
+        return NeighborExplanation(m.salespeople[si], m.clients[ci], float(result.values[si, ci]),
+                                   model=self.describe(), nothing=self.nothing, k=self.k, neighbors=nbs,
+                                   remark=remark)
 
-    def unfilled_reason(self, si, ci) -> str:
-        """Why cell (si, ci) of the matrix could not be predicted."""
-        i, c = (si, ci) if self.by == "salesperson" else (ci, si)
-        return self._no_neighbor_reason(i, c, int(self._data.known[:, c].sum()))
+    def _notes(self, result) -> dict:
+        """The note of every filled cell, built from the fill's arrays: the text :meth:`_explain_filled`'s
+        ``note()`` gives, formatted in bulk (a fill of thousands of cells needs thousands of notes)."""
+        votes = result.detail
+        if votes is None:
+            return super()._notes(result)
+        m = self.matrix_
+        by_client = self.by == "client"
+        names = m.clients if by_client else m.salespeople
+        k = self.k
+        ii, jj = result.predicted.nonzero()
+        idx, dist, weight = votes.index[ii, jj], votes.distance[ii, jj], votes.weight[ii, jj]
+        ok = idx >= 0
+        safe = np.maximum(idx, 0)
+        donor = m.values[ii[:, None], safe] if by_client else m.values[safe, jj[:, None]]
+        used = ok.sum(axis=1)
+        model = self.describe()
+        texts = [f"{_amount(v)} ({model})" for v in result.values[ii, jj].tolist()]
+        totals = [sum(ws) or 1.0 for ws in np.where(ok, weight, 0.0).tolist()]
+        # the same donor, and the same weight share, come back in many notes: each is formatted once
+        donors, shares = {}, {}
+        n_cols = m.values.shape[0 if by_client else 1]
+        for slot in range(idx.shape[1]):
+            rows = np.flatnonzero(ok[:, slot])
+            t_, v_, d_, w_ = (a[rows, slot].tolist() for a in (idx, donor, dist, weight))
+            key_ = (idx[rows, slot] * n_cols + (ii if by_client else jj)[rows]).tolist()
+            for p, key, t, v, d, w in zip(rows.tolist(), key_, t_, v_, d_, w_):
+                who = donors.get(key)
+                if who is None:
+                    who = donors[key] = f"\n{names[t]}: {_amount(v)} (distance "
+                total = totals[p]
+                share = shares.get((w, total))
+                if share is None:
+                    share = shares[w, total] = f", weight {w:.4g} = {w / total:.0%})"
+                texts[p] += who + _amount(d) + share
+        for p in np.flatnonzero(used < k).tolist():
+            texts[p] += f"\nonly {used[p]} of the k={k} neighbours asked for could be used"
+        out = dict(zip(zip(ii.tolist(), jj.tolist()), texts))
+        for i, j in zip(*result.fallback.nonzero()):
+            out[int(i), int(j)] = self._explain_filled(result, int(i), int(j)).note()
+        return out
 
-    def _check_fitted(self):
-        if not hasattr(self, "matrix_"):
-            raise InputError("this model is not fitted yet; call fit(matrix) first")
+
+def _amount(v: float) -> str:
+    """:func:`~.explanation.format_amount` of a finite float, in one formatting step when it is 10 or more."""
+    if -10 < v < 10:
+        return format_amount(v)
+    text = f"{v:,.2f}"
+    return text[:-3] if text.endswith(".00") else text
 
 
 def _ambiguous(dsorted, tol):

@@ -12,8 +12,7 @@ import sys
 import warnings
 
 from . import __version__
-from .core.distances import METRICS
-from .core.models.neighbors import BY, FALLBACKS, WEIGHTINGS
+from .core.models import DEFAULT_MODEL, MODELS, model_class
 from .exceptions import InputError, XlrecError
 
 __all__ = ["main", "build_parser"]
@@ -29,19 +28,61 @@ def _positive_int(text):
     return value
 
 
+def _option_type(param):
+    """argparse's ``type`` for a declared parameter: its own conversion and check, its message on error."""
+    def convert(text):
+        try:
+            return param.parse(text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = param.name  # what argparse names in "invalid k value"
+    return convert
+
+
 def _model_options(p):
-    g = p.add_argument_group("model")
-    g.add_argument("--k", type=_positive_int, default=2, help="neighbours that vote (the article's N; default 2)")
-    g.add_argument("--metric", choices=list(METRICS), default="manhattan",
-                   help="distance between salespeople over shared clients (default manhattan)")
-    g.add_argument("--weighting", choices=list(WEIGHTINGS), default="rank",
-                   help="rank: 1, 1/2, 1/3...; uniform; distance: 1/d (default rank)")
-    g.add_argument("--by", choices=list(BY), default="salesperson",
-                   help="neighbours are similar salespeople (rows) or similar clients (default salesperson)")
-    g.add_argument("--min-shared", type=_positive_int, default=1,
-                   help="clients two salespeople must share to be compared (default 1)")
-    g.add_argument("--fallback", choices=[f for f in FALLBACKS if f], default=None,
-                   help="value for cells no neighbour can predict (default: leave them blank and report them)")
+    """``--model NAME`` and every model's options, generated from the models' declarations: a group of
+    options per model; an option two models share is listed once, under the first."""
+    g = p.add_argument_group("model", "which model predicts (see 'Models' in the README)")
+    g.add_argument("--model", choices=list(MODELS), default=DEFAULT_MODEL,
+                   help=f"the model (default {DEFAULT_MODEL}): " + "; ".join(f"{name}: {cls.summary}"
+                                                                         for name, cls in MODELS.items()))
+    owners = {}
+    for cls in MODELS.values():
+        for param in cls.PARAMS:
+            owners.setdefault(param.name, []).append(cls.name)
+    done = set()
+    for cls in MODELS.values():
+        params = [param for param in cls.PARAMS if param.name not in done]
+        if not params:
+            continue
+        g = p.add_argument_group(f"{cls.name} options")
+        for param in params:
+            done.add(param.name)
+            shared = owners[param.name]
+            also = f" [models: {', '.join(shared)}]" if len(shared) > 1 else ""
+            metavar = "{" + ",".join("none" if c is None else str(c) for c in param.choices) + "}" \
+                if param.kind == "choice" else param.name.upper()
+            g.add_argument(param.option, dest=param.name, type=_option_type(param), default=None, metavar=metavar,
+                           help=param.describe() + also)
+
+
+def _params(args) -> dict:
+    """The model's name and the parameters given on the command line, for ``make_model``; an option of
+    another model is a mistake said in one line."""
+    cls = model_class(args.model)
+    own = {param.name for param in cls.PARAMS}
+    out = {"model": cls.name}
+    for other in MODELS.values():
+        for param in other.PARAMS:
+            value = getattr(args, param.name, None)
+            if value is None or param.name in out:
+                continue
+            if param.name not in own:
+                options = ", ".join(q.option for q in cls.PARAMS) or "none"
+                raise InputError(f"{param.option} is not an option of model {cls.name!r} (its options: {options})")
+            out[param.name] = value
+    return out
 
 
 def _where(p, every=False):
@@ -132,11 +173,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="where to write xlrec.xlam (default: .)")
     p.add_argument("--no-install", action="store_true", help="only write the file")
     return parser
-
-
-def _params(args) -> dict:
-    return {"k": args.k, "metric": args.metric, "weighting": args.weighting, "by": args.by,
-            "min_shared": args.min_shared, "fallback": args.fallback}
 
 
 def _batch(args) -> int:

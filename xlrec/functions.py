@@ -12,64 +12,11 @@ from __future__ import annotations
 
 import math
 
-from .core.models import DEFAULT_MODEL, model_class
-from .core.models.base import unknown_parameter
 from .exceptions import InputError, NotFoundError
+from .sheet.settings import blank, params
 
 __all__ = ["FUNCTIONS", "ARGUMENTS", "predict_booking", "explain_booking", "similar_salespeople",
            "recommend_clients", "fill_matrix"]
-
-
-def blank(v) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
-def _settings(settings) -> list:
-    """(name, value) pairs from a ``settings`` argument: a range of two columns (name, value), or text such
-    as ``"reg_client=5; iterations=20"``."""
-    if blank(settings):
-        return []
-    if isinstance(settings, (list, tuple)):
-        rows = settings if settings and isinstance(settings[0], (list, tuple)) else [settings]
-        pairs = []
-        for row in rows:
-            cells = [v for v in row if not blank(v)]
-            if not cells:
-                continue
-            if len(cells) == 1 and isinstance(cells[0], str):  # a cell of text: "reg_client=5; iterations=20"
-                pairs += _settings(cells[0])
-                continue
-            if len(cells) != 2 or not isinstance(cells[0], str):
-                raise InputError(f"settings: {list(row)!r} is not a row of a name and a value")
-            pairs.append((cells[0], cells[1]))
-        return pairs
-    pairs = []
-    for part in str(settings).replace(",", ";").split(";"):
-        if not part.strip():
-            continue
-        name, eq, value = part.partition("=")
-        if not eq:
-            raise InputError(f"settings: {part.strip()!r} is not name=value (e.g. \"reg_client=5; iterations=20\")")
-        pairs.append((name, value))
-    return pairs
-
-
-def params(model=None, settings=None, **given) -> dict:
-    """The model's name and parameters from a spreadsheet's arguments: a blank argument is omitted (the
-    model's default), a value is converted by the model's declaration (``3.0`` or ``"3"`` for ``k`` is 3) and
-    checked. ``given`` are the function's own parameter arguments (``k``, ``metric``...); ``settings`` adds
-    any other parameter of the model."""
-    name = DEFAULT_MODEL if blank(model) else str(model).strip().lower()
-    declared = {p.name: p for p in model_class(name).PARAMS}
-    out = {"model": name}
-    for key, value in [*given.items(), *_settings(settings)]:
-        if blank(value):
-            continue
-        key = str(key).strip().lower().replace("-", "_").replace(" ", "_")
-        if key not in declared:
-            raise InputError(unknown_parameter(name, key, list(declared)))
-        out[key] = declared[key].parse(value)
-    return out
 
 
 def _count(n, default=5):

@@ -1,6 +1,7 @@
 """The Fill blanks button (xlrec.main) run on xlwings' own workbook object built from an add-in's JSON
 payload, asserting on the actions it sends back to Excel."""
 
+import pytest
 import xlwings as xw
 
 import xlrec
@@ -206,3 +207,42 @@ def test_a_selection_of_several_areas_or_the_whole_sheet():
     for whole in ("A1:XFD1048576", "A:E", "1:7"):  # only the used cells are read
         _, message, _ = run(payload(sheet_values(), selection=whole))
         assert message == "xlrec: filled 6 of 6 blank cells in Sales!A1:E7", whole
+
+
+def _conf_sheet(rows):
+    return {"name": "xlrec.conf", "values": rows, "pictures": [], "tables": [], "notes": []}
+
+
+def test_the_button_uses_the_model_the_workbook_sets():
+    # the baseline model's Alyssa/Staples, computed here from its definition: mean + offsets by ALS
+    import numpy as np
+
+    from conftest import VALUES
+
+    x = np.array(VALUES, dtype=float)
+    rows, cols = np.nonzero(~np.isnan(x))
+    r = x[rows, cols]
+    mu, bs, bc = r.mean(), np.zeros(6), np.zeros(4)
+    for _ in range(20):
+        bc = np.array([sum(v - mu - bs[i] for i, j, v in zip(rows, cols, r) if j == c) / (4 + (cols == c).sum())
+                       for c in range(4)])
+        bs = np.array([sum(v - mu - bc[j] for i, j, v in zip(rows, cols, r) if i == s) / (2.5 + (rows == s).sum())
+                       for s in range(6)])
+    conf = _conf_sheet([["setting", "value"], ["model", "baseline"], ["reg_client", 4.0], ["reg_salesperson", "2.5"],
+                        ["iterations", 20.0], ["", ""]])
+    book, message, actions = run(payload(sheet_values(), extra_sheets=[conf]))
+    alyssa = writes(actions, "setValues")[1 * 1000 + 4]
+    assert alyssa[0][0] == pytest.approx(mu + bs[0] + bc[3], rel=1e-12)
+    notes = [a["args"][1] for a in actions if a["func"] == "addNote" and a["args"][0] == "$E$2"]
+    assert "Alyssa's offset" in notes[0] and "mean of all bookings" in notes[0]
+    assert message == "xlrec: filled 6 of 6 blank cells in Sales!A1:E7"
+
+
+def test_a_bad_setting_names_the_conf_sheet_and_writes_nothing():
+    conf = _conf_sheet([["model", "neighbors"], ["k", "three"]])
+    book, message, actions = run(payload(sheet_values(), extra_sheets=[conf]))
+    assert message == "xlrec: sheet xlrec.conf: k must be a whole number of at least 1, got 'three'"
+    assert not [a for a in actions if a["func"] == "setValues" and a["sheet_position"] == 0]
+    conf = _conf_sheet([["model", "neighbours"]])
+    message = run(payload(sheet_values(), extra_sheets=[conf]))[1]
+    assert message.startswith("xlrec: sheet xlrec.conf: unknown model 'neighbours'; choose one of: neighbors")

@@ -128,3 +128,38 @@ def test_true_typed_over_a_booking_of_1_is_not_served_the_old_fit():
         changed[row][col] = flag
         out = call("PREDICT_BOOKING", changed, "Alyssa", "Staples")[0][0]
         assert isinstance(out, str) and "true/false value" in out, out
+
+
+def test_a_model_by_name_with_its_settings():
+    # the client average of Staples (Brandon, Mike, Jessica, Tom): a hand computation
+    staples = (300_000 + 500_000 + 400_000 + 200_000) / 4
+    assert call("PREDICT_BOOKING", MATRIX, "Alyssa", "Staples", None, None, None, None, "client_mean") == [[staples]]
+    # the baseline with no shrinking and many rounds is the least-squares fit of mean + offsets; as a range
+    # of settings and as text, the same
+    as_range = call("PREDICT_BOOKING", MATRIX, "Alyssa", "Staples", None, None, None, None, "baseline",
+                    [["reg_client", 0], ["reg_salesperson", 0], ["iterations", 200]])
+    as_text = call("PREDICT_BOOKING", MATRIX, "Alyssa", "Staples", None, None, None, None, "Baseline",
+                   "reg_client=0; reg_salesperson=0; iterations=200")
+    assert as_range == as_text
+    table = call("EXPLAIN_BOOKING", MATRIX, "Alyssa", "Staples", None, None, None, None, "baseline")
+    assert [row[0] for row in table] == ["Term", "mean of all bookings", "Alyssa's offset", "Staples's offset",
+                                         "Prediction"]
+    assert table[-1][3] == pytest.approx(table[1][3] + table[2][3] + table[3][3], rel=1e-12)
+
+
+def test_a_parameter_of_another_model_is_named():
+    out = call("PREDICT_BOOKING", MATRIX, "Alyssa", "Staples", 3, None, None, None, "mean")
+    assert out == [["xlrec: model 'mean' has no parameter 'k'; its parameters are: none"]]
+    out = call("FILL_MATRIX", MATRIX, None, None, None, None, "baseline", "reg_clint=3")
+    assert out[0][0].startswith("xlrec: model 'baseline' has no parameter 'reg_clint'; its parameters are: "
+                                "reg_client, reg_salesperson, iterations (did you mean 'reg_client'?)")
+
+
+def test_argument_help_comes_from_the_declarations():
+    from xlrec.core.models import NeighborModel
+    from xlrec.excel.udfs import _DOCS
+
+    k = next(p for p in NeighborModel.PARAMS if p.name == "k")
+    assert _DOCS["k"] == "How many similar salespeople vote (the article's N) (a whole number of at least 1; default 2)"
+    assert _DOCS["k"].lower() == k.describe().lower()
+    assert "reg_client" in _DOCS and "baseline" in _DOCS["model"]

@@ -22,6 +22,7 @@ from ..core.layout import block_around, nonempty, sheet_block, trim_block
 from ..core.matrix import SalesMatrix, cell_address
 from ..core.models import make_model
 from ..exceptions import XlrecError
+from ..sheet.settings import CONF_SHEET, conf_params
 from ..sheet.records import find_records, match_record, record_rows, record_sheet_name, typed_over_phrase
 from ..sheet.totals import formulas_over, formulas_phrase
 from ..style import NOTE_LIMIT, PREDICTED_COLOR, note_texts, with_note, without_note
@@ -115,9 +116,22 @@ def _target(book):
     return sheet, rng.row, rng.column, rng.options(ndim=2).value
 
 
+def _conf(book) -> dict:
+    """The model and parameters set in the workbook's ``xlrec.conf`` sheet (:mod:`xlrec.sheet.settings`), or
+    {} (the article's model and settings) when it has none."""
+    for sheet in book.sheets:
+        if sheet.name.strip().lower() == CONF_SHEET:
+            return conf_params(sheet.used_range.options(ndim=2).value or [])
+    return {}
+
+
 def fill_blanks(book, **params):
-    """Fill every blank of the selected matrix of ``book``; returns the one-line summary."""
+    """Fill every blank of the selected matrix of ``book``; returns the one-line summary.
+
+    The model is the one ``params`` name, else the one the workbook's ``xlrec.conf`` sheet sets (rows of a
+    setting and its value: ``model | baseline``, ``k | 3``), else the article's neighbour model."""
     try:
+        params = params or _conf(book)
         sheet, r0, c0, cells = _target(book)
         record, where = _records(book).get(sheet.name, (None, None))
         matrix = SalesMatrix.from_cells(cells, sheet=sheet.name, origin=(r0, c0))

@@ -1,0 +1,84 @@
+"""A model and its parameters as a spreadsheet gives them: function arguments, a settings range, the
+``xlrec.conf`` sheet the Fill blanks button reads.
+
+Values come as a spreadsheet holds them (a whole number as ``3.0``, text, blanks for "not given"); each is
+converted and checked by the model's declaration (:mod:`xlrec.core.models.params`).
+"""
+
+from __future__ import annotations
+
+from ..core.models import DEFAULT_MODEL, model_class
+from ..core.models.base import unknown_parameter
+from ..exceptions import InputError
+
+__all__ = ["CONF_SHEET", "blank", "params", "settings_pairs", "conf_params"]
+
+#: the sheet of a workbook whose two columns (setting, value) set the Fill blanks button's model
+CONF_SHEET = "xlrec.conf"
+
+
+def blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def settings_pairs(settings) -> list:
+    """(name, value) pairs from a ``settings`` argument: a range of two columns (name, value), or text such
+    as ``"reg_client=5; iterations=20"``."""
+    if blank(settings):
+        return []
+    if isinstance(settings, (list, tuple)):
+        rows = settings if settings and isinstance(settings[0], (list, tuple)) else [settings]
+        pairs = []
+        for row in rows:
+            cells = [v for v in row if not blank(v)]
+            if not cells:
+                continue
+            if len(cells) == 1 and isinstance(cells[0], str):  # a cell of text: "reg_client=5; iterations=20"
+                pairs += settings_pairs(cells[0])
+                continue
+            if len(cells) != 2 or not isinstance(cells[0], str):
+                raise InputError(f"settings: {list(row)!r} is not a row of a name and a value")
+            pairs.append((cells[0], cells[1]))
+        return pairs
+    pairs = []
+    for part in str(settings).replace(",", ";").split(";"):
+        if not part.strip():
+            continue
+        name, eq, value = part.partition("=")
+        if not eq:
+            raise InputError(f"settings: {part.strip()!r} is not name=value (e.g. \"reg_client=5; iterations=20\")")
+        pairs.append((name, value))
+    return pairs
+
+
+def params(model=None, settings=None, **given) -> dict:
+    """The model's name and parameters from a spreadsheet's arguments: a blank argument is omitted (the
+    model's default), a value is converted by the model's declaration (``3.0`` or ``"3"`` for ``k`` is 3) and
+    checked. ``given`` are the function's own parameter arguments (``k``, ``metric``...); ``settings`` adds
+    any other parameter of the model."""
+    name = DEFAULT_MODEL if blank(model) else str(model).strip().lower()
+    declared = {p.name: p for p in model_class(name).PARAMS}
+    out = {"model": name}
+    for key, value in [*given.items(), *settings_pairs(settings)]:
+        if blank(value):
+            continue
+        key = str(key).strip().lower().replace("-", "_").replace(" ", "_")
+        if key not in declared:
+            raise InputError(unknown_parameter(name, key, list(declared)))
+        out[key] = declared[key].parse(value)
+    return out
+
+
+def conf_params(rows) -> dict:
+    """The model settings of an ``xlrec.conf`` sheet (its cells as rows): a row ``model | baseline`` names the
+    model, other rows its parameters (``k | 3``); blank rows, and a header row ``setting | value``, are
+    skipped. Errors name the sheet."""
+    pairs = settings_pairs([list(r) for r in rows])
+    if pairs and str(pairs[0][0]).strip().lower() in ("setting", "settings", "name", "parameter"):
+        pairs = pairs[1:]  # a header row
+    model = [v for k, v in pairs if str(k).strip().lower() == "model"]
+    rest = [(k, v) for k, v in pairs if str(k).strip().lower() != "model"]
+    try:
+        return params(model[-1] if model else None, rest)
+    except InputError as exc:
+        raise InputError(f"sheet {CONF_SHEET}: {exc}") from None

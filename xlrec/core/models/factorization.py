@@ -1,0 +1,336 @@
+"""``mf``: biased matrix factorization, fitted on the known cells by alternating least squares, with L2 and
+optionally L1 (sparse) regularization.
+
+The model::
+
+    booking(s, c) = mu + scale * (b_s + b_c + p_s . q_c)
+
+``mu`` is the mean of the known bookings and ``scale`` their standard deviation: the model works on
+standardized bookings ``z = (booking - mu) / scale``, so its regularization means the same whatever the unit
+of the bookings (dollars, thousands) and multiplying every booking by c multiplies every prediction by c.
+``p_s`` and ``q_c`` are rows of ``rank`` factors, ``b_s`` and ``b_c`` offsets. The fit minimizes, over the
+known cells only::
+
+    F = 1/2 sum (z - b_s - b_c - p_s . q_c)^2
+        + l2/2 (|P|^2 + |Q|^2 + |b|^2) + l1 (|P|_1 + |Q|_1)
+
+by alternating over the two sides: with the clients' ``[1, q_c]`` fixed, each salesperson's ``[b_s, p_s]``
+is a ridge regression over that salesperson's known clients (solved exactly), and with ``l1 > 0`` an elastic
+net, solved by coordinate descent with soft-thresholding (scikit-learn's ``Lasso`` update, warm-started, so
+a sweep never increases F); then the same for the clients. ``nonnegative`` keeps the factors at or above 0
+(projected coordinate descent). The work is over the known cells only (a salesperson's rows of the Gram
+matrix are summed from that salesperson's cells), never over a dense matrix of residuals, and in blocks of
+cells, so memory grows with the number of known cells, not with salespeople x clients.
+
+A salesperson (client) with no booking gets zero factors and offset: the prediction is then the mean plus
+the client's (salesperson's) offset.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import Model
+from .explanation import Explanation, format_amount
+from .params import Param
+
+__all__ = ["FactorizationModel", "FactorizationExplanation", "objective"]
+
+_BLOCK_TERMS = 1 << 20  # Gram terms ((rank+1)^2 per cell) summed at once: 8 MiB
+
+
+@dataclass(frozen=True)
+class FactorizationExplanation(Explanation):
+    """An ``mf`` prediction: ``terms`` (label, amount, signed) sum to the value; ``alike`` lists
+    (salesperson, similarity, booking) of the salespeople nearest in factor space who booked this client."""
+
+    terms: tuple = ()
+    alike: tuple = ()
+
+    def detail_lines(self) -> list:
+        lines = [f"{label}: {('+' if v >= 0 else '-') + format_amount(abs(v)) if signed else format_amount(v)}"
+                 for label, v, signed in self.terms]
+        if self.alike:
+            lines.append("most alike who booked this client: " + ", ".join(
+                f"{name} ({format_amount(v)}, similarity {sim:.2f})" for name, sim, v in self.alike))
+        return lines
+
+    def detail_rows(self) -> list:
+        rows = [["Term", "", "", "Amount"]] + [[label, "", "", v] for label, v, _ in self.terms]
+        if self.alike:
+            rows.append(["Most alike who booked this client", "Similarity", "", "Booking"])
+            rows += [[name, sim, "", v] for name, sim, v in self.alike]
+        return rows
+
+
+def _csr(rows, cols, n):
+    """Cells sorted by row: (order, starts) with ``starts`` of length n + 1."""
+    order = np.argsort(rows, kind="stable")
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=starts[1:])
+    return order, starts
+
+
+def _gram(other, own, z, order, starts, n, with_bias):
+    """Per row of one side: the Gram matrices G (n, d, d) and right-hand sides h (n, d) of its least-squares
+    problem over its known cells, where the design rows are ``[1, other[c]]`` (``[other[c]]`` without
+    biases) and the targets ``z - own_offset_of_the_other_side``. Summed in blocks of cells."""
+    r = other.shape[1]
+    d = r + 1 if with_bias else r
+    G = np.zeros((n, d, d))
+    h = np.zeros((n, d))
+    nnz = order.size
+    block = max(1, _BLOCK_TERMS // (d * d))
+    row_of = np.repeat(np.arange(n), np.diff(starts))
+    for lo in range(0, nnz, block):
+        hi = min(nnz, lo + block)
+        cells = order[lo:hi]
+        X = other[own[cells]]
+        if with_bias:
+            X = np.concatenate([np.ones((X.shape[0], 1)), X], axis=1)
+        y = z[cells]
+        rr = row_of[lo:hi]
+        # sums over consecutive cells of the same row: reduceat at the first cell of each row in the block
+        first = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
+        G[rr[first]] += np.add.reduceat(X[:, :, None] * X[:, None, :], first, axis=0)
+        h[rr[first]] += np.add.reduceat(X * y[:, None], first, axis=0)
+    return G, h
+
+
+def _solve(G, h, w, l2, l1, nonnegative, with_bias, sweeps, tol):
+    """Minimize 1/2 w'Gw - h'w + l2/2 |w|^2 + l1 |w_factors|_1 for every row (w warm-started, updated in
+    place). Pure ridge: one batched solve; otherwise coordinate descent with soft-thresholding, the bias
+    coordinate (first, with biases) neither L1-penalized nor kept non-negative."""
+    n, d, _ = G.shape
+    if n == 0:
+        return w
+    start = 1 if with_bias else 0
+    if l1 == 0 and not nonnegative:
+        A = G + l2 * np.eye(d)
+        w[:] = np.linalg.solve(A, h[:, :, None])[:, :, 0]
+        return w
+    diag = np.einsum("nii->ni", G) + l2
+    for _ in range(sweeps):
+        biggest = 0.0
+        for j in range(d):
+            # h_j - sum_{l != j} G_jl w_l
+            rho = h[:, j] - np.einsum("nl,nl->n", G[:, j, :], w) + G[:, j, j] * w[:, j]
+            if j >= start:
+                new = np.sign(rho) * np.maximum(np.abs(rho) - l1, 0.0) / diag[:, j]
+                if nonnegative:
+                    new = np.maximum(new, 0.0)
+            else:
+                new = rho / diag[:, j]
+            biggest = max(biggest, float(np.max(np.abs(new - w[:, j]))) if n else 0.0)
+            w[:, j] = new
+        if biggest <= tol:
+            break
+    return w
+
+
+def _start(labels, rank, seed):
+    """Starting factors, normal with deviation 0.1, drawn from each label and ``seed`` (a stable hash of the
+    label, then splitmix64 per factor): a salesperson starts from the same factors whatever the row order,
+    so permuting salespeople or clients permutes the fitted model."""
+    import zlib
+
+    keys = np.array([zlib.crc32(str(label).encode("utf-8")) for label in labels], dtype=np.uint64)
+    keys = keys * np.uint64(0x100000001B3) + np.uint64(seed)
+    counter = np.arange(2 * rank, dtype=np.uint64)[None, :] + (keys[:, None] << np.uint64(20))
+    with np.errstate(over="ignore"):
+        x = counter + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    u = ((x >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)  # in (0, 1)
+    u1, u2 = u[:, :rank], u[:, rank:]
+    return 0.1 * np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
+
+
+def objective(z, rows, cols, P, Q, bs, bc, l2, l1):
+    """The standardized objective F of the module's text, for the known cells (rows, cols) holding ``z``."""
+    resid = z - bs[rows] - bc[cols] - np.einsum("ij,ij->i", P[rows], Q[cols])
+    return (0.5 * float(resid @ resid) + 0.5 * l2 * float((P * P).sum() + (Q * Q).sum() + bs @ bs + bc @ bc)
+            + l1 * float(np.abs(P).sum() + np.abs(Q).sum()))
+
+
+class FactorizationModel(Model):
+    """Biased matrix factorization (``mf``), fitted by alternating least squares on the known cells.
+
+    Parameters
+    ----------
+    rank : int, default 5
+        Factors per salesperson and per client.
+    l2 : float, default 5.0
+        Ridge regularization of factors and offsets (on bookings standardized to mean 0 and deviation 1).
+    l1 : float, default 0.0
+        Lasso regularization of the factors: larger values make more factors exactly 0 (sparse).
+    nonnegative : bool, default False
+        Keep every factor at or above 0.
+    biases : bool, default True
+        Fit a salesperson and a client offset besides the factors.
+    iterations : int, default 30
+        Alternating sweeps at most (each solves both sides once).
+    tol : float, default 1e-6
+        Stop when a sweep lowers the objective by less than this share of it.
+    random_state : int, default 0
+        Seed of the starting factors: the same seed gives the same model.
+
+    Attributes
+    ----------
+    mean_, scale_ : float
+        The mean and standard deviation of the known bookings.
+    salesperson_factors_ : ndarray of shape (n_salespeople, rank)
+    client_factors_ : ndarray of shape (n_clients, rank)
+    salesperson_offsets_, client_offsets_ : ndarray of shape (n_salespeople,), (n_clients,)
+        Standardized offsets (multiply by ``scale_`` for amounts).
+    objective_ : list of float
+        The objective after each sweep (never increasing).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(30, 3)) @ rng.normal(size=(3, 20)) + 10
+    >>> hidden = x.copy(); hidden[rng.random(x.shape) < 0.3] = np.nan
+    >>> m = FactorizationModel(rank=3, l2=0.01, iterations=200).fit(hidden)
+    >>> bool(np.abs(m.fill().values - x).max() < 0.1)
+    True
+    """
+
+    name = "mf"
+    summary = "matrix factorization: mean + offsets + salesperson and client factors, with L2 and L1 (sparse)"
+    PARAMS = (
+        Param("rank", "int", 5, "factors per salesperson and per client", low=1, high=1000),
+        Param("l2", "float", 5.0, "ridge regularization of factors and offsets (on standardized bookings)",
+              low=0.0, low_open=True),
+        Param("l1", "float", 0.0, "lasso regularization of the factors: larger gives more exact zeros", low=0.0),
+        Param("nonnegative", "bool", False, "keep every factor at or above 0"),
+        Param("biases", "bool", True, "fit a salesperson and a client offset besides the factors"),
+        Param("iterations", "int", 30, "alternating sweeps at most", low=1, high=100_000),
+        Param("tol", "float", 1e-6, "stop when a sweep lowers the objective by less than this share", low=0.0),
+        Param("random_state", "int", 0, "seed of the starting factors", low=0),
+    )
+
+    def __init__(self, *, rank=5, l2=5.0, l1=0.0, nonnegative=False, biases=True, iterations=30, tol=1e-6,
+                 random_state=0):
+        self.rank = rank
+        self.l2 = l2
+        self.l1 = l1
+        self.nonnegative = nonnegative
+        self.biases = biases
+        self.iterations = iterations
+        self.tol = tol
+        self.random_state = random_state
+
+    def describe(self):
+        extra = (f", l1 {self.l1:g}" if self.l1 else "") + (", non-negative" if self.nonnegative else "") + \
+            ("" if self.biases else ", no offsets")
+        return f"matrix factorization, rank {self.rank}, l2 {self.l2:g}{extra}"
+
+    def short(self):
+        return "mf"
+
+    # -- fitting --------------------------------------------------------------------------------------------
+
+    def _fit(self, matrix):
+        self.matrix_ = matrix
+        n, m = matrix.shape
+        rows, cols = np.nonzero(matrix.known)
+        r = matrix.values[rows, cols]
+        mu = float(r.mean())
+        scale = float(r.std())
+        if not scale > 0 or not math.isfinite(scale):
+            scale = max(abs(mu), 1.0)
+        z = (r - mu) / scale
+        k, l2, l1 = int(self.rank), float(self.l2), float(self.l1)
+        P = _start(matrix.salespeople, k, 2 * int(self.random_state))
+        Q = _start(matrix.clients, k, 2 * int(self.random_state) + 1)
+        if self.nonnegative:
+            P, Q = np.abs(P), np.abs(Q)
+        bs, bc = np.zeros(n), np.zeros(m)
+        by_row, row_starts = _csr(rows, cols, n)
+        by_col, col_starts = _csr(cols, rows, m)
+        history = [objective(z, rows, cols, P, Q, bs, bc, l2, l1)]
+        for _ in range(int(self.iterations)):
+            P, bs = self._half(z - bc[cols], Q, cols, by_row, row_starts, n, P, bs)
+            Q, bc = self._half(z - bs[rows], P, rows, by_col, col_starts, m, Q, bc)
+            history.append(objective(z, rows, cols, P, Q, bs, bc, l2, l1))
+            if history[-2] - history[-1] <= self.tol * max(abs(history[-2]), 1e-300):
+                break
+        self.mean_, self.scale_ = mu, scale
+        self.salesperson_factors_, self.client_factors_ = P, Q
+        self.salesperson_offsets_, self.client_offsets_ = bs, bc
+        self.objective_ = history
+        return self
+
+    def _half(self, target, other, other_index, order, starts, n, own, own_bias):
+        """Solve every row of one side given the other: returns (factors, offsets)."""
+        with_bias = bool(self.biases)
+        G, h = _gram(other, other_index, target, order, starts, n, with_bias)
+        w = np.concatenate([own_bias[:, None], own], axis=1) if with_bias else own.copy()
+        _solve(G, h, w, float(self.l2), float(self.l1), bool(self.nonnegative), with_bias, sweeps=100, tol=1e-10)
+        if with_bias:
+            return w[:, 1:].copy(), w[:, 0].copy()
+        return w, own_bias
+
+    # -- predicting -----------------------------------------------------------------------------------------
+
+    def _predict_cells(self, rows, cols):
+        z = self.salesperson_offsets_[rows] + self.client_offsets_[cols] + \
+            np.einsum("ij,ij->i", self.salesperson_factors_[rows], self.client_factors_[cols])
+        return self.mean_ + self.scale_ * z
+
+    def explain(self, i, j):
+        known = self._known(i, j)
+        if known is not None:
+            return known
+        m = self.matrix_
+        s = self.scale_
+        P, Q = self.salesperson_factors_, self.client_factors_
+        bs, bc = s * float(self.salesperson_offsets_[i]), s * float(self.client_offsets_[j])
+        inter = s * float(P[i] @ Q[j])
+        terms = [("mean of all bookings", self.mean_, False)]
+        if self.biases:
+            terms += [(f"{m.salespeople[i]}'s offset", bs, True), (f"{m.clients[j]}'s offset", bc, True)]
+        terms.append((f"{m.salespeople[i]} with {m.clients[j]} (the factors)", inter, True))
+        return FactorizationExplanation(m.salespeople[i], m.clients[j], self.mean_ + bs + bc + inter,
+                                        model=self.describe(), terms=tuple(terms), alike=self._alike(i, j))
+
+    def _alike(self, i, j, n=3):
+        """(name, cosine similarity, booking) of the ``n`` salespeople nearest to ``i`` in factor space who
+        booked client ``j``, most alike first (ties: row order)."""
+        m = self.matrix_
+        donors = np.flatnonzero(m.known[:, j])
+        donors = donors[donors != i]
+        P = self.salesperson_factors_
+        norms = np.linalg.norm(P, axis=1)
+        if donors.size == 0 or norms[i] == 0:
+            return ()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sim = (P[donors] @ P[i]) / (norms[donors] * norms[i])
+        sim = np.where(np.isfinite(sim), sim, -np.inf)
+        best = np.lexsort((donors, -sim))[:n]
+        return tuple((m.salespeople[donors[t]], float(sim[t]), float(m.values[donors[t], j]))
+                     for t in best if np.isfinite(sim[t]))
+
+    # -- saving ---------------------------------------------------------------------------------------------
+
+    def _learned_meta(self):
+        return {"mean": self.mean_, "scale": self.scale_, "objective": [float(v) for v in self.objective_]}
+
+    def _learned_arrays(self):
+        return {"salesperson_factors": self.salesperson_factors_, "client_factors": self.client_factors_,
+                "salesperson_offsets": self.salesperson_offsets_, "client_offsets": self.client_offsets_}
+
+    def _restore(self, matrix, learned, arrays):
+        self.matrix_ = matrix
+        self.mean_, self.scale_ = float(learned["mean"]), float(learned["scale"])
+        self.objective_ = list(learned.get("objective", []))
+        self.salesperson_factors_ = arrays["salesperson_factors"]
+        self.client_factors_ = arrays["client_factors"]
+        self.salesperson_offsets_ = arrays["salesperson_offsets"]
+        self.client_offsets_ = arrays["client_offsets"]

@@ -2,13 +2,13 @@
 
 from .base import FillResult, Model, Neighbor, Prediction, as_matrix, format_amount
 from .distances import METRICS, pairwise_distances
-from .matrix import SalesMatrix, parse_booking
+from .matrix import SalesMatrix
 from .neighbors import BY, FALLBACKS, WEIGHTINGS, NeighborModel
 
 #: model name -> class; every model implements :class:`Model`
 MODELS = {"neighbors": NeighborModel}
 
-__all__ = ["SalesMatrix", "parse_booking", "NeighborModel", "Model", "Prediction", "Neighbor", "FillResult",
+__all__ = ["SalesMatrix", "NeighborModel", "Model", "Prediction", "Neighbor", "FillResult",
            "pairwise_distances", "METRICS", "WEIGHTINGS", "BY", "FALLBACKS", "MODELS", "as_matrix",
            "format_amount", "fill", "predict"]
 

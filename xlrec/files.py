@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .exceptions import InputError
 
-__all__ = ["write_atomic", "save_text_atomic", "remove_stale_temporaries", "release_quietly"]
+__all__ = ["release_quietly", "remove_stale_temporaries", "save_text_atomic", "write_atomic"]
 
 
 def _file_mode(path):

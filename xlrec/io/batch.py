@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..exceptions import InputError, XlrecError
-from .package import check_regular_file
 from ..files import save_text_atomic
+from .package import check_regular_file
 from .workbook import SUFFIXES, fill_workbook
 
 __all__ = ["BatchItem", "expand_inputs", "run_batch", "write_summary", "default_jobs"]

@@ -12,7 +12,8 @@ import contextlib
 import math
 
 from openpyxl.cell import _writer as _cell_writer
-from openpyxl.cell.cell import ERROR_CODES as OPENPYXL_ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES as OPENPYXL_ERROR_CODES
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 __all__ = ["put", "put_error", "clean_text", "exact_numbers"]
 

@@ -31,8 +31,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from ..core.matrix import MAX_AMOUNT
-from ..sheet.cells import parse_number_text
 from ..exceptions import InputError, WorkbookError, XlrecError
+from ..sheet.cells import parse_number_text
 from .cells import clean_text, exact_numbers, put
 from .package import check_regular_file
 from .workbook import check_file, save_atomic

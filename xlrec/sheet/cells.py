@@ -18,8 +18,7 @@ from ..core.matrix import SalesMatrix, _label, shown
 from ..exceptions import InputError
 from .errors import ERROR_CODES
 
-__all__ = ["matrix_from_cells", "parse_booking", "parse_number_text", "cell_address", "column_letter",
-           "CellLocator"]
+__all__ = ["CellLocator", "cell_address", "column_letter", "matrix_from_cells", "parse_booking", "parse_number_text"]
 
 # Numeric text as people type it in a sheet: optional sign, optional currency symbol, thousands separators
 # every three digits, optional decimals; "(1,200)" is the accountants' negative.

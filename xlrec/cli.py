@@ -310,7 +310,7 @@ def _run(args) -> int:
         return 2
     except OSError as exc:  # a full disk, a folder without write permission, a file that went away
         print(f"xlrec: error: {_os_error(exc, args)}", file=sys.stderr)
-        from .io.workbook import release_quietly
+        from .files import release_quietly
 
         release_quietly(exc)  # half-written streams closed now, quietly: no "Exception ignored" traceback
         return 2

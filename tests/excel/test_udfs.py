@@ -93,7 +93,7 @@ def test_bad_options_are_messages_not_tracebacks():
 
 
 def test_repeated_calls_reuse_the_fit_and_a_changed_cell_is_not_stale():
-    from xlrec.core.cache import default_cache
+    from xlrec.sheet.cache import default_cache
 
     default_cache.clear()
     hits = default_cache.hits
@@ -116,7 +116,7 @@ def test_every_function_documents_itself_for_the_wizard():
 
 def test_true_typed_over_a_booking_of_1_is_not_served_the_old_fit():
     """Python's == takes TRUE for 1: the cache must not (the cell is now an error, not a booking of 1)."""
-    from xlrec.core.cache import default_cache
+    from xlrec.sheet.cache import default_cache
 
     default_cache.clear()
     ones = [list(r) for r in MATRIX]

@@ -2,7 +2,7 @@
 
 Name the module ``xlrec.excel`` in xlwings' "UDF Modules" setting. ``matrix`` is always a range with the client
 names in its first row and the salesperson names in its first column. Repeated calls over the same matrix and
-options share one fitted model (:data:`xlrec.core.cache.default_cache`).
+options share one fitted model (:data:`xlrec.sheet.cache.default_cache`).
 
 Errors never show a traceback: an unknown salesperson or client gives ``#N/A`` where the Excel runtime has
 error values (xlwings Server and Lite), and the message otherwise; a bad matrix gives the message, naming the
@@ -17,9 +17,9 @@ import sys
 import xlwings as xw
 
 from .. import functions
-from ..core.cache import default_cache
 from ..core.models import DEFAULT_MODEL, MODELS, format_amount
 from ..exceptions import NotFoundError, XlrecError
+from ..sheet.cache import default_cache
 
 __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX"]
 

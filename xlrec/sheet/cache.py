@@ -14,8 +14,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .matrix import SalesMatrix
-from .models import make_model
+from ..core.matrix import SalesMatrix
+from ..core.models import make_model
+from .cells import matrix_from_cells
 
 __all__ = ["Fitted", "FitCache", "default_cache"]
 
@@ -83,7 +84,7 @@ class FitCache:
                     return entry[1]
         self.misses += 1
         cells = [list(r) for r in cells]  # our own copy: the caller's lists may change
-        matrix = SalesMatrix.from_cells(cells)
+        matrix = matrix_from_cells(cells)
         fitted = Fitted(matrix, make_model(**params).fit(matrix))
         if key is not None:
             with self._lock:

@@ -243,11 +243,16 @@ class Evaluation:
         return [list(self.HEADER)] + [[s.model, s.rmse, s.mae, s.relative, s.coverage, s.seconds]
                                       for s in self.scores]
 
+    def amount(self, v) -> str:
+        """An error as the table and the verdict show it: thousands separators; whole units when the typical
+        booking is 100 or more (cents of an error are noise there), else :func:`format_amount`'s digits."""
+        return format_amount(round(v) if self.typical >= 100 else v)
+
     def text_table(self) -> str:
         """:meth:`table` as aligned text: amounts with thousands separators, fractions as percentages."""
         rows = [list(self.HEADER)]
         for s in self.scores:
-            rows.append([s.model, format_amount(s.rmse), format_amount(s.mae), f"{s.relative:.1%}",
+            rows.append([s.model, self.amount(s.rmse), self.amount(s.mae), f"{s.relative:.1%}",
                          f"{s.coverage:.1%}", f"{s.seconds:.3f}"])
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
@@ -264,19 +269,19 @@ class Evaluation:
         summary = (f"over {len(self.held_out['actual']):,} held-out bookings ({self.folds} folds"
                    f"{f' x {self.repeats} repeats' if self.repeats > 1 else ''})")
         if self.model.name == "client_mean":
-            return (f"client_mean is the client mean itself: RMSE {format_amount(own.rmse)}, MAE "
-                    f"{format_amount(own.mae)} {summary}.")
+            return (f"client_mean is the client mean itself: RMSE {self.amount(own.rmse)}, MAE "
+                    f"{self.amount(own.mae)} {summary}.")
         if ref is None:
-            return f"{self.label()}: RMSE {format_amount(own.rmse)}, MAE {format_amount(own.mae)} {summary}."
+            return f"{self.label()}: RMSE {self.amount(own.rmse)}, MAE {self.amount(own.mae)} {summary}."
         if own.rmse < ref.rmse:
             gain = 1 - own.rmse / ref.rmse
             head = f"{self.label()} beats the client mean by {gain:.1%}"
         else:
             head = f"{self.label()} does not beat the client mean"
-        text = f"{head}: RMSE {format_amount(own.rmse)} against {format_amount(ref.rmse)} {summary}"
+        text = f"{head}: RMSE {self.amount(own.rmse)} against {self.amount(ref.rmse)} {summary}"
         best = min(self.scores, key=lambda s: s.rmse)
         if best.model not in (own.model, ref.model):
-            text += f"; the best here is {best.model} (RMSE {format_amount(best.rmse)})"
+            text += f"; the best here is {best.model} (RMSE {self.amount(best.rmse)})"
         return text + "."
 
     def to_dict(self) -> dict:
@@ -287,7 +292,7 @@ class Evaluation:
             "folds": self.folds, "repeats": self.repeats, "seed": self.seed,
             "bookings": int(m.known.sum()), "held_out": self.n_held_out, "never_held_out": dict(self.never),
             "typical_booking": self.typical,
-            "scores": [vars(s) for s in self.scores],
+            "scores": [{k: _json_number(v) for k, v in vars(s).items()} for s in self.scores],
             "fold_scores": [vars(s) for s in self.fold_scores],
             "verdict": self.verdict(),
             "cells": [{"salesperson": m.salespeople[i], "client": m.clients[j], "actual": float(a),
@@ -295,6 +300,11 @@ class Evaluation:
                       for i, j, a, p, o, r, f in zip(h["rows"], h["cols"], h["actual"], h["predicted"], h["own"],
                                                      h["repeat"], h["fold"])],
         }
+
+
+def _json_number(v):
+    """NaN (a relative error when every held-out booking is 0) as None: JSON has no NaN."""
+    return None if isinstance(v, float) and v != v else v
 
 
 def _errors(actual, predicted):

@@ -76,11 +76,13 @@ class CellFolds:
         return self.sole_client | self.sole_salesperson | self.kept
 
 
-def _check_sizes(matrix: SalesMatrix, folds) -> None:
+def _check_sizes(matrix: SalesMatrix, folds, seed=0) -> None:
     if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
         raise InputError(f"folds must be a whole number of at least 2, got {folds!r} (each fold holds out a "
                          "share of the bookings and learns from the others)")
     n_known = int(matrix.known.sum())
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a whole number of at least 0, got {seed!r}")
     if n_known < MIN_BOOKINGS:
         raise InputError(f"the matrix has {n_known} booking{'s' if n_known != 1 else ''}; cross-validation needs "
                          f"at least {MIN_BOOKINGS} to give a meaningful figure (evaluate a fuller matrix: more "
@@ -126,7 +128,7 @@ def kfold_cells(matrix, folds=5, seed=0) -> CellFolds:
     (1, 30)
     """
     matrix = as_matrix(matrix)
-    _check_sizes(matrix, folds)
+    _check_sizes(matrix, folds, seed)
     known = matrix.known
     n, m = known.shape
     per_client = known.sum(axis=0)
@@ -340,7 +342,7 @@ def cross_validate(matrix, model="neighbors", folds=5, repeats=1, seed=0, baseli
     model = make_model(model) if isinstance(model, str) else model
     if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
         raise InputError(f"repeats must be a whole number of at least 1, got {repeats!r}")
-    _check_sizes(matrix, folds)
+    _check_sizes(matrix, folds, seed)
     models = [model] + [make_model(b) for b in baselines if b != model.name]
     for mdl in models:
         mdl.check()  # once: the folds call the private kernels

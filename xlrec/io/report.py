@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import openpyxl
 from openpyxl.chart import BarChart, Reference, ScatterChart, Series
+from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.styles import Font
 
 from ..core.evaluate import Evaluation
@@ -131,7 +132,9 @@ def write_report(evaluation: Evaluation, path) -> None:
     bars.y_axis.title = "Error"
     bars.x_axis.title = "Model"
     bars.add_data(Reference(summary, min_col=2, max_col=3, min_row=top, max_row=last), titles_from_data=True)
-    bars.set_categories(Reference(summary, min_col=1, min_row=top + 1, max_row=last))
+    names = Reference(summary, min_col=1, min_row=top + 1, max_row=last)
+    for series in bars.series:  # the model names are text: a string reference (set_categories makes a number one)
+        series.cat = AxDataSource(strRef=StrRef(f=str(names)))
     bars.y_axis.numFmt = "#,##0"
     bars.width, bars.height = 18, 9
     summary.add_chart(bars, "H4")

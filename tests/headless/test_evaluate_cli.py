@@ -186,3 +186,17 @@ def test_report_names_are_text_never_formulas(tmp_path):
     names = [c for row in wb["Held out"].iter_rows(min_row=2, max_col=2) for c in row if c.value is not None]
     assert names and all(c.data_type == "s" for c in names)
     assert {c.value for c in names[::2]} <= set(people)
+
+
+def test_a_filled_workbook_is_evaluated_on_its_bookings_only(northwind, tmp_path, capsys):
+    """xlrec's earlier predictions read as blanks (as predict reads them): the filled workbook gives the same
+    figures as the matrix before it was filled."""
+    filled = tmp_path / "filled.xlsx"
+    assert main(["fill", str(northwind), "-o", str(filled)]) == 0
+    capsys.readouterr()
+    figures = []
+    for path in (northwind, filled):
+        assert main(["evaluate", str(path), "--json"]) == 0
+        got = json.loads(capsys.readouterr().out)
+        figures.append((got["bookings"], [(s["model"], s["rmse"], s["mae"], s["coverage"]) for s in got["scores"]]))
+    assert figures[0] == figures[1] and figures[0][0] == 464

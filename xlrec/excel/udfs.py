@@ -21,7 +21,8 @@ from ..core.models import DEFAULT_MODEL, MODELS, format_amount
 from ..exceptions import NotFoundError, XlrecError
 from ..sheet.cache import default_cache
 
-__all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX"]
+__all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
+           "EVALUATE_MODEL"]
 
 # Office.js runtimes (xlwings Server, xlwings Lite) turn the text "#N/A" into a real error value
 _ERROR_VALUES = os.environ.get("XLWINGS_ON_SERVER") == "true" or sys.platform == "emscripten"
@@ -38,6 +39,10 @@ def _docs() -> dict:
         "client": "The client's name, as in the matrix's first row",
         "n": "How many rows to list (default 5)",
         "model": f"The model: {', '.join(MODELS)} (default {DEFAULT_MODEL})",
+        "folds": "Cross-validation folds: each hides a share of the bookings and predicts them (at least 2; "
+                 "default 5)",
+        "seed": "How the bookings are dealt into folds (a whole number of at least 0; default 0)",
+        "repeats": "Different dealings into folds, pooled (default 1)",
         "settings": 'Other parameters of the model: a range of two columns (name, value) or text such as '
                     '"reg_client=5; iterations=20"',
     }
@@ -117,6 +122,13 @@ def RECOMMEND_CLIENTS(matrix, salesperson, n=None, k=None, metric=None, weightin
 def FILL_MATRIX(matrix, k=None, metric=None, weighting=None, by=None, model=None, settings=None):
     """The whole matrix with its names, every blank predicted (blank where nothing can be)."""
     return _safe("table", functions.fill_matrix, matrix, k, metric, weighting, by, model, settings)
+
+
+@xw.func
+@_args("matrix", "model", "folds", "seed", "repeats", "settings")
+def EVALUATE_MODEL(matrix, model=None, folds=None, seed=None, repeats=None, settings=None):
+    """How good the predictions are: cross-validated errors of a model beside the baselines."""
+    return _safe("table", functions.evaluate_model, matrix, model, folds, seed, repeats, settings)
 
 
 def describe_prediction(p) -> str:

@@ -37,8 +37,8 @@ from ..sheet.totals import formulas_over, formulas_phrase
 from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_LIMIT, PREDICTED_COLOR, note_texts, with_note, without_note
 
 __all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_values", "locate_matrix", "read_matrix",
-           "read_block", "mark_predictions", "save_atomic", "fill_workbook",
-           "FillReport", "BookReport", "SUFFIXES", "Bounds", "positions"]
+           "read_block", "read_matrix_for_model", "mark_predictions", "save_atomic",
+           "fill_workbook", "FillReport", "BookReport", "SUFFIXES", "Bounds", "positions"]
 
 SUFFIXES = (".xlsx", ".xlsm")
 # as Excel writes a solid fill (and as the package writer does): opaque colour, automatic background
@@ -841,13 +841,18 @@ def _sheet_record(wb, title):
     return _workbook_records(wb).get(title, (None, None))[0]
 
 
-def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_range=None, **params):
-    """Predict and explain one cell of the workbook's sales matrix (xlrec's earlier predictions read as
-    blanks, bookings typed over them as bookings)."""
+def read_matrix_for_model(input_path, *, sheet=None, cell_range=None) -> SalesMatrix:
+    """The workbook's sales matrix as a model learns from it: xlrec's earlier predictions read as blanks,
+    bookings typed over them as bookings. The file is only read."""
     wb = load_workbook(input_path, force=True)  # nothing is written: nothing can be lost
     ws, bounds, _, matrix = _locate_and_read(wb, input_path, sheet, cell_range)
     record = _sheet_record(wb, ws.title) or legacy_record(ws, bounds, ws.title)
-    matrix = matrix.with_blanks(match_record(matrix, record)[0])
+    return matrix.with_blanks(match_record(matrix, record)[0])
+
+
+def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_range=None, **params):
+    """Predict and explain one cell of the workbook's sales matrix (read by :func:`read_matrix_for_model`)."""
+    matrix = read_matrix_for_model(input_path, sheet=sheet, cell_range=cell_range)
     return make_model(**params).fit(matrix).predict(salesperson, client)
 
 

@@ -169,13 +169,17 @@ class Model(ABC):
         """
         self._check_fitted()
         rows, cols = np.asarray(rows), np.asarray(cols)
-        n, m = self.matrix_.shape
+        n, m = self._shape()
         if rows.shape != cols.shape or (rows.size and (rows.dtype.kind not in "iu" or cols.dtype.kind not in "iu")):
             raise InputError("rows and cols must be arrays of whole numbers of the same shape")
         if rows.size and (rows.min() < 0 or rows.max() >= n or cols.min() < 0 or cols.max() >= m):
             raise InputError(f"a cell is outside the {n} x {m} matrix")
         flat = self._predict_cells(rows.ravel().astype(np.intp), cols.ravel().astype(np.intp))
         return flat.reshape(rows.shape)
+
+    def _shape(self):
+        """(n_salespeople, n_clients) of the fitted matrix."""
+        return self.matrix_.shape
 
     @abstractmethod
     def _predict_cells(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -151,9 +151,19 @@ def _start(labels, rank, seed):
     return 0.1 * np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
 
 
+def _interactions(P, Q, rows, cols):
+    """p_rows[t] . q_cols[t] for every cell, in blocks of cells (memory: a block, not cells x rank)."""
+    out = np.empty(rows.size)
+    step = max(1, _BLOCK_TERMS // max(P.shape[1], 1))
+    for lo in range(0, rows.size, step):
+        hi = min(rows.size, lo + step)
+        out[lo:hi] = np.einsum("ij,ij->i", P[rows[lo:hi]], Q[cols[lo:hi]])
+    return out
+
+
 def objective(z, rows, cols, P, Q, bs, bc, l2, l1):
     """The standardized objective F of the module's text, for the known cells (rows, cols) holding ``z``."""
-    resid = z - bs[rows] - bc[cols] - np.einsum("ij,ij->i", P[rows], Q[cols])
+    resid = z - bs[rows] - bc[cols] - _interactions(P, Q, rows, cols)
     return (0.5 * float(resid @ resid) + 0.5 * l2 * float((P * P).sum() + (Q * Q).sum() + bs @ bs + bc @ bc)
             + l1 * float(np.abs(P).sum() + np.abs(Q).sum()))
 
@@ -238,18 +248,47 @@ class FactorizationModel(Model):
     # -- fitting --------------------------------------------------------------------------------------------
 
     def _fit(self, matrix):
-        self.matrix_ = matrix
-        n, m = matrix.shape
         rows, cols = np.nonzero(matrix.known)
-        r = matrix.values[rows, cols]
+        self._fit_known(rows, cols, matrix.values[rows, cols], matrix.shape, matrix.salespeople, matrix.clients)
+        self.matrix_ = matrix
+        return self
+
+    def fit_known(self, rows, cols, values, shape, salespeople=None, clients=None):
+        """Fit from the known cells alone, for a matrix too large to hold whole (100,000 x 50,000 is 40 GB of
+        doubles; its 5 million known cells are 120 MB): ``predict_cells`` then works, ``fill`` and
+        ``explain`` need :meth:`fit` with a :class:`~xlrec.core.matrix.SalesMatrix`.
+
+        Parameters
+        ----------
+        rows, cols : ndarray of int of shape (n_known,)
+        values : ndarray of float of shape (n_known,)
+        shape : (n_salespeople, n_clients)
+        salespeople, clients : sequences of labels, optional
+            The labels the starting factors are drawn from (default: the positions).
+        """
+        self.check()
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        values = np.asarray(values, dtype=float)
+        n, m = int(shape[0]), int(shape[1])
+        self._fit_known(rows, cols, values, (n, m), range(n) if salespeople is None else salespeople,
+                        range(m) if clients is None else clients)
+        self.matrix_ = None
+        return self
+
+    def _shape(self):
+        return self.shape_
+
+    def _fit_known(self, rows, cols, r, shape, salespeople, clients):
+        n, m = shape
+        self.shape_ = shape
         mu = float(r.mean())
         scale = float(r.std())
         if not scale > 0 or not math.isfinite(scale):
             scale = max(abs(mu), 1.0)
         z = (r - mu) / scale
         k, l2, l1 = int(self.rank), float(self.l2), float(self.l1)
-        P = _start(matrix.salespeople, k, 2 * int(self.random_state))
-        Q = _start(matrix.clients, k, 2 * int(self.random_state) + 1)
+        P = _start(salespeople, k, 2 * int(self.random_state))
+        Q = _start(clients, k, 2 * int(self.random_state) + 1)
         if self.nonnegative:
             P, Q = np.abs(P), np.abs(Q)
         bs, bc = np.zeros(n), np.zeros(m)
@@ -265,7 +304,6 @@ class FactorizationModel(Model):
         self.salesperson_factors_, self.client_factors_ = P, Q
         self.salesperson_offsets_, self.client_offsets_ = bs, bc
         self.objective_ = history
-        return self
 
     def _half(self, side, target, other, own, own_bias):
         """Solve every row of one side given the other: returns (factors, offsets)."""
@@ -280,7 +318,7 @@ class FactorizationModel(Model):
 
     def _predict_cells(self, rows, cols):
         z = self.salesperson_offsets_[rows] + self.client_offsets_[cols] + \
-            np.einsum("ij,ij->i", self.salesperson_factors_[rows], self.client_factors_[cols])
+            _interactions(self.salesperson_factors_, self.client_factors_, rows, cols)
         return self.mean_ + self.scale_ * z
 
     def explain(self, i, j):
@@ -326,7 +364,7 @@ class FactorizationModel(Model):
                 "salesperson_offsets": self.salesperson_offsets_, "client_offsets": self.client_offsets_}
 
     def _restore(self, matrix, learned, arrays):
-        self.matrix_ = matrix
+        self.matrix_, self.shape_ = matrix, matrix.shape
         self.mean_, self.scale_ = float(learned["mean"]), float(learned["scale"])
         self.objective_ = list(learned.get("objective", []))
         self.salesperson_factors_ = arrays["salesperson_factors"]

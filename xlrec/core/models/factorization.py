@@ -90,12 +90,16 @@ def _gram_solve(side, target, other, w, l2, l1, nonnegative, with_bias):
     Done in blocks of rows so that memory stays bounded."""
     X = np.concatenate([np.ones((other.shape[0], 1)), other], axis=1) if with_bias else other
     d = X.shape[1]
-    XX = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], d * d)
+    iu, ju = np.triu_indices(d)  # G is symmetric: its upper triangle is summed, then mirrored
+    XX = X[:, iu] * X[:, ju]
     values = sparse.csr_matrix((target, side.indices, side.ones.indptr), shape=side.ones.shape)
     block = max(1, _BLOCK_TERMS // (d * d))
     for lo in range(0, side.n, block):
         hi = min(side.n, lo + block)
-        G = np.asarray(side.ones[lo:hi] @ XX).reshape(hi - lo, d, d)
+        G = np.empty((hi - lo, d, d))
+        upper = side.ones[lo:hi] @ XX
+        G[:, iu, ju] = upper
+        G[:, ju, iu] = upper
         h = np.asarray(values[lo:hi] @ X)
         w[lo:hi] = _solve(G, h, w[lo:hi].copy(), l2, l1, nonnegative, with_bias, sweeps=100, tol=1e-10)
     return w

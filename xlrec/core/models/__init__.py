@@ -14,15 +14,16 @@ from .baseline import BaselineModel, ClientMeanModel, MeanModel, SalespersonMean
 from .explanation import Explanation, format_amount
 from .factorization import FactorizationModel
 from .neighbors import NeighborModel
+from .tensor import CPModel
 from .params import Param, did_you_mean
 
 __all__ = ["MODELS", "BASELINES", "make_model", "model_class", "Model", "FillResult", "Explanation", "Param",
-           "NeighborModel", "FactorizationModel", "MeanModel", "ClientMeanModel", "SalespersonMeanModel", "BaselineModel",
+           "NeighborModel", "FactorizationModel", "CPModel", "MeanModel", "ClientMeanModel", "SalespersonMeanModel", "BaselineModel",
            "as_matrix", "format_amount", "DEFAULT_MODEL"]
 
 #: model name -> class, in the order the command line lists them
 MODELS = {cls.name: cls for cls in (NeighborModel, MeanModel, ClientMeanModel, SalespersonMeanModel,
-                                    BaselineModel, FactorizationModel)}
+                                    BaselineModel, FactorizationModel, CPModel)}
 #: the baselines every evaluation shows beside the model, and the models a ``fallback`` may name
 BASELINES = ("mean", "client_mean", "salesperson_mean", "baseline")
 #: the model used when none is named: the article's
@@ -49,7 +50,7 @@ def make_model(model=DEFAULT_MODEL, **params) -> Model:
     Traceback (most recent call last):
     ...
     xlrec.exceptions.InputError: unknown model 'neighbours'; choose one of: neighbors, mean, client_mean, \
-salesperson_mean, baseline, mf (did you mean 'neighbors'?)
+salesperson_mean, baseline, mf, cp (did you mean 'neighbors'?)
     """
     cls = model_class(model)
     names = [p.name for p in cls.PARAMS]

@@ -74,10 +74,14 @@ def _csr(rows, cols, n):
     return order, starts
 
 
-def _gram(other, own, z, order, starts, n, with_bias):
+def _gram(other, own, z, order, starts, n, with_bias, times=None):
     """Per row of one side: the Gram matrices G (n, d, d) and right-hand sides h (n, d) of its least-squares
     problem over its known cells, where the design rows are ``[1, other[c]]`` (``[other[c]]`` without
-    biases) and the targets ``z - own_offset_of_the_other_side``. Summed in blocks of cells."""
+    biases) and the targets ``z - own_offset_of_the_other_side``. Summed in blocks of cells.
+
+    ``times``, a pair (factors, index) of a third side, multiplies each design row by that side's row
+    (``other[own[k]] * factors[index[k]]``): the Khatri-Rao rows of a CP tensor factorization
+    (:mod:`.tensor`)."""
     r = other.shape[1]
     d = r + 1 if with_bias else r
     G = np.zeros((n, d, d))
@@ -89,6 +93,8 @@ def _gram(other, own, z, order, starts, n, with_bias):
         hi = min(nnz, lo + block)
         cells = order[lo:hi]
         X = other[own[cells]]
+        if times is not None:
+            X = X * times[0][times[1][cells]]
         if with_bias:
             X = np.concatenate([np.ones((X.shape[0], 1)), X], axis=1)
         y = z[cells]

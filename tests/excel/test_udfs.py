@@ -106,7 +106,7 @@ def test_repeated_calls_reuse_the_fit_and_a_changed_cell_is_not_stale():
 
 
 def test_every_function_documents_itself_for_the_wizard():
-    for name in module.__all__[:5]:
+    for name in module.__all__[:6]:
         f = getattr(module, name)
         first = f.__doc__.strip().splitlines()[0]
         assert first.endswith(".") and len(first) < 120
@@ -163,3 +163,38 @@ def test_argument_help_comes_from_the_declarations():
     assert _DOCS["k"] == "How many similar salespeople vote (the article's N) (a whole number of at least 1; default 2)"
     assert _DOCS["k"].lower() == k.describe().lower()
     assert "reg_client" in _DOCS and "baseline" in _DOCS["model"]
+
+
+TABLE = [["Salesperson", "Client", "Period", "Amount"],
+         ["Alyssa", "Google", "2024-Q1", 100], ["Alyssa", "Google", "2024-Q2", 120], ["Alyssa", "Staples", "2024-Q1", 50],
+         ["Mike", "Google", "2024-Q1", 90], ["Mike", "Staples", "2024-Q2", 60], ["Mike", "Staples", "2024-Q2", 5],
+         [None, None, None, None]]
+
+
+def test_predict_booking_table_forecasts_the_next_period_and_gives_known_bookings():
+    from xlrec.core.models import make_model
+    from xlrec.core.tensor import SalesTensor
+
+    tensor = SalesTensor.from_rows(TABLE[1:])
+    model = make_model("cp").fit(tensor)
+    want = model.predict("Alyssa", "Staples", "2024-Q3").value  # the core, directly
+    assert call("PREDICT_BOOKING_TABLE", TABLE, "Alyssa", "Staples") == [[pytest.approx(want, rel=1e-12)]]
+    assert call("PREDICT_BOOKING_TABLE", TABLE, "Alyssa", "Staples", "2024-Q3", "cp") == [[pytest.approx(want)]]
+    assert call("PREDICT_BOOKING_TABLE", TABLE, "Mike", "Staples", "2024-Q2") == [[65]]  # rows summed
+    other = call("PREDICT_BOOKING_TABLE", TABLE, "Alyssa", "Staples", None, None, "rank=1; forecast=last")
+    assert other[0][0] != pytest.approx(want)
+    assert call("PREDICT_BOOKING_TABLE", TABLE, "Nobody", "Staples") == [[{"type": "Error", "errorType": "NotAvailable"}]]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t[1].__setitem__(3, "n/a"), "xlrec: table row 2: 'n/a' is not a number"),
+    (lambda t: t.pop(0), "xlrec: table: the first row is the header"),
+    (lambda t: t[2].__setitem__(2, None), "xlrec: table row 3: the period is empty"),
+])
+def test_predict_booking_table_names_the_bad_row(change, message):
+    table = [list(r) for r in TABLE]
+    change(table)
+    out = call("PREDICT_BOOKING_TABLE", table, "Alyssa", "Staples")
+    assert out[0][0].startswith(message), out
+    out = call("PREDICT_BOOKING_TABLE", TABLE, "Alyssa", "Staples", None, "neighbors")
+    assert out[0][0].startswith("xlrec: model 'neighbors' predicts from a sales matrix")

@@ -21,7 +21,8 @@ from ..core.cache import default_cache
 from ..core.models import DEFAULT_MODEL, MODELS, format_amount
 from ..exceptions import NotFoundError, XlrecError
 
-__all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX"]
+__all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
+           "PREDICT_BOOKING_TABLE"]
 
 # Office.js runtimes (xlwings Server, xlwings Lite) turn the text "#N/A" into a real error value
 _ERROR_VALUES = os.environ.get("XLWINGS_ON_SERVER") == "true" or sys.platform == "emscripten"
@@ -37,6 +38,9 @@ def _docs() -> dict:
         "salesperson": "The salesperson's name, as in the matrix's first column",
         "client": "The client's name, as in the matrix's first row",
         "n": "How many rows to list (default 5)",
+        "table": "The bookings: a range of four columns (salesperson, client, period, amount) under a header row",
+        "period": "The period to predict, as the table writes periods (e.g. 2025-Q1); default: the one after the "
+                  "table's last",
         "model": f"The model: {', '.join(MODELS)} (default {DEFAULT_MODEL})",
         "settings": 'Other parameters of the model: a range of two columns (name, value) or text such as '
                     '"reg_client=5; iterations=20"',
@@ -71,7 +75,7 @@ def _args(*names):
     def deco(f):
         for name in reversed(names):
             options = {"doc": _DOCS[name]}
-            if name in ("matrix", "settings"):
+            if name in ("matrix", "settings", "table"):
                 options.update(ndim=2, empty=None)
             f = xw.arg(name, **options)(f)
         return f
@@ -117,6 +121,13 @@ def RECOMMEND_CLIENTS(matrix, salesperson, n=None, k=None, metric=None, weightin
 def FILL_MATRIX(matrix, k=None, metric=None, weighting=None, by=None, model=None, settings=None):
     """The whole matrix with its names, every blank predicted (blank where nothing can be)."""
     return _safe("table", functions.fill_matrix, matrix, k, metric, weighting, by, model, settings)
+
+
+@xw.func
+@_args("table", "salesperson", "client", "period", "model", "settings")
+def PREDICT_BOOKING_TABLE(table, salesperson, client, period=None, model=None, settings=None):
+    """Predicted bookings of a salesperson with a client in a period, from a table of bookings over periods."""
+    return _safe("scalar", functions.predict_booking_table, table, salesperson, client, period, model, settings)
 
 
 def describe_prediction(p) -> str:

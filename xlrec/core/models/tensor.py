@@ -335,7 +335,7 @@ class CPModel(Model):
                       (f"{tensor.clients[j]}'s offset", sc * float(self.client_offsets_[j]), True),
                       (f"{period}'s offset", sc * float(bt[0]), True)]
         terms += [(f"factor {r + 1}: {tensor.salespeople[i]} x {tensor.clients[j]} x {period}", float(v), True)
-                  for r, v in enumerate(parts)]
+                  for r, v in enumerate(parts) if v != 0 or r == 0]  # components L1 or L2 made 0 add nothing
         value = float(self._predict_tensor(np.array([i]), np.array([j]), np.array([t]))[0])
         how = ""
         if t >= T:

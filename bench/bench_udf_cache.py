@@ -20,7 +20,7 @@ import xlwings as xw  # noqa: E402
 from xlwings.server import custom_functions_call  # noqa: E402
 
 import xlrec.excel as module  # noqa: E402
-from xlrec.core.cache import default_cache  # noqa: E402
+from xlrec.sheet.cache import default_cache  # noqa: E402
 
 N_CALLS = 10_000
 

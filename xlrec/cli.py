@@ -1,4 +1,4 @@
-"""The command line: ``xlrec fill``, ``xlrec predict``.
+"""The command line: ``xlrec fill``, ``xlrec predict``, ``xlrec evaluate``...
 
 ``main(argv) -> int``: 0 on success, 2 for a user mistake (one line on stderr, no traceback), 1 when some
 cells could not be filled is *not* an error (the summary says so).
@@ -193,6 +193,26 @@ def build_parser() -> argparse.ArgumentParser:
     _bookings(p)
     _model_options(p)
 
+    p = sub.add_parser("evaluate", help="how good are the predictions? cross-validation against the baselines",
+                       description="K-fold cross-validation over the known cells: each fold hides a share of the "
+                                   "bookings, fits the model on the rest and predicts them. Prints RMSE, MAE, the "
+                                   "error relative to the typical booking, coverage and time for the model and, "
+                                   "beside it, the baselines (mean, client_mean, salesperson_mean, baseline), and "
+                                   "whether the model beats the client mean. Figures are over every held-out "
+                                   "booking pooled.")
+    p.add_argument("input", metavar="INPUT.xlsx")
+    _where(p)
+    _model_options(p)
+    g = p.add_argument_group("cross-validation")
+    g.add_argument("--folds", type=_positive_int, default=5, help="folds (at least 2; default 5)")
+    g.add_argument("--repeats", type=_positive_int, default=1,
+                   help="different dealings of the cells into folds, pooled (seeds S, S+1...; default 1)")
+    g.add_argument("--seed", type=int, default=0, help="how the cells are dealt into folds (default 0)")
+    g.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    g.add_argument("--report", metavar="OUT.xlsx",
+                   help="also write a workbook with the table, the per-fold figures, every held-out cell and "
+                        "charts (predicted against actual, error by model)")
+
     p = sub.add_parser("pivot", help="build a sales matrix workbook from a CRM export (one row per booking)",
                        description="Sum an amount column per salesperson and client (and per period) from a CSV "
                                    "(.csv, .csv.gz) or workbook export into a sales matrix workbook. A column spec "
@@ -214,6 +234,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="where to write xlrec.xlam (default: .)")
     p.add_argument("--no-install", action="store_true", help="only write the file")
     return parser
+
+
+def _evaluate(args) -> int:
+    import json
+
+    from .core.evaluate import cross_validate
+    from .core.models import make_model
+    from .io.workbook import read_matrix_for_model
+
+    matrix = read_matrix_for_model(args.input, sheet=args.sheet, cell_range=args.cell_range)
+    model = make_model(**_params(args))
+    with _Progress(unit="fit") as progress:
+        evaluation = cross_validate(matrix, model, folds=args.folds, repeats=args.repeats, seed=args.seed,
+                                    progress=lambda done, total: progress("cross-validating", done, total))
+    if args.report:
+        from .io.report import write_report
+
+        write_report(evaluation, args.report)
+    if args.json:
+        print(json.dumps(evaluation.to_dict(), indent=1, allow_nan=False))
+    else:
+        print(evaluation.text_table())
+        print()
+        print(evaluation.verdict())
+        if args.report:
+            print(f"report: {args.report}")
+    return 0
 
 
 def _batch(args) -> int:
@@ -258,6 +305,9 @@ class _Progress:
     """Progress bars on stderr for a long fill, one per stage ("predicting", "writing"): only on a terminal
     (tqdm's ``disable=None``) and only for a stage that takes more than a second (``delay``)."""
 
+    def __init__(self, unit="row"):
+        self.unit = unit
+
     def __enter__(self):
         self.bars = {}
         return self
@@ -267,7 +317,7 @@ class _Progress:
         if bar is None:
             from tqdm import tqdm
 
-            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="row", file=sys.stderr, disable=None,
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit=self.unit, file=sys.stderr, disable=None,
                                           delay=1.0, leave=False)
         bar.update(done - bar.n)
 
@@ -342,6 +392,8 @@ def _run(args) -> int:
             prediction = io.predict_from_workbook(args.input, args.salesperson, args.client, sheet=args.sheet,
                                                   cell_range=args.cell_range, **_params(args))
             print(prediction.explain())
+        elif args.command == "evaluate":
+            return _evaluate(args)
         elif args.command == "pivot":
             from .io.pivot import pivot
 
@@ -358,7 +410,7 @@ def _run(args) -> int:
         return 2
     except OSError as exc:  # a full disk, a folder without write permission, a file that went away
         print(f"xlrec: error: {_os_error(exc, args)}", file=sys.stderr)
-        from .io.workbook import release_quietly
+        from .files import release_quietly
 
         release_quietly(exc)  # half-written streams closed now, quietly: no "Exception ignored" traceback
         return 2

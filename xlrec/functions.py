@@ -16,18 +16,18 @@ from .exceptions import InputError, NotFoundError
 from .sheet.settings import blank, params
 
 __all__ = ["FUNCTIONS", "ARGUMENTS", "predict_booking", "explain_booking", "similar_salespeople",
-           "recommend_clients", "fill_matrix", "predict_booking_table"]
+           "recommend_clients", "fill_matrix", "evaluate_model", "predict_booking_table"]
 
 
-def _count(n, default=5):
+def _count(n, default=5, name="n", low=1):
     if blank(n):
         return default
     try:
         value = float(n)
     except (TypeError, ValueError):
-        raise InputError(f"n must be a whole number, not {n!r}") from None
-    if not value.is_integer() or value < 1:
-        raise InputError(f"n must be a whole number of at least 1, not {n!r}")
+        raise InputError(f"{name} must be a whole number, not {n!r}") from None
+    if not value.is_integer() or value < low:
+        raise InputError(f"{name} must be a whole number of at least {low}, not {n!r}")
     return int(value)
 
 
@@ -96,6 +96,23 @@ def fill_matrix(fit, matrix, k=None, metric=None, weighting=None, by=None, model
     return rows
 
 
+def evaluate_model(fit, matrix, model=None, folds=None, seed=None, repeats=None, settings=None):
+    """The cross-validation table of :func:`xlrec.core.evaluate.cross_validate` (the model, then the baselines:
+    RMSE, MAE, relative error, coverage, seconds per fold), then a blank row and the verdict. ``fit`` reads
+    the matrix (the caller's parsing, with its cell addresses in errors, and a check of the parameters); the
+    folds fit models of their own."""
+    from .core.evaluate import cross_validate
+    from .core.models import make_model
+
+    p = params(model, settings)
+    folds, seed = _count(folds, 5, "folds", 2), _count(seed, 0, "seed", 0)
+    repeats = _count(repeats, 1, "repeats", 1)
+    evaluation = cross_validate(fit(matrix, **p).matrix, make_model(**p), folds=folds, repeats=repeats, seed=seed)
+    rows = evaluation.table()
+    width = len(rows[0])
+    return rows + [[""] * width, [evaluation.verdict()] + [""] * (width - 1)]
+
+
 #: name -> (function, "scalar" or "table")
 FUNCTIONS = {
     "PREDICT_BOOKING": (predict_booking, "scalar"),
@@ -103,6 +120,7 @@ FUNCTIONS = {
     "SIMILAR_SALESPEOPLE": (similar_salespeople, "table"),
     "RECOMMEND_CLIENTS": (recommend_clients, "table"),
     "FILL_MATRIX": (fill_matrix, "table"),
+    "EVALUATE_MODEL": (evaluate_model, "table"),
     "PREDICT_BOOKING_TABLE": (predict_booking_table, "scalar"),
 }
 

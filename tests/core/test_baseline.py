@@ -111,3 +111,32 @@ def test_baseline_explains_its_terms(article):
                                          f"  Staples's offset: -{-cl:,.2f}"]
     assert [row[0] for row in e.table()] == ["Term", "mean of all bookings", "Alyssa's offset", "Staples's offset",
                                              "Prediction"]
+
+
+@pytest.mark.parametrize("k, shrinkage, by", [(40, 100, "salesperson"), (3, 0, "salesperson"), (5, 10, "client")])
+def test_baseline_neighbors_match_surprise_knnbaseline(tmp_path, k, shrinkage, by):
+    import surprise  # a test-only oracle (the test extra installs it)
+
+    m = _matrix(seed=11, n=25, m=18, known=0.55)
+    path = tmp_path / "ratings.csv"
+    rows = [(m.salespeople[i], m.clients[j], float(m.values[i, j])) for i, j in zip(*np.nonzero(m.known))]
+    path.write_text("".join(f"{u},{c},{v!r}\n" for u, c, v in rows))
+    reader = surprise.Reader(line_format="user item rating", sep=",", rating_scale=(0, 1e9))
+    trainset = surprise.Dataset.load_from_file(str(path), reader=reader).build_full_trainset()
+    algo = surprise.KNNBaseline(k=k, min_k=1, verbose=False,
+                                sim_options={"name": "pearson_baseline", "user_based": by == "salesperson",
+                                             "shrinkage": shrinkage},
+                                bsl_options={"method": "als", "reg_i": 10, "reg_u": 15, "n_epochs": 10})
+    algo.fit(trainset)
+    model = make_model("baseline_neighbors", k=k, shrinkage=shrinkage, by=by).fit(m)
+    r = model.fill()
+    checked = 0
+    for i, j in zip(*np.nonzero(~m.known)):
+        sp, cl = m.salespeople[i], m.clients[j]
+        if not (trainset.knows_user(_inner(trainset.to_inner_uid, sp))
+                and trainset.knows_item(_inner(trainset.to_inner_iid, cl))):
+            continue  # surprise answers an unknown user or item with its global mean, not a baseline
+        est = algo.predict(sp, cl, clip=False).est
+        assert r.values[i, j] == pytest.approx(est, rel=1e-9), (sp, cl)
+        checked += 1
+    assert checked > 100

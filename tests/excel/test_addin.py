@@ -9,6 +9,7 @@ def test_addin_holds_the_xlrec_tab_and_the_installed_xlwings_vba(tmp_path, capsy
     out = capsys.readouterr().out
     path = tmp_path / "xlrec.xlam"
     assert str(path) in out
+    assert list(tmp_path.iterdir()) == [path]  # written through xlrec.files.write_atomic: no temporary file left
     with zipfile.ZipFile(path) as z, zipfile.ZipFile(template_path()) as t:
         ribbon = z.read("customUI/customUI.xml").decode()
         assert '<tab id="xlrecTab" label="xlrec">' in ribbon

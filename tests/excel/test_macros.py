@@ -7,6 +7,7 @@ import xlwings as xw
 import xlrec
 from conftest import article_cells
 from xlrec.excel.macros import clear_predictions
+from xlrec.sheet.cells import matrix_from_cells
 from xlrec.sheet.records import RECORD_MARK
 
 RECORD_SHEET = "xlrec"
@@ -179,7 +180,7 @@ def test_blanks_side_by_side_are_written_in_one_call_each_with_its_note():
     assert set(cells) == BLANKS | {(5, 2)}  # exactly the blanks
     tom = next(a for a in writes_ if a["start_row"] == 5)
     assert (tom["start_column"], tom["column_count"]) == (1, 2)
-    expected = xlrec.fill(xlrec.SalesMatrix.from_cells([[None if v == "" else v for v in r] for r in values]))
+    expected = xlrec.fill(matrix_from_cells([[None if v == "" else v for v in r] for r in values]))
     for (r, c), v in cells.items():
         assert v == expected.values[r - 1, c - 1]
     notes = {a["args"][0] for a in actions if a["func"] == "addNote"}

@@ -15,6 +15,7 @@ import xlrec
 from conftest import EXAMPLE
 from xlrec.cli import main
 from xlrec.excel.macros import clear_predictions
+from xlrec.sheet.cells import matrix_from_cells
 from xlrec.style import PREDICTED_COLOR
 
 ORANGE = PREDICTED_COLOR.lstrip("#").upper()
@@ -140,7 +141,7 @@ def test_cli_then_button_then_cli_with_typing_inserted_rows_and_clearing(tmp_pat
     explained = cli("predict", f2, "Alyssa", "Staples", capsys=capsys)
     assert explained == "Alyssa / Staples: 450,000 (an actual booking, not a prediction)"
     # Zoe's booking counts: Alyssa's Staples (450,000) and Zoe's Google equal to a prediction are bookings
-    bookings = xlrec.SalesMatrix.from_cells(
+    bookings = matrix_from_cells(
         [["", "Google", "Capgemini", "ExxonMobil", "Staples"],
          ["Alyssa", 500_000, 400_000, 400_000, 450_000], ["Brandon", 500_000, None, 200_000, 300_000],
          ["Mike", 500_000, 400_000, None, 500_000], ["Jessica", 200_000, 100_000, 300_000, 400_000],

@@ -201,3 +201,33 @@ def test_evaluator_refuses_what_it_does_not_know(formula):
     with pytest.raises(Unsupported):
         Evaluator(lambda ref, sheet: 1.0 if "!" not in ref else (_ for _ in ()).throw(Unsupported(ref))).evaluate(
             parse(formula), "S")
+
+
+def test_evaluate_model_converts_to_its_table(tmp_path, capsys):
+    """convert knows every function of xlrec.functions.FUNCTIONS, EVALUATE_MODEL included: its table spills
+    from the formula's cell, the same figures as the core's cross-validation."""
+    import numpy as np
+
+    from xlrec.core.evaluate import cross_validate
+    from xlrec.core.matrix import SalesMatrix
+
+    rng = np.random.default_rng(4)
+    values = np.round(rng.lognormal(9, 1, (7, 6)), 2)
+    values[rng.random((7, 6)) < 0.25] = np.nan
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sales"
+    ws.append(["Bookings"] + [f"Client {j}" for j in range(6)])
+    for i, row in enumerate(values):
+        ws.append([f"Rep {i}"] + [None if np.isnan(v) else float(v) for v in row])
+    wb.create_sheet("Check")["B2"] = '=EVALUATE_MODEL(Sales!A1:G8,"neighbors",4)'
+    wb.save(tmp_path / "in.xlsx")
+    assert main(["convert", str(tmp_path / "in.xlsx"), "-o", str(tmp_path / "out.xlsx")]) == 0, capsys.readouterr()
+    out = openpyxl.load_workbook(tmp_path / "out.xlsx")["Check"]
+    expected = cross_validate(SalesMatrix([f"Rep {i}" for i in range(7)], [f"Client {j}" for j in range(6)], values),
+                              "neighbors", folds=4)
+    got = [[c.value for c in row] for row in out.iter_rows(min_row=2, max_row=7, min_col=2, max_col=7)]
+    assert got[0] == expected.table()[0]
+    for g, want in zip(got[1:], expected.table()[1:]):
+        assert g[0] == want[0] and g[1:5] == pytest.approx(want[1:5], rel=1e-12)
+    assert out["B9"].value == expected.verdict()

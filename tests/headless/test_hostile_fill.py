@@ -81,9 +81,10 @@ def test_the_largest_amounts_xlrec_takes_give_finite_predictions(tmp_path):
     import numpy as np
 
     import xlrec
+    from xlrec.sheet.cells import matrix_from_cells
 
     cells = [[v * 1e94 if isinstance(v, (int, float)) else v for v in row] for row in article_cells()]
-    m = xlrec.SalesMatrix.from_cells(cells)  # up to 7e99
+    m = matrix_from_cells(cells)  # up to 7e99
     for metric in ("manhattan", "euclidean", "nan_euclidean", "supremum"):
         for weighting in ("rank", "uniform", "distance"):
             result = xlrec.fill(m, k=5, metric=metric, weighting=weighting)

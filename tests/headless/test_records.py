@@ -11,6 +11,7 @@ from openpyxl.comments import Comment
 import xlrec
 from conftest import EXAMPLE, article_cells
 from xlrec.cli import main
+from xlrec.sheet.cells import matrix_from_cells
 from xlrec.sheet.records import Record, match_record, parse_record, record_rows, same_value
 from xlrec.sheet.totals import formulas_over
 
@@ -29,7 +30,7 @@ def test_same_value_is_the_same_double_or_a_15_digit_copy():
 
 
 def test_record_rows_read_back_by_label_in_any_order():
-    m = xlrec.SalesMatrix.from_cells(article_cells())
+    m = matrix_from_cells(article_cells())
     written = np.isnan(m.values)
     values = np.where(written, np.arange(24.0).reshape(6, 4), m.values)
     rows = record_rows("Sales", m.salespeople, m.clients, values, written, {("Alyssa", "Staples")})

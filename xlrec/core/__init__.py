@@ -1,7 +1,7 @@
 """The maths of xlrec: numpy (and scipy) only; never imports openpyxl or xlwings."""
 
 from .distances import METRICS, pairwise_distances
-from .matrix import SalesMatrix, parse_booking
+from .matrix import SalesMatrix
 from .models import (
     BASELINES,
     DEFAULT_MODEL,
@@ -16,7 +16,7 @@ from .models import (
 )
 from .models.neighbors import BY, FALLBACKS, WEIGHTINGS, Neighbor
 
-__all__ = ["SalesMatrix", "parse_booking", "NeighborModel", "Model", "Explanation", "Neighbor", "FillResult",
+__all__ = ["SalesMatrix", "NeighborModel", "Model", "Explanation", "Neighbor", "FillResult",
            "pairwise_distances", "METRICS", "WEIGHTINGS", "BY", "FALLBACKS", "MODELS", "BASELINES", "DEFAULT_MODEL",
            "make_model", "as_matrix", "format_amount", "fill", "predict"]
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..exceptions import InputError, NotFoundError
-from .matrix import MAX_AMOUNT, MIN_AMOUNT, SalesMatrix, _key, _label, parse_booking, shown
+from .matrix import MAX_AMOUNT, MIN_AMOUNT, SalesMatrix, _key, _label, shown
 
 __all__ = ["SalesTensor", "next_period", "period_key"]
 
@@ -102,6 +102,15 @@ def _period_label(value, where) -> str:
     return text
 
 
+def _amount(value, where) -> float:
+    """An amount as a number (NaN for None); the spreadsheet layer reads text such as ``1,200.50`` before."""
+    if value is None:
+        return math.nan
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        return float(value)
+    raise InputError(f"{where}: {shown(value)} is not a number (amounts must be numbers)")
+
+
 @dataclass(frozen=True, eq=False)
 class SalesTensor:
     """Salespeople x clients x periods bookings; NaN marks a blank (unknown) cell, 0 is a booking of zero.
@@ -118,7 +127,7 @@ class SalesTensor:
     Examples
     --------
     >>> t = SalesTensor.from_rows([("Alyssa", "Google", "2024-Q1", 100), ("Mike", "Google", "2024-Q3", 50),
-    ...                            ("Alyssa", "google", "2024-Q1", "1,000"), ("Mike", "Staples", "2024-Q3", 0)])
+    ...                            ("Alyssa", "google", "2024-Q1", 1000), ("Mike", "Staples", "2024-Q3", 0)])
     >>> t.periods, t.values.shape, float(t.values[0, 0, 0]), t.next_period
     (('2024-Q1', '2024-Q2', '2024-Q3'), (2, 2, 3), 1100.0, '2024-Q4')
     """
@@ -185,7 +194,8 @@ class SalesTensor:
         Parameters
         ----------
         rows : iterable of (salesperson, client, period, amount)
-            Amounts as numbers or numeric text (``1,200.50``); periods as text or whole-number years.
+            Amounts as numbers (the spreadsheet layer reads numeric text); periods as text or whole-number
+            years.
         """
         people, clients, periods = {}, {}, {}
         sums = {}
@@ -201,7 +211,7 @@ class SalesTensor:
                 raise InputError(f"{where} {n}: no {'salesperson' if not sp else 'client'} (every booking "
                                  "needs a salesperson, a client, a period and an amount)")
             period = _period_label(row[2], f"{where} {n}")
-            amount = parse_booking(row[3], f"{where} {n}")
+            amount = _amount(row[3], f"{where} {n}")
             if math.isnan(amount):
                 raise InputError(f"{where} {n}: no amount (every booking needs an amount; leave out the row "
                                  "of a booking not made)")
@@ -266,7 +276,7 @@ class SalesTensor:
 
     def matrix(self, t: int) -> SalesMatrix:
         """Period ``t`` (0-based) as a :class:`SalesMatrix` over every salesperson and client."""
-        return SalesMatrix(self.salespeople, self.clients, self.values[:, :, t], sheet=self.periods[t])
+        return SalesMatrix(self.salespeople, self.clients, self.values[:, :, t])
 
     def salesperson_index(self, name) -> int:
         return self._lookup(name, self._rows, self.salespeople, "salesperson")

@@ -7,14 +7,14 @@ add-in file named xlrec.xlam therefore runs ``xlrec.main()``.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 import xlwings as xw
+
+from ..files import write_atomic
 
 __all__ = ["write_addin", "install_addin", "RIBBON_XML", "template_path"]
 
@@ -44,19 +44,16 @@ def write_addin(folder=".") -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "xlrec.xlam"
-    fd, tmp = tempfile.mkstemp(prefix=".xlrec.xlam.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
+
+    def write(tmp):
         with zipfile.ZipFile(template_path()) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
             for item in src.infolist():
                 data = src.read(item.filename)
                 if item.filename == "customUI/customUI.xml":
                     data = RIBBON_XML.encode("utf-8")
                 dst.writestr(item, data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_atomic(target, write)
     return target
 
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import xlwings as xw
 
-from ..core.layout import block_around, nonempty, sheet_block, trim_block
-from ..core.matrix import SalesMatrix, cell_address
 from ..core.models import make_model
 from ..exceptions import XlrecError
+from ..sheet.cells import cell_address, matrix_from_cells
+from ..sheet.layout import block_around, nonempty, sheet_block, trim_block
 from ..sheet.settings import CONF_SHEET, conf_params
 from ..sheet.records import find_records, match_record, record_rows, record_sheet_name, typed_over_phrase
 from ..sheet.totals import formulas_over, formulas_phrase
@@ -134,7 +134,7 @@ def fill_blanks(book, **params):
         params = params or _conf(book)
         sheet, r0, c0, cells = _target(book)
         record, where = _records(book).get(sheet.name, (None, None))
-        matrix = SalesMatrix.from_cells(cells, sheet=sheet.name, origin=(r0, c0))
+        matrix = matrix_from_cells(cells, sheet=sheet.name, origin=(r0, c0))
         earlier, typed = match_record(matrix, record)
         fit = matrix.with_blanks(earlier)
         explain = int((~fit.known).sum()) <= NOTE_LIMIT  # a note each, up to NOTE_LIMIT blanks
@@ -208,7 +208,7 @@ def clear_predictions(book=None):
             rows = [r for r in range(top + 1, bottom + 1) if r not in gap_rows]
             cols = [c for c in range(left + 1, right + 1) if c not in gap_cols]
             block = [[cells.get((r, c)) for c in [left] + cols] for r in [top] + rows]
-            matrix = SalesMatrix.from_cells(block, sheet=sheet.name, origin=(top, left), positions=(rows, cols))
+            matrix = matrix_from_cells(block, sheet=sheet.name, origin=(top, left), positions=(rows, cols))
             earlier, typed = match_record(matrix, record)
             for i, j in zip(*np.nonzero(earlier | typed)):
                 cell = sheet.range((rows[i], cols[j]))

@@ -2,7 +2,7 @@
 
 Name the module ``xlrec.excel`` in xlwings' "UDF Modules" setting. ``matrix`` is always a range with the client
 names in its first row and the salesperson names in its first column. Repeated calls over the same matrix and
-options share one fitted model (:data:`xlrec.core.cache.default_cache`).
+options share one fitted model (:data:`xlrec.sheet.cache.default_cache`).
 
 Errors never show a traceback: an unknown salesperson or client gives ``#N/A`` where the Excel runtime has
 error values (xlwings Server and Lite), and the message otherwise; a bad matrix gives the message, naming the
@@ -17,12 +17,12 @@ import sys
 import xlwings as xw
 
 from .. import functions
-from ..core.cache import default_cache
 from ..core.models import DEFAULT_MODEL, MODELS, format_amount
 from ..exceptions import NotFoundError, XlrecError
+from ..sheet.cache import default_cache
 
 __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
-           "PREDICT_BOOKING_TABLE"]
+           "EVALUATE_MODEL", "PREDICT_BOOKING_TABLE"]
 
 # Office.js runtimes (xlwings Server, xlwings Lite) turn the text "#N/A" into a real error value
 _ERROR_VALUES = os.environ.get("XLWINGS_ON_SERVER") == "true" or sys.platform == "emscripten"
@@ -42,6 +42,10 @@ def _docs() -> dict:
         "period": "The period to predict, as the table writes periods (e.g. 2025-Q1); default: the one after the "
                   "table's last",
         "model": f"The model: {', '.join(MODELS)} (default {DEFAULT_MODEL})",
+        "folds": "Cross-validation folds: each hides a share of the bookings and predicts them (at least 2; "
+                 "default 5)",
+        "seed": "How the bookings are dealt into folds (a whole number of at least 0; default 0)",
+        "repeats": "Different dealings into folds, pooled (default 1)",
         "settings": 'Other parameters of the model: a range of two columns (name, value) or text such as '
                     '"reg_client=5; iterations=20"',
     }
@@ -121,6 +125,13 @@ def RECOMMEND_CLIENTS(matrix, salesperson, n=None, k=None, metric=None, weightin
 def FILL_MATRIX(matrix, k=None, metric=None, weighting=None, by=None, model=None, settings=None):
     """The whole matrix with its names, every blank predicted (blank where nothing can be)."""
     return _safe("table", functions.fill_matrix, matrix, k, metric, weighting, by, model, settings)
+
+
+@xw.func
+@_args("matrix", "model", "folds", "seed", "repeats", "settings")
+def EVALUATE_MODEL(matrix, model=None, folds=None, seed=None, repeats=None, settings=None):
+    """How good the predictions are: cross-validated errors of a model beside the baselines."""
+    return _safe("table", functions.evaluate_model, matrix, model, folds, seed, repeats, settings)
 
 
 @xw.func

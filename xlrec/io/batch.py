@@ -19,8 +19,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..exceptions import InputError, XlrecError
+from ..files import save_text_atomic
 from .package import check_regular_file
-from .workbook import SUFFIXES, fill_workbook, save_text_atomic
+from .workbook import SUFFIXES, fill_workbook
 
 __all__ = ["BatchItem", "expand_inputs", "run_batch", "write_summary", "default_jobs"]
 
@@ -149,7 +150,7 @@ def _exit_with_parent(parent_alive):
     outlives the batch process as long as a worker lives. The parent-death signal is set as well, for the
     day the forkserver itself is killed. A temporary file the worker was writing is left behind, named with its
     process id, and the next run that writes into that folder removes it
-    (:func:`xlrec.io.workbook.write_atomic`).
+    (:func:`xlrec.files.write_atomic`).
     """
     import signal
     import sys

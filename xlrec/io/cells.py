@@ -12,7 +12,8 @@ import contextlib
 import math
 
 from openpyxl.cell import _writer as _cell_writer
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES as OPENPYXL_ERROR_CODES
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 __all__ = ["put", "put_error", "clean_text", "exact_numbers"]
 
@@ -38,7 +39,9 @@ def put_error(cell, code: str):
     """Set ``cell`` to the Excel error value ``code`` (``#N/A``...); a code openpyxl cannot store as an error
     value (``#SPILL!``) is stored as text. Returns the cell."""
     put(cell, code)
-    if code in ERROR_CODES:
+    # xlrec's list of error codes is xlrec.sheet.errors.ERROR_CODES; openpyxl's own, smaller, list is consulted
+    # here only to know which of them openpyxl can store as an error value
+    if code in OPENPYXL_ERROR_CODES:
         cell.data_type = "e"
     return cell
 

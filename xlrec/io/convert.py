@@ -20,10 +20,12 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
 from .. import functions
-from ..core.cache import Fitted, _table
-from ..core.matrix import SalesMatrix, cell_address
+from ..sheet.cache import _table
 from ..core.models import make_model
 from ..exceptions import NotFoundError, XlrecError
+from ..sheet.cache import Fitted
+from ..sheet.cells import cell_address, matrix_from_cells
+from ..sheet.errors import ERROR_CODES
 from .cells import put, put_error
 from .formulas import Evaluator, Unsupported, XlError, function_names, parse
 from .workbook import check_output, load_workbook, save_atomic
@@ -289,7 +291,7 @@ class _Book:
         if formula is None:
             raw = cell.value if cell is not None else None
             value = raw
-            if isinstance(raw, str) and raw in _ERROR_CODES and cell.data_type == "e":
+            if isinstance(raw, str) and raw in ERROR_CODES and cell.data_type == "e":
                 value = XlError(raw)
         else:
             if key in self.active:
@@ -350,7 +352,7 @@ class _Book:
             raise failure
         self.report.saved_values.append((address, f"could not be evaluated ({exc}); used the value Excel saved, "
                                                   f"{value!r}"))
-        return XlError(value) if isinstance(value, str) and value in _ERROR_CODES else value
+        return XlError(value) if isinstance(value, str) and value in ERROR_CODES else value
 
     # --- the xlrec functions
     def _fit(self, cells, table=False, **params):
@@ -359,7 +361,7 @@ class _Book:
         if fitted is None:
             sheet, row, col = self.origins.get(id(cells), (None, 1, 1))
             rows = [[v.code if isinstance(v, XlError) else v for v in r] for r in cells]
-            matrix = _table(rows) if table else SalesMatrix.from_cells(rows, sheet=sheet, origin=(row, col))
+            matrix = _table(rows) if table else matrix_from_cells(rows, sheet=sheet, origin=(row, col))
             fitted = self.fits[key] = Fitted(matrix, make_model(**params).fit(matrix))
         return fitted
 
@@ -387,10 +389,6 @@ class _Book:
             except XlrecError as exc:
                 return XlError("#VALUE!", str(exc))
         return call
-
-
-_ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!",
-                          "#CALC!", "#GETTING_DATA"})
 
 
 def _write(cell, v):

@@ -30,8 +30,9 @@ import openpyxl
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from ..core.matrix import MAX_AMOUNT, _parse_number_text
+from ..core.matrix import MAX_AMOUNT
 from ..exceptions import InputError, WorkbookError, XlrecError
+from ..sheet.cells import parse_number_text
 from .cells import clean_text, exact_numbers, put
 from .package import check_regular_file
 from .workbook import check_file, save_atomic
@@ -155,7 +156,7 @@ def _amount(value):
     text = str(value).strip()
     if not text:
         return None
-    return _parse_number_text(text)  # 1,200.50 or $500,000
+    return parse_number_text(text)  # 1,200.50 or $500,000
 
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$")

@@ -10,8 +10,6 @@ import io
 import os
 import re
 import shlex
-import stat
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,22 +22,23 @@ from openpyxl.styles import Color, PatternFill
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-from ..core.models import FillResult
-from ..core.layout import is_empty as _is_empty, sheet_block
-from ..core.matrix import SalesMatrix, _label, _parse_number_text, cell_address, column_letter, shown
-from ..core.models import make_model
+from ..core.matrix import SalesMatrix, _label, shown
+from ..core.models import FillResult, make_model
 from ..exceptions import InputError, WorkbookError
+from ..files import write_atomic
 from .cells import exact_numbers, put
 from .package import check_package, refusal
 from .splice import Cell, CellRows, Numbers, Package, Unsupported
+from ..sheet.cells import cell_address, column_letter, matrix_from_cells, parse_number_text
+from ..sheet.layout import is_empty as _is_empty, sheet_block
 from ..sheet.records import (Record, find_records, iter_record_rows, match_record, record_sheet_name,
                              typed_over_phrase)
 from ..sheet.totals import formulas_over, formulas_phrase
 from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_LIMIT, PREDICTED_COLOR, note_texts, with_note, without_note
 
 __all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_values", "locate_matrix", "read_matrix",
-           "read_block", "mark_predictions", "save_atomic", "save_text_atomic", "fill_workbook",
-           "FillReport", "BookReport", "SUFFIXES", "Bounds", "positions"]
+           "read_block", "read_matrix_for_model", "mark_predictions", "save_atomic",
+           "fill_workbook", "FillReport", "BookReport", "SUFFIXES", "Bounds", "positions"]
 
 SUFFIXES = (".xlsx", ".xlsm")
 # as Excel writes a solid fill (and as the package writer does): opaque colour, automatic background
@@ -149,7 +148,7 @@ def find_block(values: dict, title: str):
     largest block of touching non-empty cells (cells touching across a corner count; blanks inside the
     block are fine as long as the header row and the name column are whole), joined across an empty row
     or column where the block continues beyond it with its names in the same column or row
-    (:func:`xlrec.core.layout.bridged_block`; the bounds name those rows and columns), less a title row
+    (:func:`xlrec.sheet.layout.bridged_block`; the bounds name those rows and columns), less a title row
     above it and a totals row or column at its end. xlrec's own legend is separated by an empty column and
     never joins it.
     """
@@ -333,7 +332,7 @@ def read_block(values: dict, bounds, title) -> SalesMatrix:
     rows, cols = positions(bounds)
     if len(rows) < r1 - r0 or len(cols) < c1 - c0:  # empty rows or columns that are not part of the matrix
         cells = [[row[0]] + [row[c - c0] for c in cols] for row in [cells[0]] + [cells[r - r0] for r in rows]]
-    return SalesMatrix.from_cells(cells, sheet=title, origin=(r0, c0), positions=(rows, cols))
+    return matrix_from_cells(cells, sheet=title, origin=(r0, c0), positions=(rows, cols))
 
 
 @dataclass(eq=False)
@@ -575,16 +574,6 @@ def _legend(ws, plan):
     put(b, _legend_text(plan))
 
 
-def _file_mode(path):
-    """The mode of the file being replaced, or what the umask gives a new file."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
 def save_atomic(wb, path):
     """Save to a temporary file beside ``path``, then rename it into place; every number with all its digits
     (:func:`~xlrec.io.cells.exact_numbers`)."""
@@ -593,130 +582,6 @@ def save_atomic(wb, path):
             wb.save(tmp)
 
     write_atomic(path, save)
-
-
-def write_atomic(path, write):
-    """Call ``write(temporary path)`` for a file beside ``path``, then rename it into place; on any error
-    the temporary file is removed and ``path`` is left as it was.
-
-    The temporary file is named ``.{name}.xlrec-{host}-{pid}-XXXXXXXX.tmp``: a process killed outright (kill -9)
-    cannot remove its own, so each run removes, once per folder, those left by processes of this host that no
-    longer exist. An OSError without a file name (a full disk) is given ``path``'s.
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"{path}: the folder {folder} does not exist")
-    _check_output_file(path)
-    tmp = _temporary(path, folder)
-    try:
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; give the file the mode a plain save would
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename in (None, tmp):
-            exc.filename = str(path)  # the user knows the output, not the temporary file
-        release_quietly(exc)
-        raise
-
-
-def save_text_atomic(text: str, path) -> None:
-    """Write a text file (UTF-8) through a temporary file and a rename (:func:`write_atomic`)."""
-
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-
-    write_atomic(path, write)
-
-
-_TEMPORARY = re.compile(r"\..*\.xlrec-([A-Za-z0-9-]+)-(\d+)-[a-z0-9_]+\.tmp", re.S)
-_cleaned = set()  # folders this process has cleaned of stale temporary files
-
-
-def _host():
-    import socket
-
-    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
-
-
-def _temporary(path: Path, folder: Path) -> str:
-    """A new empty temporary file beside ``path``, named so that a later run can tell it is stale."""
-    key = os.path.abspath(folder)
-    if key not in _cleaned:
-        _cleaned.add(key)
-        remove_stale_temporaries(folder)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:120]}.xlrec-{_host()}-{os.getpid()}-", suffix=".tmp",
-                               dir=folder)
-    os.close(fd)
-    return tmp
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: another user's process
-        return True
-    return True
-
-
-def remove_stale_temporaries(folder) -> list:
-    """Remove the temporary files that xlrec processes of this host killed before they could (kill -9, power
-    cut while filling) left in ``folder``; return their paths. Those of running processes are left alone, and
-    so are those of other hosts (a shared folder), whose processes cannot be seen from here."""
-    removed = []
-    host = _host()
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return removed
-    for name in names:
-        m = _TEMPORARY.fullmatch(name)
-        if m is None or m.group(1) != host or int(m.group(2)) == os.getpid() or _alive(int(m.group(2))):
-            continue
-        try:
-            os.unlink(os.path.join(folder, name))
-            removed.append(Path(folder) / name)
-        except OSError:
-            pass
-    return removed
-
-
-def _check_output_file(path: Path):
-    """Refuse to replace what is not a regular file (a device such as /dev/null, a pipe, a folder)."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return
-    if not stat.S_ISREG(mode):
-        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
-        raise InputError(f"{path}: is {what}; give the name of a file to write")
-
-
-def release_quietly(exc: BaseException):
-    """Let go of what the frames of ``exc``'s traceback hold, now, swallowing the errors that objects closed on
-    the way raise. After a failed write (a full disk) openpyxl's half-written worksheet streams flush when
-    they are collected; on a full disk that fails again, and Python prints "Exception ignored" with a traceback
-    to stderr. The frames still running (the caller's) are left as they are."""
-    import gc
-    import sys
-    import traceback
-
-    hook = sys.unraisablehook
-
-    def quiet(unraisable):
-        if not isinstance(unraisable.exc_value, OSError):
-            hook(unraisable)
-
-    sys.unraisablehook = quiet
-    try:
-        traceback.clear_frames(exc.__traceback__)
-        gc.collect()
-    finally:
-        sys.unraisablehook = hook
 
 
 @dataclass
@@ -976,13 +841,18 @@ def _sheet_record(wb, title):
     return _workbook_records(wb).get(title, (None, None))[0]
 
 
-def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_range=None, **params):
-    """Predict and explain one cell of the workbook's sales matrix (xlrec's earlier predictions read as
-    blanks, bookings typed over them as bookings)."""
+def read_matrix_for_model(input_path, *, sheet=None, cell_range=None) -> SalesMatrix:
+    """The workbook's sales matrix as a model learns from it: xlrec's earlier predictions read as blanks,
+    bookings typed over them as bookings. The file is only read."""
     wb = load_workbook(input_path, force=True)  # nothing is written: nothing can be lost
     ws, bounds, _, matrix = _locate_and_read(wb, input_path, sheet, cell_range)
     record = _sheet_record(wb, ws.title) or legacy_record(ws, bounds, ws.title)
-    matrix = matrix.with_blanks(match_record(matrix, record)[0])
+    return matrix.with_blanks(match_record(matrix, record)[0])
+
+
+def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_range=None, **params):
+    """Predict and explain one cell of the workbook's sales matrix (read by :func:`read_matrix_for_model`)."""
+    matrix = read_matrix_for_model(input_path, sheet=sheet, cell_range=cell_range)
     return make_model(**params).fit(matrix).predict(salesperson, client)
 
 
@@ -1031,6 +901,6 @@ def holds_matrix(values: dict, bounds) -> bool:
             v = values.get((r, c))
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 return True
-            if isinstance(v, str) and _parse_number_text(v.strip()) is not None:
+            if isinstance(v, str) and parse_number_text(v.strip()) is not None:
                 return True
     return False

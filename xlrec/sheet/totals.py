@@ -12,6 +12,8 @@ import re
 
 import numpy as np
 
+from .cells import cell_address
+
 __all__ = ["formulas_over", "references", "formulas_phrase"]
 
 _STRING = re.compile(r'"(?:[^"]|"")*"')
@@ -97,8 +99,6 @@ def formulas_phrase(cells) -> str | None:
     none)."""
     if not cells:
         return None
-    from ..core.matrix import cell_address
-
     names = ", ".join(cell_address(r, c) for r, c in cells[:5]) + (f" and {len(cells) - 5} more" if len(cells) > 5
                                                                      else "")
     several = len(cells) > 1

@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from .base import Model
 from .explanation import Explanation, format_amount
@@ -66,44 +67,38 @@ class FactorizationExplanation(Explanation):
         return rows
 
 
-def _csr(rows, cols, n):
-    """Cells sorted by row: (order, starts) with ``starts`` of length n + 1."""
-    order = np.argsort(rows, kind="stable")
-    starts = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=starts[1:])
-    return order, starts
+class _Side:
+    """The known cells of one side (salespeople, or clients) row by row: a CSR pattern whose values are
+    re-set to each half-sweep's targets. ``perm`` puts the cells in its order."""
+
+    def __init__(self, rows, cols, n, m):
+        self.perm = np.lexsort((cols, rows))
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        self.indices = cols[self.perm]
+        self.ones = sparse.csr_matrix((np.ones(rows.size), self.indices, indptr), shape=(n, m))
+        self.n = n
 
 
-def _gram(other, own, z, order, starts, n, with_bias, times=None):
-    """Per row of one side: the Gram matrices G (n, d, d) and right-hand sides h (n, d) of its least-squares
-    problem over its known cells, where the design rows are ``[1, other[c]]`` (``[other[c]]`` without
-    biases) and the targets ``z - own_offset_of_the_other_side``. Summed in blocks of cells.
+def _gram_solve(side, target, other, w, l2, l1, nonnegative, with_bias):
+    """Every row of one side solved given the other (``w`` updated in place, warm start).
 
-    ``times``, a pair (factors, index) of a third side, multiplies each design row by that side's row
-    (``other[own[k]] * factors[index[k]]``): the Khatri-Rao rows of a CP tensor factorization
-    (:mod:`.tensor`)."""
-    r = other.shape[1]
-    d = r + 1 if with_bias else r
-    G = np.zeros((n, d, d))
-    h = np.zeros((n, d))
-    nnz = order.size
+    A row's least-squares problem has the design rows ``[1, other[c]]`` (``[other[c]]`` without offsets)
+    over its known cells c and the targets ``target`` (in ``side.perm`` order). Its Gram matrix and
+    right-hand side are sparse-times-dense products: the known pattern times the other side's outer
+    products ``x_c x_c'`` (computed once per client, not once per cell), and the targets times the design.
+    Done in blocks of rows so that memory stays bounded."""
+    X = np.concatenate([np.ones((other.shape[0], 1)), other], axis=1) if with_bias else other
+    d = X.shape[1]
+    XX = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], d * d)
+    values = sparse.csr_matrix((target, side.indices, side.ones.indptr), shape=side.ones.shape)
     block = max(1, _BLOCK_TERMS // (d * d))
-    row_of = np.repeat(np.arange(n), np.diff(starts))
-    for lo in range(0, nnz, block):
-        hi = min(nnz, lo + block)
-        cells = order[lo:hi]
-        X = other[own[cells]]
-        if times is not None:
-            X = X * times[0][times[1][cells]]
-        if with_bias:
-            X = np.concatenate([np.ones((X.shape[0], 1)), X], axis=1)
-        y = z[cells]
-        rr = row_of[lo:hi]
-        # sums over consecutive cells of the same row: reduceat at the first cell of each row in the block
-        first = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
-        G[rr[first]] += np.add.reduceat(X[:, :, None] * X[:, None, :], first, axis=0)
-        h[rr[first]] += np.add.reduceat(X * y[:, None], first, axis=0)
-    return G, h
+    for lo in range(0, side.n, block):
+        hi = min(side.n, lo + block)
+        G = np.asarray(side.ones[lo:hi] @ XX).reshape(hi - lo, d, d)
+        h = np.asarray(values[lo:hi] @ X)
+        w[lo:hi] = _solve(G, h, w[lo:hi].copy(), l2, l1, nonnegative, with_bias, sweeps=100, tol=1e-10)
+    return w
 
 
 def _solve(G, h, w, l2, l1, nonnegative, with_bias, sweeps, tol):
@@ -258,12 +253,11 @@ class FactorizationModel(Model):
         if self.nonnegative:
             P, Q = np.abs(P), np.abs(Q)
         bs, bc = np.zeros(n), np.zeros(m)
-        by_row, row_starts = _csr(rows, cols, n)
-        by_col, col_starts = _csr(cols, rows, m)
+        by_row, by_col = _Side(rows, cols, n, m), _Side(cols, rows, m, n)
         history = [objective(z, rows, cols, P, Q, bs, bc, l2, l1)]
         for _ in range(int(self.iterations)):
-            P, bs = self._half(z - bc[cols], Q, cols, by_row, row_starts, n, P, bs)
-            Q, bc = self._half(z - bs[rows], P, rows, by_col, col_starts, m, Q, bc)
+            P, bs = self._half(by_row, (z - bc[cols])[by_row.perm], Q, P, bs)
+            Q, bc = self._half(by_col, (z - bs[rows])[by_col.perm], P, Q, bc)
             history.append(objective(z, rows, cols, P, Q, bs, bc, l2, l1))
             if history[-2] - history[-1] <= self.tol * max(abs(history[-2]), 1e-300):
                 break
@@ -273,12 +267,11 @@ class FactorizationModel(Model):
         self.objective_ = history
         return self
 
-    def _half(self, target, other, other_index, order, starts, n, own, own_bias):
+    def _half(self, side, target, other, own, own_bias):
         """Solve every row of one side given the other: returns (factors, offsets)."""
         with_bias = bool(self.biases)
-        G, h = _gram(other, other_index, target, order, starts, n, with_bias)
         w = np.concatenate([own_bias[:, None], own], axis=1) if with_bias else own.copy()
-        _solve(G, h, w, float(self.l2), float(self.l1), bool(self.nonnegative), with_bias, sweeps=100, tol=1e-10)
+        _gram_solve(side, target, other, w, float(self.l2), float(self.l1), bool(self.nonnegative), with_bias)
         if with_bias:
             return w[:, 1:].copy(), w[:, 0].copy()
         return w, own_bias

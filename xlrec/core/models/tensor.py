@@ -18,8 +18,9 @@ by alternating over the three sides. With the clients' and periods' factors fixe
 ``[1, B[c] * C[t]]`` (elementwise: the Khatri-Rao rows), solved exactly; with ``l1 > 0`` or
 ``nonnegative`` an elastic net solved by coordinate descent with soft-thresholding (warm-started, so a sweep
 never increases F). Then the same for the clients and the periods. The kernels are ``mf``'s
-(:func:`~.factorization._gram`, :func:`~.factorization._solve`), summed from the coordinates of the known
-cells, never from a dense tensor of residuals. Starting factors are drawn from each label
+(:func:`~.factorization._solve`, the batched elastic net; the Gram matrices are summed here, :func:`_gram`,
+from the coordinates of the known cells in blocks, never from a dense tensor of residuals: a design row
+depends on two other sides at once, so ``mf``'s once-per-client outer products do not apply). Starting factors are drawn from each label
 (:func:`~.factorization._start`), so the order of salespeople, clients and periods does not matter.
 
 **Periods not seen.** A period after the last one has no bookings, so no factors of its own. Its factors
@@ -48,7 +49,7 @@ from ..matrix import SalesMatrix
 from ..tensor import SalesTensor
 from .base import Model
 from .explanation import Explanation
-from .factorization import FactorizationExplanation, _csr, _gram, _solve, _start
+from .factorization import FactorizationExplanation, _solve, _start
 from .params import Param
 
 __all__ = ["CPModel", "TensorExplanation", "objective", "FORECASTS"]
@@ -71,6 +72,44 @@ class TensorExplanation(FactorizationExplanation):
 
     def detail_rows(self) -> list:
         return [["Period", self.period, self.how, ""]] + super().detail_rows()
+
+
+_BLOCK_TERMS = 1 << 20  # Gram terms (d^2 per cell) summed at once: 8 MiB
+
+
+def _csr(rows, cols, n):
+    """Cells sorted by row: (order, starts) with ``starts`` of length n + 1."""
+    order = np.argsort(rows, kind="stable")
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=starts[1:])
+    return order, starts
+
+
+def _gram(other, own, z, order, starts, n, with_bias, times):
+    """Per row of one side: the Gram matrices G (n, d, d) and right-hand sides h (n, d) of its least-squares
+    problem over its known cells. The design row of cell k is ``[1, other[own[k]] * third[index[k]]]``
+    (without the 1 when ``with_bias`` is False; ``times`` = (third, index): the Khatri-Rao rows), its target
+    ``z[k]``. Summed in blocks of cells, so memory stays bounded."""
+    r = other.shape[1]
+    d = r + 1 if with_bias else r
+    G = np.zeros((n, d, d))
+    h = np.zeros((n, d))
+    nnz = order.size
+    block = max(1, _BLOCK_TERMS // (d * d))
+    row_of = np.repeat(np.arange(n), np.diff(starts))
+    for lo in range(0, nnz, block):
+        hi = min(nnz, lo + block)
+        cells = order[lo:hi]
+        X = other[own[cells]] * times[0][times[1][cells]]
+        if with_bias:
+            X = np.concatenate([np.ones((X.shape[0], 1)), X], axis=1)
+        y = z[cells]
+        rr = row_of[lo:hi]
+        # sums over consecutive cells of the same row: reduceat at the first cell of each row in the block
+        first = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
+        G[rr[first]] += np.add.reduceat(X[:, :, None] * X[:, None, :], first, axis=0)
+        h[rr[first]] += np.add.reduceat(X * y[:, None], first, axis=0)
+    return G, h
 
 
 def objective(z, s, c, t, A, B, C, bs, bc, bt, l2, l1):

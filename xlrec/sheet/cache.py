@@ -14,8 +14,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .matrix import SalesMatrix
-from .models import make_model
+from ..core.matrix import SalesMatrix
+from ..core.models import make_model
+from .cells import matrix_from_cells
 
 __all__ = ["Fitted", "FitCache", "default_cache"]
 
@@ -85,7 +86,7 @@ class FitCache:
                     return entry[1]
         self.misses += 1
         cells = [list(r) for r in cells]  # our own copy: the caller's lists may change
-        matrix = _table(cells) if table else SalesMatrix.from_cells(cells)
+        matrix = _table(cells) if table else matrix_from_cells(cells)
         fitted = Fitted(matrix, make_model(**params).fit(matrix))
         if key is not None:
             with self._lock:
@@ -103,7 +104,7 @@ class FitCache:
 def _table(cells):
     """The :class:`SalesTensor` of a bookings table's cells: a header row, then four columns."""
     from ..exceptions import InputError
-    from .tensor import SalesTensor
+    from ..core.tensor import SalesTensor
 
     if not cells or any(len(row) != 4 for row in cells):
         raise InputError("table: a bookings table has four columns (salesperson, client, period, amount) under "
@@ -112,7 +113,11 @@ def _table(cells):
     if isinstance(head, (int, float)) and not isinstance(head, bool):
         raise InputError("table: the first row is the header (salesperson, client, period, amount), not a booking: "
                          "include the header row in the range")
-    return SalesTensor.from_rows(cells[1:], first_row=2, where="table row")
+    from .cells import parse_booking
+
+    rows = [list(r[:3]) + [parse_booking(r[3], f"table row {n}") if isinstance(r[3], str) else r[3]]
+            for n, r in enumerate(cells[1:], start=2)]
+    return SalesTensor.from_rows(rows, first_row=2, where="table row")
 
 
 def _zeros_and_ones(cells):

@@ -1,4 +1,5 @@
-"""Where a sales matrix sits in a grid of cells: blocks of touching non-empty cells (scipy.ndimage)."""
+"""Where a sales matrix sits in a grid of cells: blocks of touching non-empty cells (scipy.ndimage), less a
+title row and totals rows and columns."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 import numpy as np
 from scipy import ndimage
 
-from .matrix import _parse_number_text
+from .cells import parse_number_text
 
 __all__ = ["nonempty", "blocks", "block_around", "largest_block", "trim_block", "bridged_block", "is_empty",
            "sheet_block"]
@@ -90,7 +91,7 @@ def trim_block(value, box):
 def _label_like(v) -> bool:
     """Text that is not a number (a name, a formula's text), or a date: what a header holds."""
     if isinstance(v, str):
-        return _parse_number_text(v.strip()) is None
+        return parse_number_text(v.strip()) is None
     return hasattr(v, "isoformat")  # a date or a time
 
 

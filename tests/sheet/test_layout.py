@@ -1,8 +1,8 @@
-"""Finding the matrix in a grid of cells (xlrec.core.layout): blocks joined across empty rows and columns."""
+"""Finding the matrix in a grid of cells (xlrec.sheet.layout): blocks joined across empty rows and columns."""
 
 import pytest
 
-from xlrec.core.layout import bridged_block, nonempty, trim_block
+from xlrec.sheet.layout import bridged_block, nonempty, trim_block
 
 
 def find(cells):

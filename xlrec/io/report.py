@@ -1,0 +1,165 @@
+"""The evaluation report: a workbook a sales manager reads (``xlrec evaluate --report OUT.xlsx``).
+
+Three sheets and two native charts (openpyxl's chart module, so Excel and LibreOffice draw them):
+
+- **Summary**: the verdict, the table (RMSE, MAE, relative error, coverage, time per model), the settings
+  and what the figures mean; a bar chart of RMSE and MAE by model and a scatter chart of predicted against
+  actual for every held-out cell, with the line y = x (a perfect prediction) as a second series;
+- **Folds**: every model's figures on every fold;
+- **Held out**: every held-out cell: salesperson, client, actual, predicted, error, who predicted it.
+
+Every string goes through :func:`~xlrec.io.cells.put` (text, never a formula: names come from strangers'
+workbooks), and the file is written through a temporary file and a rename.
+"""
+
+from __future__ import annotations
+
+import openpyxl
+from openpyxl.chart import BarChart, Reference, ScatterChart, Series
+from openpyxl.chart.data_source import AxDataSource, StrRef
+from openpyxl.styles import Font
+
+from ..core.evaluate import Evaluation
+from .cells import exact_numbers, put
+from ..files import write_atomic
+
+__all__ = ["write_report", "DEFINITIONS"]
+
+#: what the figures mean, as the Summary sheet says it
+DEFINITIONS = (
+    ("RMSE", "square root of the mean squared error, over every held-out booking pooled (all folds and repeats)"),
+    ("MAE", "mean absolute error (how far off a prediction is, on average), pooled the same way"),
+    ("Relative error", "MAE divided by the typical booking (the mean absolute held-out booking)"),
+    ("Coverage", "share of held-out bookings the model predicted itself; the others were predicted by its "
+                 "fallback model if it has one, else by the mean of the fold's training bookings"),
+    ("Seconds per fold", "time to fit the model and predict the fold's held-out cells"),
+)
+
+_AMOUNT, _PERCENT, _SECONDS = "#,##0.00", "0.0%", "0.000"
+_BOLD = Font(bold=True)
+
+
+def _row(ws, r, values, formats=(), bold=False):
+    for c, v in enumerate(values, 1):
+        cell = put(ws.cell(r, c), v)
+        if c - 1 < len(formats) and formats[c - 1]:
+            cell.number_format = formats[c - 1]
+        if bold:
+            cell.font = _BOLD
+
+
+def _params_text(model) -> str:
+    params = model.get_params()
+    return ", ".join(f"{k}={'none' if v is None else v}" for k, v in params.items()) or "none"
+
+
+def write_report(evaluation: Evaluation, path) -> None:
+    """Write ``evaluation`` as a workbook at ``path`` (through a temporary file and a rename)."""
+    ev = evaluation
+    wb = openpyxl.Workbook()
+    summary = wb.active
+    summary.title = "Summary"
+    folds_ws = wb.create_sheet("Folds")
+    cells_ws = wb.create_sheet("Held out")
+
+    # -- Summary: verdict, table, settings, definitions
+    put(summary["A1"], "How good are the predictions? xlrec evaluate").font = Font(bold=True, size=14)
+    put(summary["A2"], ev.verdict())
+    top = 4
+    table = ev.table()
+    _row(summary, top, table[0], bold=True)
+    for r, row in enumerate(table[1:], top + 1):
+        _row(summary, r, row, (None, _AMOUNT, _AMOUNT, _PERCENT, _PERCENT, _SECONDS))
+    last = top + len(table) - 1
+    r = last + 2
+    put(summary.cell(r, 1), "Settings").font = _BOLD
+    settings = [("Model", ev.model.name), ("Described", ev.model.describe()), ("Parameters", _params_text(ev.model)),
+                ("Folds", ev.folds), ("Repeats", ev.repeats), ("Seed", ev.seed),
+                ("Bookings (known cells)", int(ev.matrix.known.sum())),
+                ("Cells held out (each repeat holds out about as many)", ev.n_held_out),
+                ("Held-out predictions scored (all repeats)", int(ev.held_out["actual"].size)),
+                ("Typical booking (mean absolute held-out booking)", ev.typical)]
+    settings += [(f"Never held out: {why}", n) for why, n in ev.never.items()]
+    for label, value in settings:
+        r += 1
+        put(summary.cell(r, 1), label)
+        cell = put(summary.cell(r, 2), value)
+        if isinstance(value, float):
+            cell.number_format = _AMOUNT
+    r += 2
+    put(summary.cell(r, 1), "What the figures mean").font = _BOLD
+    for name, text in DEFINITIONS:
+        r += 1
+        put(summary.cell(r, 1), name)
+        put(summary.cell(r, 2), text)
+    summary.column_dimensions["A"].width = 28
+    for col in "BCDEF":
+        summary.column_dimensions[col].width = 16
+
+    # -- Folds
+    _row(folds_ws, 1, ["Model", "Repeat", "Fold", "Cells held out", "RMSE", "MAE", "Coverage", "Seconds"], bold=True)
+    for r, s in enumerate(ev.fold_scores, 2):
+        _row(folds_ws, r, [s.model, s.repeat, s.fold, s.cells, s.rmse, s.mae, s.coverage, s.seconds],
+             (None, None, None, None, _AMOUNT, _AMOUNT, _PERCENT, _SECONDS))
+    folds_ws.column_dimensions["A"].width = 18
+
+    # -- Held out: every cell of the chosen model, and the two points of the line y = x
+    h, m = ev.held_out, ev.matrix
+    _row(cells_ws, 1, ["Salesperson", "Client", "Actual", "Predicted", "Error", "Predicted by", "Repeat", "Fold"],
+         bold=True)
+    by = {True: ev.model.name, False: "fallback"}
+    for r, (i, j, a, p, own, rep, fold) in enumerate(zip(h["rows"].tolist(), h["cols"].tolist(),
+                                                         h["actual"].tolist(), h["predicted"].tolist(),
+                                                         h["own"].tolist(), h["repeat"].tolist(),
+                                                         h["fold"].tolist()), 2):
+        _row(cells_ws, r, [m.salespeople[i], m.clients[j], a, p, p - a, by[own], rep, fold],
+             (None, None, _AMOUNT, _AMOUNT, _AMOUNT))
+    n = h["actual"].size
+    low = float(min(h["actual"].min(), h["predicted"].min()))
+    high = float(max(h["actual"].max(), h["predicted"].max()))
+    put(cells_ws.cell(1, 10), "Line y = x (for the chart)").font = _BOLD
+    put(cells_ws.cell(1, 11), "y = x").font = _BOLD
+    for r, v in ((2, low), (3, high)):
+        put(cells_ws.cell(r, 10), v).number_format = _AMOUNT
+        put(cells_ws.cell(r, 11), v).number_format = _AMOUNT
+    for col, width in zip("ABCDEFJK", (22, 22, 14, 14, 14, 14, 26, 14)):
+        cells_ws.column_dimensions[col].width = width
+
+    # -- charts, on the Summary sheet
+    bars = BarChart()
+    bars.type = "col"
+    bars.title = "Error by model (lower is better)"
+    bars.y_axis.title = "Error"
+    bars.x_axis.title = "Model"
+    bars.add_data(Reference(summary, min_col=2, max_col=3, min_row=top, max_row=last), titles_from_data=True)
+    names = Reference(summary, min_col=1, min_row=top + 1, max_row=last)
+    for series in bars.series:  # the model names are text: a string reference (set_categories makes a number one)
+        series.cat = AxDataSource(strRef=StrRef(f=str(names)))
+    bars.y_axis.numFmt = "#,##0"
+    bars.width, bars.height = 18, 9
+    summary.add_chart(bars, "H4")
+
+    scatter = ScatterChart()
+    scatter.title = f"Predicted against actual: {ev.model.name}, every held-out booking"
+    scatter.style = 13
+    scatter.x_axis.title = "Actual booking"
+    scatter.y_axis.title = "Predicted booking"
+    points = Series(Reference(cells_ws, min_col=4, min_row=1, max_row=n + 1),
+                    Reference(cells_ws, min_col=3, min_row=2, max_row=n + 1), title_from_data=True)
+    points.marker.symbol = "circle"
+    points.marker.size = 4
+    points.graphicalProperties.line.noFill = True  # points only
+    line = Series(Reference(cells_ws, min_col=11, min_row=1, max_row=3),
+                  Reference(cells_ws, min_col=10, min_row=2, max_row=3), title_from_data=True)
+    line.marker.symbol = "none"
+    scatter.series.extend([points, line])
+    for axis in (scatter.x_axis, scatter.y_axis, bars.x_axis, bars.y_axis):
+        axis.delete = False  # recent Excel hides axes openpyxl does not say to show
+    scatter.width, scatter.height = 18, 12
+    summary.add_chart(scatter, "H24")
+
+    def save(tmp):
+        with exact_numbers():
+            wb.save(tmp)
+
+    write_atomic(path, save)

@@ -125,3 +125,63 @@ def test_ctrl_c_is_one_line_and_status_130(monkeypatch, capsys, example_path, tm
     assert main(["fill", str(example_path), "-o", str(tmp_path / "out.xlsx")]) == 130
     assert capsys.readouterr().err == "xlrec: interrupted\n"
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def _bookings_csv(tmp_path):
+    p = tmp_path / "bookings.csv"
+    p.write_text("Rep,Account,Date,Amount\nAlyssa,Google,2024-01-15,100\nAlyssa,Google,2024-04-02,120\n"
+                 "Alyssa,Staples,2024-02-01,50\nMike,Google,2024-03-30,90\nMike,Staples,2024-05-05,60\n"
+                 "Mike,Staples,2024-06-05,5\n")
+    return p
+
+
+COLUMNS = ["--salesperson", "Rep", "--client", "Account", "--amount", "Amount", "--date", "Date", "--period",
+           "quarter"]
+
+
+def test_predict_cp_from_a_bookings_table_forecasts_the_next_period(tmp_path, capsys):
+    from xlrec.core.models import make_model
+    from xlrec.core.tensor import SalesTensor
+
+    p = _bookings_csv(tmp_path)
+    assert main(["predict", str(p), "Alyssa", "Staples", "--model", "cp", *COLUMNS]) == 0
+    out = capsys.readouterr().out
+    tensor = SalesTensor.from_rows([("Alyssa", "Google", "2024-Q1", 100), ("Alyssa", "Google", "2024-Q2", 120),
+                                    ("Alyssa", "Staples", "2024-Q1", 50), ("Mike", "Google", "2024-Q1", 90),
+                                    ("Mike", "Staples", "2024-Q2", 65)])
+    want = make_model("cp").fit(tensor).predict("Alyssa", "Staples", "2024-Q3")
+    assert out.strip() == want.text() and "period 2024-Q3 (forecast 1 period ahead" in out
+    assert main(["predict", str(p), "Mike", "Staples", "--model", "cp", *COLUMNS, "--for", "2024-Q2"]) == 0
+    assert capsys.readouterr().out.startswith("Mike / Staples: 65 (an actual booking")
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], r"is read by --model cp; for model 'neighbors'"),
+    (["--model", "cp", "--for", "1999-Q1"], r"unknown period '1999-Q1': the bookings run from 2024-Q1 to 2024-Q2"),
+    (["--model", "cp", "--rank", "0"], r"rank must be a whole number from 1 to 1000"),
+])
+def test_predict_cp_mistakes_are_one_line(tmp_path, capsys, extra, message):
+    import re
+
+    p = _bookings_csv(tmp_path)
+    with pytest.raises(SystemExit) if "--rank" in extra else _nothing():
+        assert main(["predict", str(p), "Alyssa", "Staples", *COLUMNS, *extra]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+
+
+def _nothing():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def test_predict_cp_from_a_workbook_of_period_sheets_agrees_with_the_table(tmp_path, capsys):
+    p = _bookings_csv(tmp_path)
+    book = tmp_path / "periods.xlsx"
+    assert main(["pivot", str(p), "-o", str(book), *COLUMNS]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(book), "Alyssa", "Staples", "--model", "cp"]) == 0
+    from_book = capsys.readouterr().out
+    assert main(["predict", str(p), "Alyssa", "Staples", "--model", "cp", *COLUMNS]) == 0
+    assert capsys.readouterr().out == from_book

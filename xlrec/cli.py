@@ -95,6 +95,42 @@ def _where(p, every=False):
                             "sheets without a matrix are left alone and named")
 
 
+def _bookings(p):
+    """The options of a bookings table, as ``pivot`` spells them, and the period to predict (``cp``)."""
+    g = p.add_argument_group("bookings over periods (--model cp)",
+                             "read a bookings table: one row per booking, columns named as for 'pivot'")
+    g.add_argument("--salesperson", dest="salesperson_col", metavar="COL",
+                   help="salesperson column(s), e.g. FirstName+LastName")
+    g.add_argument("--client", dest="client_col", metavar="COL", help="client column(s)")
+    g.add_argument("--amount", dest="amount_col", metavar="COL", help="the amount to sum")
+    g.add_argument("--date", metavar="COL", help="date column (or a column of periods such as 2024-Q1)")
+    g.add_argument("--period", choices=["month", "quarter", "year"], help="the period the dates are summed by")
+    g.add_argument("--date-format", metavar="FMT", help="how the dates are written, as for strptime (see 'pivot')")
+    g.add_argument("--for", dest="for_period", metavar="PERIOD",
+                   help="the period to predict, e.g. 2025-Q1: one seen, or after the last (default: the next)")
+
+
+def _tensor_options(args) -> dict:
+    return {"salesperson": args.salesperson_col, "client": args.client_col, "amount": args.amount_col,
+            "date": args.date, "period": args.period, "date_format": args.date_format}
+
+
+def _reads_tensor(args) -> bool:
+    """Whether ``predict`` reads the input as bookings over periods: with ``--model cp`` unless a sheet or a
+    range is named; any other model refuses a bookings table in one line."""
+    from .io.bookings import is_bookings_table
+
+    options = _tensor_options(args)
+    table = is_bookings_table(args.input) or any(v is not None for v in options.values()) or \
+        args.for_period is not None
+    if args.model != "cp":
+        if table:
+            raise InputError(f"a bookings table over periods (and --for) is read by --model cp; for model "
+                             f"{args.model!r}, make a sales matrix of it with 'xlrec pivot' first")
+        return False
+    return args.sheet is None and args.cell_range is None
+
+
 def _force(p):
     p.add_argument("--force", action="store_true",
                    help="write the output even when the workbook holds what openpyxl drops (images, charts, "
@@ -145,11 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--values-only", action="store_true", help="replace every formula by its value")
     _force(p)
 
-    p = sub.add_parser("predict", help="predict one cell and explain it")
-    p.add_argument("input", metavar="INPUT.xlsx")
+    p = sub.add_parser("predict", help="predict one cell and explain it",
+                       description="Predict and explain one cell of a sales matrix; with --model cp, of a period: "
+                                   "INPUT is then a bookings table (one row per booking; name its columns as for "
+                                   "'pivot') or a workbook of period sheets (as 'pivot --date COL --period P' "
+                                   "writes), and the period predicted is the one after the last unless --for.")
+    p.add_argument("input", metavar="INPUT.xlsx|BOOKINGS.csv")
     p.add_argument("salesperson")
     p.add_argument("client")
     _where(p)
+    _bookings(p)
     _model_options(p)
 
     p = sub.add_parser("evaluate", help="how good are the predictions? cross-validation against the baselines",
@@ -340,6 +381,13 @@ def _run(args) -> int:
                 print(f"xlrec: {line}", file=sys.stderr)
             print(report.summary())
             return 1 if report.unevaluable else 0
+        elif args.command == "predict" and _reads_tensor(args):
+            from .core.models import make_model
+            from .io.bookings import read_tensor
+
+            tensor = read_tensor(args.input, **_tensor_options(args))
+            model = make_model(**_params(args)).fit(tensor)
+            print(model.predict(args.salesperson, args.client, args.for_period or tensor.next_period).text())
         elif args.command == "predict":
             prediction = io.predict_from_workbook(args.input, args.salesperson, args.client, sheet=args.sheet,
                                                   cell_range=args.cell_range, **_params(args))

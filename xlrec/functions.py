@@ -16,7 +16,7 @@ from .exceptions import InputError, NotFoundError
 from .sheet.settings import blank, params
 
 __all__ = ["FUNCTIONS", "ARGUMENTS", "predict_booking", "explain_booking", "similar_salespeople",
-           "recommend_clients", "fill_matrix", "evaluate_model"]
+           "recommend_clients", "fill_matrix", "evaluate_model", "predict_booking_table"]
 
 
 def _count(n, default=5, name="n", low=1):
@@ -64,6 +64,28 @@ def recommend_clients(fit, matrix, salesperson, n=None, k=None, metric=None, wei
     return [["Client", "Predicted bookings"]] + [[m.clients[j], float(values[i, j])] for j in cols[:_count(n)]]
 
 
+def predict_booking_table(fit, table, salesperson, client, period=None, model=None, settings=None):
+    """The bookings of a salesperson with a client in a period (the next after the table's last by default),
+    from a bookings table; a known booking is itself."""
+    options = params("cp" if blank(model) else model, settings)
+    if options["model"] != "cp":
+        raise InputError(f"model {options['model']!r} predicts from a sales matrix (PREDICT_BOOKING); a bookings "
+                         "table over periods is read by model cp")
+    fitted = fit(table, table=True, **options)
+    tensor = fitted.matrix
+    label = tensor.next_period if blank(period) else _period_text(period)
+    value = fitted.model.predict(salesperson, client, label).value
+    if value is None or math.isnan(value):
+        raise NotFoundError("no prediction")
+    return value
+
+
+def _period_text(period) -> str:
+    if isinstance(period, float) and period.is_integer():
+        return str(int(period))  # a year typed as a number
+    return str(period).strip()
+
+
 def fill_matrix(fit, matrix, k=None, metric=None, weighting=None, by=None, model=None, settings=None):
     fitted = fit(matrix, **params(model, settings, k=k, metric=metric, weighting=weighting, by=by))
     m, values = fitted.matrix, fitted.filled.values
@@ -99,6 +121,7 @@ FUNCTIONS = {
     "RECOMMEND_CLIENTS": (recommend_clients, "table"),
     "FILL_MATRIX": (fill_matrix, "table"),
     "EVALUATE_MODEL": (evaluate_model, "table"),
+    "PREDICT_BOOKING_TABLE": (predict_booking_table, "scalar"),
 }
 
 #: name -> its arguments, in order (the first is always the matrix)

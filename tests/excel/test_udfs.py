@@ -200,3 +200,38 @@ def test_evaluate_model_on_a_matrix_too_small_says_why():
                     "figure (evaluate a fuller matrix: more salespeople, clients or periods)"]]
     out = call("EVALUATE_MODEL", _fuller_cells(), None, 1)
     assert out == [["xlrec: folds must be a whole number of at least 2, not 1"]]
+
+
+TABLE = [["Salesperson", "Client", "Period", "Amount"],
+         ["Alyssa", "Google", "2024-Q1", 100], ["Alyssa", "Google", "2024-Q2", 120], ["Alyssa", "Staples", "2024-Q1", 50],
+         ["Mike", "Google", "2024-Q1", 90], ["Mike", "Staples", "2024-Q2", 60], ["Mike", "Staples", "2024-Q2", 5],
+         [None, None, None, None]]
+
+
+def test_predict_booking_table_forecasts_the_next_period_and_gives_known_bookings():
+    from xlrec.core.models import make_model
+    from xlrec.core.tensor import SalesTensor
+
+    tensor = SalesTensor.from_rows(TABLE[1:])
+    model = make_model("cp").fit(tensor)
+    want = model.predict("Alyssa", "Staples", "2024-Q3").value  # the core, directly
+    assert call("PREDICT_BOOKING_TABLE", TABLE, "Alyssa", "Staples") == [[pytest.approx(want, rel=1e-12)]]
+    assert call("PREDICT_BOOKING_TABLE", TABLE, "Alyssa", "Staples", "2024-Q3", "cp") == [[pytest.approx(want)]]
+    assert call("PREDICT_BOOKING_TABLE", TABLE, "Mike", "Staples", "2024-Q2") == [[65]]  # rows summed
+    other = call("PREDICT_BOOKING_TABLE", TABLE, "Alyssa", "Staples", None, None, "rank=1; forecast=last")
+    assert other[0][0] != pytest.approx(want)
+    assert call("PREDICT_BOOKING_TABLE", TABLE, "Nobody", "Staples") == [[{"type": "Error", "errorType": "NotAvailable"}]]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t[1].__setitem__(3, "n/a"), "xlrec: table row 2: 'n/a' is not a number"),
+    (lambda t: t.pop(0), "xlrec: table: the first row is the header"),
+    (lambda t: t[2].__setitem__(2, None), "xlrec: table row 3: the period is empty"),
+])
+def test_predict_booking_table_names_the_bad_row(change, message):
+    table = [list(r) for r in TABLE]
+    change(table)
+    out = call("PREDICT_BOOKING_TABLE", table, "Alyssa", "Staples")
+    assert out[0][0].startswith(message), out
+    out = call("PREDICT_BOOKING_TABLE", TABLE, "Alyssa", "Staples", None, "neighbors")
+    assert out[0][0].startswith("xlrec: model 'neighbors' predicts from a sales matrix")

@@ -22,7 +22,7 @@ from ..exceptions import NotFoundError, XlrecError
 from ..sheet.cache import default_cache
 
 __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
-           "EVALUATE_MODEL"]
+           "EVALUATE_MODEL", "PREDICT_BOOKING_TABLE"]
 
 # Office.js runtimes (xlwings Server, xlwings Lite) turn the text "#N/A" into a real error value
 _ERROR_VALUES = os.environ.get("XLWINGS_ON_SERVER") == "true" or sys.platform == "emscripten"
@@ -38,6 +38,9 @@ def _docs() -> dict:
         "salesperson": "The salesperson's name, as in the matrix's first column",
         "client": "The client's name, as in the matrix's first row",
         "n": "How many rows to list (default 5)",
+        "table": "The bookings: a range of four columns (salesperson, client, period, amount) under a header row",
+        "period": "The period to predict, as the table writes periods (e.g. 2025-Q1); default: the one after the "
+                  "table's last",
         "model": f"The model: {', '.join(MODELS)} (default {DEFAULT_MODEL})",
         "folds": "Cross-validation folds: each hides a share of the bookings and predicts them (at least 2; "
                  "default 5)",
@@ -76,7 +79,7 @@ def _args(*names):
     def deco(f):
         for name in reversed(names):
             options = {"doc": _DOCS[name]}
-            if name in ("matrix", "settings"):
+            if name in ("matrix", "settings", "table"):
                 options.update(ndim=2, empty=None)
             f = xw.arg(name, **options)(f)
         return f
@@ -129,6 +132,13 @@ def FILL_MATRIX(matrix, k=None, metric=None, weighting=None, by=None, model=None
 def EVALUATE_MODEL(matrix, model=None, folds=None, seed=None, repeats=None, settings=None):
     """How good the predictions are: cross-validated errors of a model beside the baselines."""
     return _safe("table", functions.evaluate_model, matrix, model, folds, seed, repeats, settings)
+
+
+@xw.func
+@_args("table", "salesperson", "client", "period", "model", "settings")
+def PREDICT_BOOKING_TABLE(table, salesperson, client, period=None, model=None, settings=None):
+    """Predicted bookings of a salesperson with a client in a period, from a table of bookings over periods."""
+    return _safe("scalar", functions.predict_booking_table, table, salesperson, client, period, model, settings)
 
 
 def describe_prediction(p) -> str:

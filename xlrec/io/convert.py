@@ -20,6 +20,7 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
 from .. import functions
+from ..sheet.cache import _table
 from ..core.models import make_model
 from ..exceptions import NotFoundError, XlrecError
 from ..sheet.cache import Fitted
@@ -354,13 +355,13 @@ class _Book:
         return XlError(value) if isinstance(value, str) and value in ERROR_CODES else value
 
     # --- the xlrec functions
-    def _fit(self, cells, **params):
-        key = (id(cells), tuple(sorted(params.items())))
+    def _fit(self, cells, table=False, **params):
+        key = (id(cells), table, tuple(sorted(params.items())))
         fitted = self.fits.get(key)
         if fitted is None:
             sheet, row, col = self.origins.get(id(cells), (None, 1, 1))
-            table = [[v.code if isinstance(v, XlError) else v for v in r] for r in cells]
-            matrix = matrix_from_cells(table, sheet=sheet, origin=(row, col))
+            rows = [[v.code if isinstance(v, XlError) else v for v in r] for r in cells]
+            matrix = _table(rows) if table else matrix_from_cells(rows, sheet=sheet, origin=(row, col))
             fitted = self.fits[key] = Fitted(matrix, make_model(**params).fit(matrix))
         return fitted
 

@@ -37,7 +37,7 @@ from .cells import clean_text, exact_numbers, put
 from .package import check_regular_file
 from .workbook import check_file, save_atomic
 
-__all__ = ["pivot", "PivotReport", "read_rows"]
+__all__ = ["pivot", "collect", "PivotReport", "read_rows"]
 
 _BOLD = Font(bold=True)
 
@@ -160,6 +160,8 @@ def _amount(value):
 
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$")
+_PERIOD = {"quarter": re.compile(r"^(\d{4})-Q([1-4])$"), "month": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
+           "year": re.compile(r"^(\d{4})$")}
 _DMY = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?:[T ].*)?$")
 
 
@@ -198,6 +200,10 @@ class _Dates:
         m = _ISO.match(text)
         if m:
             return self._date(int(m[1]), int(m[2]), int(m[3]))
+        m = _PERIOD[self.period].match(text)
+        if m:  # already a period label of the kind asked for: 2024-Q1, 2024-03, 2024
+            return _period(dt.date(int(m[1]), int(m[2]) * 3 - 2 if self.period == "quarter" else
+                                   int(m[2]) if self.period == "month" else 1, 1), self.period)
         m = _DMY.match(text)
         if m is None:
             return None
@@ -252,6 +258,21 @@ def pivot(path, output, *, salesperson, client, amount, date=None, period=None, 
         raise InputError(f"{output}: the matrix is written as an .xlsx workbook")
     if Path(path).resolve() == output.resolve():
         raise InputError(f"{output}: is the input file; give another output name")
+    sums, spellings, report = collect(path, salesperson=salesperson, client=client, amount=amount, date=date,
+                                      period=period, date_format=date_format)
+    report.output = output
+    wb = openpyxl.Workbook(write_only=True)  # a 4,000 x 4,000 sparse matrix: stream it, most cells are blank
+    with exact_numbers():  # a write-only sheet writes each row as it is appended
+        _write_sheets(wb, sums, spellings, amount, report)
+    save_atomic(wb, output)
+    return report
+
+
+def collect(path, *, salesperson, client, amount, date=None, period=None, date_format=None):
+    """Read a bookings export and sum ``amount`` per period and (salesperson, client): returns (sums,
+    spellings, report) with ``sums`` {period: {(salesperson key, client key): amount}} (the period is
+    "Bookings" without ``date``), ``spellings`` the first spelling of each casefolded salesperson and client
+    name, and a :class:`PivotReport` (without output) of what was read and left out."""
     if (date is None) != (period is None):
         raise InputError("--date and --period go together (e.g. --date OrderDate --period quarter)")
     if date_format is not None and date is None:
@@ -269,7 +290,7 @@ def pivot(path, output, *, salesperson, client, amount, date=None, period=None, 
         dt_idx = _columns(date, header, "--date")[0] if date else None
         sums = defaultdict(lambda: defaultdict(float))
         spellings = ({}, {})  # casefolded name -> the first spelling seen, for salespeople and clients
-        report = PivotReport(output, 0)
+        report = PivotReport(None, 0)
 
         def skip(reason, line):
             report.skipped[reason] = report.skipped.get(reason, 0) + 1
@@ -318,11 +339,7 @@ def pivot(path, output, *, salesperson, client, amount, date=None, period=None, 
                 raise InputError(f"{path}: the amounts of {spellings[0][sp]!r} and {spellings[1][cl]!r} add up to "
                                  f"{v:g}, beyond the {MAX_AMOUNT:g} xlrec computes with (give the amounts in a "
                                  "larger unit)")
-    wb = openpyxl.Workbook(write_only=True)  # a 4,000 x 4,000 sparse matrix: stream it, most cells are blank
-    with exact_numbers():  # a write-only sheet writes each row as it is appended
-        _write_sheets(wb, sums, spellings, amount, report)
-    save_atomic(wb, output)
-    return report
+    return sums, spellings, report
 
 
 def _write_sheets(wb, sums, spellings, amount, report):

@@ -68,10 +68,12 @@ class FitCache:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, cells, **params) -> Fitted:
-        """The fitted model for these cells (names in the first row and column) and parameters."""
+    def get(self, cells, *, table=False, **params) -> Fitted:
+        """The fitted model for these cells (names in the first row and column) and parameters; with
+        ``table``, the cells are a bookings table (a header row, then rows of salesperson, client, period,
+        amount) and the model is fitted on its :class:`~xlrec.core.tensor.SalesTensor`."""
         try:
-            key = (_fingerprint(cells), *sorted(params.items()))
+            key = (table, _fingerprint(cells), *sorted(params.items()))
             hash(key)
         except TypeError:  # unhashable content (e.g. a list in a cell): no caching
             key = None
@@ -84,7 +86,7 @@ class FitCache:
                     return entry[1]
         self.misses += 1
         cells = [list(r) for r in cells]  # our own copy: the caller's lists may change
-        matrix = matrix_from_cells(cells)
+        matrix = _table(cells) if table else matrix_from_cells(cells)
         fitted = Fitted(matrix, make_model(**params).fit(matrix))
         if key is not None:
             with self._lock:
@@ -97,6 +99,25 @@ class FitCache:
     def clear(self):
         with self._lock:
             self._entries.clear()
+
+
+def _table(cells):
+    """The :class:`SalesTensor` of a bookings table's cells: a header row, then four columns."""
+    from ..exceptions import InputError
+    from ..core.tensor import SalesTensor
+
+    if not cells or any(len(row) != 4 for row in cells):
+        raise InputError("table: a bookings table has four columns (salesperson, client, period, amount) under "
+                         "a header row")
+    head = cells[0][3]
+    if isinstance(head, (int, float)) and not isinstance(head, bool):
+        raise InputError("table: the first row is the header (salesperson, client, period, amount), not a booking: "
+                         "include the header row in the range")
+    from .cells import parse_booking
+
+    rows = [list(r[:3]) + [parse_booking(r[3], f"table row {n}") if isinstance(r[3], str) else r[3]]
+            for n, r in enumerate(cells[1:], start=2)]
+    return SalesTensor.from_rows(rows, first_row=2, where="table row")
 
 
 def _zeros_and_ones(cells):

@@ -14,16 +14,17 @@ from .baseline import BaselineModel, ClientMeanModel, MeanModel, SalespersonMean
 from .explanation import Explanation, format_amount
 from .factorization import FactorizationModel
 from .neighbors import NeighborModel
+from .tensor import CPModel
 from .params import Param, did_you_mean
 from .residual_neighbors import BaselineNeighborModel
 
 __all__ = ["MODELS", "BASELINES", "make_model", "model_class", "Model", "FillResult", "Explanation", "Param",
-           "NeighborModel", "BaselineNeighborModel", "FactorizationModel", "MeanModel", "ClientMeanModel", "SalespersonMeanModel", "BaselineModel",
+           "NeighborModel", "BaselineNeighborModel", "FactorizationModel", "CPModel", "MeanModel", "ClientMeanModel", "SalespersonMeanModel", "BaselineModel",
            "as_matrix", "format_amount", "DEFAULT_MODEL"]
 
 #: model name -> class, in the order the command line lists them
 MODELS = {cls.name: cls for cls in (NeighborModel, BaselineNeighborModel, FactorizationModel, MeanModel,
-                                    ClientMeanModel, SalespersonMeanModel, BaselineModel)}
+                                    ClientMeanModel, SalespersonMeanModel, BaselineModel, CPModel)}
 #: the baselines every evaluation shows beside the model, and the models a ``fallback`` may name
 BASELINES = ("mean", "client_mean", "salesperson_mean", "baseline")
 #: the model used when none is named: the article's
@@ -50,7 +51,7 @@ def make_model(model=DEFAULT_MODEL, **params) -> Model:
     Traceback (most recent call last):
     ...
     xlrec.exceptions.InputError: unknown model 'neighbours'; choose one of: neighbors, baseline_neighbors, \
-mf, mean, client_mean, salesperson_mean, baseline (did you mean 'neighbors'?)
+mf, mean, client_mean, salesperson_mean, baseline, cp (did you mean 'neighbors'?)
     """
     cls = model_class(model)
     names = [p.name for p in cls.PARAMS]

@@ -18,6 +18,7 @@ SETTINGS = [(name, {}) for name in NAMES] + [
     ("neighbors", {"by": "client", "weighting": "uniform", "metric": "supremum"}),
     ("neighbors", {"k": 4, "metric": "nan_euclidean", "fallback": "baseline"}),
     ("neighbors", {"k": 2, "min_shared": 3, "fallback": "client_mean"}),
+    ("baseline_neighbors", {"by": "client", "base": "mf", "rank": 3, "k": 5}),
 ]
 
 

@@ -25,6 +25,7 @@ from scipy import sparse
 
 from .base import Model
 from .baseline import BaselineModel
+from .factorization import FactorizationModel
 from .explanation import Explanation, format_amount
 from .neighbors import BY
 from .params import Param
@@ -41,10 +42,11 @@ class ResidualExplanation(Explanation):
 
     baseline: float = 0.0
     correction: float = 0.0
+    base: str = "baseline (mean + offsets)"
     neighbors: tuple = ()
 
     def detail_lines(self) -> list:
-        lines = [f"baseline (mean + offsets): {format_amount(self.baseline)}"]
+        lines = [f"{self.base}: {format_amount(self.baseline)}"]
         lines += [f"{name}: {format_amount(v)}, {('+' if v - b >= 0 else '-') + format_amount(abs(v - b))} against "
                   f"their baseline (similarity {sim:.2f})" for name, sim, v, b in self.neighbors]
         if self.neighbors:
@@ -54,7 +56,7 @@ class ResidualExplanation(Explanation):
         return lines
 
     def detail_rows(self) -> list:
-        rows = [["Neighbour", "Similarity", "Their baseline", "Booking"], ["Baseline", "", "", self.baseline]]
+        rows = [["Neighbour", "Similarity", "Their baseline", "Booking"], [self.base, "", "", self.baseline]]
         rows += [[name, sim, b, v] for name, sim, v, b in self.neighbors]
         rows.append(["Correction voted", "", "", self.correction])
         return rows
@@ -73,6 +75,12 @@ class BaselineNeighborModel(Model):
         Whether neighbours are similar salespeople (rows) or similar clients (columns).
     reg_client, reg_salesperson : float, default 10 and 15
         The baseline's regularization (see the ``baseline`` model).
+    base : {"baseline", "mf"}, default "baseline"
+        The model whose residuals the neighbours vote on: the regularized ``baseline`` (surprise's
+        KNNBaseline), or ``mf`` (matrix factorization with ``rank`` factors and its other defaults), which
+        leaves the neighbours what the factors miss.
+    rank : int, default 10
+        The factors of the ``mf`` base.
 
     Examples
     --------
@@ -96,22 +104,32 @@ class BaselineNeighborModel(Model):
         Param("reg_client", "float", 10.0, "how strongly client offsets are shrunk, in bookings", low=0.0),
         Param("reg_salesperson", "float", 15.0, "how strongly salesperson offsets are shrunk, in bookings",
               low=0.0),
+        Param("base", "choice", "baseline", "the model whose residuals the neighbours vote on: baseline or mf",
+              choices=("baseline", "mf")),
+        Param("rank", "int", 10, "factors of the mf base", low=1, high=1000),
     )
 
-    def __init__(self, *, k=40, shrinkage=100.0, by="salesperson", reg_client=10.0, reg_salesperson=15.0):
+    def __init__(self, *, k=40, shrinkage=100.0, by="salesperson", reg_client=10.0, reg_salesperson=15.0,
+                 base="baseline", rank=10):
         self.k = k
         self.shrinkage = shrinkage
         self.by = by
         self.reg_client = reg_client
         self.reg_salesperson = reg_salesperson
+        self.base = base
+        self.rank = rank
 
     def describe(self):
-        return f"k={self.k} neighbours on baseline residuals, pearson similarity shrunk by {self.shrinkage:g}, " \
+        base = "baseline" if self.base == "baseline" else f"rank-{self.rank} mf"
+        return f"k={self.k} neighbours on {base} residuals, pearson similarity shrunk by {self.shrinkage:g}, " \
                f"by {self.by}"
 
     def _fit(self, matrix):
         self.matrix_ = matrix
-        self.baseline_ = BaselineModel(reg_client=self.reg_client, reg_salesperson=self.reg_salesperson)._fit(matrix)
+        if self.base == "mf":
+            self.baseline_ = FactorizationModel(rank=self.rank)._fit(matrix)
+        else:
+            self.baseline_ = BaselineModel(reg_client=self.reg_client, reg_salesperson=self.reg_salesperson)._fit(matrix)
         x = matrix.values if self.by == "salesperson" else matrix.values.T
         n, m = x.shape
         rows, cols = np.nonzero(~np.isnan(x))
@@ -205,4 +223,6 @@ class BaselineNeighborModel(Model):
             b = float(self.baseline_._predict_cells(np.array([si]), np.array([cj]))[0])
             nbs.append((names[v], sim, float(m.values[si, cj]), b))
         return ResidualExplanation(m.salespeople[i], m.clients[j], base + float(corr[0]), model=self.describe(),
-                                   baseline=base, correction=float(corr[0]), neighbors=tuple(nbs))
+                                   baseline=base, correction=float(corr[0]), neighbors=tuple(nbs),
+                                   base="baseline (mean + offsets)" if self.base == "baseline"
+                                   else "matrix factorization")

@@ -275,6 +275,21 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _refuse_bookings_table(args):
+    """``fill`` writes into a copy of a workbook: a bookings table is made one with ``pivot`` first."""
+    import shlex
+    from pathlib import Path
+
+    from .io.bookings import is_bookings_table
+
+    if is_bookings_table(args.input):
+        book = shlex.quote(Path(args.input).name.split(".")[0] + ".xlsx")
+        raise InputError(f"{args.input}: fill writes into a copy of a workbook; make one of this bookings table first: "
+                         f"'xlrec pivot {shlex.quote(args.input)} --salesperson COL --client COL --amount COL --date COL --period "
+                         f"quarter -o {book}' (a sheet per quarter), then 'xlrec fill {book} -o {shlex.quote(args.output)}"
+                         f"{' --model cp' if args.model == 'cp' else ''}'")
+
+
 def _evaluated_tensor(args):
     """The bookings over periods that ``evaluate --holdout last-period`` reads."""
     from .io.bookings import read_tensor
@@ -413,6 +428,7 @@ def _run(args) -> int:
         from . import io
 
         if args.command == "fill":
+            _refuse_bookings_table(args)
             with _Progress() as progress:
                 report = io.fill_workbook(args.input, args.output, sheet=args.sheet, cell_range=args.cell_range,
                                           all_sheets=args.all_sheets, force=args.force, progress=progress,

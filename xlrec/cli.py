@@ -147,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fill", help="fill every blank of a workbook's sales matrix into a new workbook",
                        description="Fill every blank of the sales matrix and mark the predicted cells "
                                    "(fill colour, a note listing the neighbours, a legend). The input is never "
-                                   "modified.")
+                                   "modified. With --model cp, a workbook of period sheets (as 'pivot --date COL "
+                                   "--period P' writes) is fitted once across all its sheets and every sheet is "
+                                   "filled for its period.")
     p.add_argument("input", metavar="INPUT.xlsx")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT.xlsx")
     _where(p, every=True)

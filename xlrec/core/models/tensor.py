@@ -52,7 +52,7 @@ from .explanation import Explanation
 from .factorization import FactorizationExplanation, _solve, _start
 from .params import Param
 
-__all__ = ["CPModel", "TensorExplanation", "objective", "FORECASTS"]
+__all__ = ["CPModel", "PeriodView", "TensorExplanation", "objective", "FORECASTS"]
 
 #: how the factors of a period after the last are made from those of the periods seen
 FORECASTS = ("mean", "last", "trend")
@@ -387,6 +387,14 @@ class CPModel(Model):
         return TensorExplanation(tensor.salespeople[i], tensor.clients[j], value, model=self.describe(),
                                  terms=tuple(terms), period=period, how=how)
 
+    def for_period(self, matrix, period) -> "PeriodView":
+        """The fitted model seen as a model of one period's matrix: ``fill()``, ``predict_cells``,
+        ``explain`` on ``matrix`` (a :class:`SalesMatrix` whose salespeople and clients are among the tensor's,
+        e.g. one period sheet of the workbook fitted) predict its cells in ``period`` (a label seen, or after
+        the last) from the one fit: nothing is fitted again."""
+        self._check_fitted()
+        return PeriodView(self, matrix, self.tensor_.period_index(period))
+
     def predict(self, salesperson, client, period=None) -> Explanation:
         """One cell by its labels, with its explanation; ``period`` is a period label (None: the latest seen;
         the label of the next period forecasts it)."""
@@ -420,6 +428,47 @@ class CPModel(Model):
         for name in ("salesperson_factors", "client_factors", "period_factors", "salesperson_offsets",
                      "client_offsets", "period_offsets"):
             setattr(self, name + "_", arrays[name])
+
+
+class PeriodView(Model):
+    """A fitted :class:`CPModel` as a model of one period's matrix (:meth:`CPModel.for_period`): the matrix
+    interface (``fill``, ``predict_cells``, ``explain(i, j)``) on ``matrix_``, answered by the tensor model for
+    period ``period_``. Not a registered model and never fitted itself (``fit`` refuses): it is a view."""
+
+    name = CPModel.name
+    PARAMS = CPModel.PARAMS
+    summary = CPModel.summary
+
+    def __init__(self, model: CPModel, matrix: SalesMatrix, period: int):
+        tensor = model.tensor_
+        self.model_, self.matrix_, self.period_ = model, matrix, int(period)
+        self.rows_ = np.array([tensor.salesperson_index(s) for s in matrix.salespeople], dtype=np.intp)
+        self.cols_ = np.array([tensor.client_index(c) for c in matrix.clients], dtype=np.intp)
+
+    def get_params(self) -> dict:
+        return self.model_.get_params()
+
+    def clone(self):
+        return self.model_.clone()
+
+    def _fit(self, matrix):
+        raise InputError("a period view of a fitted cp model is not fitted itself: fit the CPModel")
+
+    def _predict_cells(self, rows, cols):
+        return self.model_._predict_tensor(self.rows_[rows], self.cols_[cols], np.full(rows.shape, self.period_,
+                                                                                       np.intp))
+
+    def explain(self, i, j) -> Explanation:
+        known = self._known(i, j)
+        if known is not None:
+            return known
+        return self.model_.explain(int(self.rows_[i]), int(self.cols_[j]), self.period_)
+
+    def describe(self):
+        return self.model_.describe()
+
+    def short(self):
+        return self.model_.short()
 
 
 def _as_matrix(data):

@@ -5,7 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from xlrec.core.evaluate import NAIVE_FORECASTS, holdout_last_period, naive_forecasts, split_period
+from xlrec.core.evaluate import (
+    NAIVE_FORECASTS,
+    holdout_last_period,
+    naive_forecasts,
+    split_period,
+)
 from xlrec.core.models import make_model
 from xlrec.core.tensor import SalesTensor
 from xlrec.exceptions import InputError

@@ -11,10 +11,10 @@ import zipfile
 import numpy as np
 import openpyxl
 import pytest
-
 from conftest import DATA
 from cv_reference import plain_cross_validation, pooled
 from test_libreoffice import CSV_FILTER, SOFFICE
+
 from xlrec.cli import main
 from xlrec.core.evaluate import cross_validate
 from xlrec.core.matrix import SalesMatrix

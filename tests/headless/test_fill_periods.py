@@ -8,8 +8,8 @@ import subprocess
 import numpy as np
 import openpyxl
 import pytest
-
 from test_libreoffice import CSV_FILTER, SOFFICE, same, shown
+
 from xlrec.cli import main
 from xlrec.core.models import make_model
 from xlrec.core.tensor import SalesTensor

@@ -31,8 +31,8 @@ import numpy as np
 
 from ..exceptions import InputError
 from .matrix import SalesMatrix
-from .tensor import SalesTensor
 from .models import BASELINES, Model, as_matrix, format_amount, make_model
+from .tensor import SalesTensor
 
 __all__ = ["kfold_cells", "cross_validate", "CellFolds", "Evaluation", "ModelScore", "FoldScore",
            "MIN_BOOKINGS", "holdout_last_period", "split_period", "naive_forecasts", "ForecastEvaluation",

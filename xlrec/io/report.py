@@ -20,8 +20,8 @@ from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.styles import Font
 
 from ..core.evaluate import Evaluation, ForecastEvaluation
-from .cells import exact_numbers, put
 from ..files import write_atomic
+from .cells import exact_numbers, put
 
 __all__ = ["write_report", "DEFINITIONS"]
 

@@ -26,15 +26,35 @@ from ..core.matrix import SalesMatrix, _label, shown
 from ..core.models import FillResult, make_model
 from ..exceptions import InputError, WorkbookError
 from ..files import write_atomic
+from ..sheet.cells import (
+    cell_address,
+    column_letter,
+    matrix_from_cells,
+    parse_number_text,
+)
+from ..sheet.layout import is_empty as _is_empty
+from ..sheet.layout import sheet_block
+from ..sheet.records import (
+    Record,
+    find_records,
+    iter_record_rows,
+    match_record,
+    record_sheet_name,
+    typed_over_phrase,
+)
+from ..sheet.totals import formulas_over, formulas_phrase
+from ..style import (
+    LEGEND_TEXT,
+    NOTE_AUTHOR,
+    NOTE_LIMIT,
+    PREDICTED_COLOR,
+    note_texts,
+    with_note,
+    without_note,
+)
 from .cells import exact_numbers, put
 from .package import check_package, refusal
 from .splice import Cell, CellRows, Numbers, Package, Unsupported
-from ..sheet.cells import cell_address, column_letter, matrix_from_cells, parse_number_text
-from ..sheet.layout import is_empty as _is_empty, sheet_block
-from ..sheet.records import (Record, find_records, iter_record_rows, match_record, record_sheet_name,
-                             typed_over_phrase)
-from ..sheet.totals import formulas_over, formulas_phrase
-from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_LIMIT, PREDICTED_COLOR, note_texts, with_note, without_note
 
 __all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_values", "locate_matrix", "read_matrix",
            "read_block", "read_matrix_for_model", "mark_predictions", "save_atomic",

@@ -39,7 +39,6 @@ SalesTensor`, its matrix interface (``matrix_``, ``fill``, ``predict_cells``, ``
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +48,13 @@ from ..matrix import SalesMatrix
 from ..tensor import SalesTensor
 from .base import Model
 from .explanation import Explanation
-from .factorization import FactorizationExplanation, _solve, _start
+from .factorization import (
+    FactorizationExplanation,
+    _extras,
+    _solve,
+    _standardize,
+    _start,
+)
 from .params import Param
 
 __all__ = ["CPModel", "PeriodView", "TensorExplanation", "objective", "FORECASTS"]
@@ -220,9 +225,7 @@ class CPModel(Model):
         self.random_state = random_state
 
     def describe(self):
-        extra = (f", l1 {self.l1:g}" if self.l1 else "") + (", non-negative" if self.nonnegative else "") + \
-            ("" if self.biases else ", no offsets")
-        return f"tensor factorization, rank {self.rank}, l2 {self.l2:g}{extra}"
+        return f"tensor factorization, rank {self.rank}, l2 {self.l2:g}{_extras(self)}"
 
     def short(self):
         return "cp"
@@ -246,11 +249,7 @@ class CPModel(Model):
         n, m, T = tensor.shape
         s, c, t = np.nonzero(tensor.known)
         r = tensor.values[s, c, t]
-        mu = float(r.mean())
-        scale = float(r.std())
-        if not scale > 0 or not math.isfinite(scale):
-            scale = max(abs(mu), 1.0)
-        z = (r - mu) / scale
+        mu, scale, z = _standardize(r)
         k, l2, l1 = int(self.rank), float(self.l2), float(self.l1)
         seed = 3 * int(self.random_state)
         A = _start(tensor.salespeople, k, seed)

@@ -72,13 +72,15 @@ XLREC = [
      [{"k": [20, 40, 80], "shrinkage": [10.0, 100.0]}]),
     ("baseline_neighbors by client", "baseline_neighbors", {"by": "client"},
      [{"k": [20, 40, 80], "shrinkage": [10.0, 100.0]}]),
-    ("mf", "mf", {}, [{"rank": [2, 5, 10], "l2": [1.0, 2.0, 5.0, 10.0]}, {"l1": [0.0, 0.1, 0.5]}]),
+    ("mf (defaults)", "mf", {}, None),
+    ("mf", "mf", {}, [{"rank": [2, 5, 10], "l2": [0.5, 1.0, 2.0, 5.0]}, {"l1": [0.0, 0.02, 0.1]}]),
+    ("baseline_neighbors on mf by client", "baseline_neighbors", {"by": "client", "base": "mf"}, None),
 ]
 
 #: the model the speed figures are about (its l1 > 0 fit is timed against its L2-only fit)
-MF_LABEL = "mf"
+MF_LABEL = "mf (defaults)"
 #: l1 used for the "l1 > 0 against L2-only" timing when the tuned mf chose l1 = 0
-MF_L1_FOR_TIMING = 0.5
+MF_L1_FOR_TIMING = 0.05
 
 
 def _surprise(kind, **kw):

@@ -229,7 +229,7 @@ class FactorizationModel(Model):
         Fit a salesperson and a client offset besides the factors.
     iterations : int, default 30
         Alternating sweeps at most (each solves both sides once).
-    tol : float, default 1e-6
+    tol : float, default 1e-4
         Stop when a sweep lowers the objective by less than this share of it.
     random_state : int, default 0
         Seed of the starting factors: the same seed gives the same model.
@@ -268,12 +268,12 @@ class FactorizationModel(Model):
         Param("nonnegative", "bool", False, "keep every factor at or above 0"),
         Param("biases", "bool", True, "fit a salesperson and a client offset besides the factors"),
         Param("iterations", "int", 30, "alternating sweeps at most", low=1, high=100_000),
-        Param("tol", "float", 1e-6, "stop when a sweep lowers the objective by less than this share", low=0.0),
+        Param("tol", "float", 1e-4, "stop when a sweep lowers the objective by less than this share", low=0.0),
         Param("random_state", "int", 0, "seed of the starting factors", low=0),
     )
 
     def __init__(self, *, rank=5, l2=1.0, l1=0.0, reg_weight="sqrt", nonnegative=False, biases=True, iterations=30,
-                 tol=1e-6, random_state=0):
+                 tol=1e-4, random_state=0):
         self.rank = rank
         self.l2 = l2
         self.l1 = l1

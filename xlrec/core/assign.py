@@ -54,13 +54,14 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ..exceptions import InputError
 
-__all__ = ["solve_assignment", "Solution", "TIE_TOLERANCE", "today_owners"]
+__all__ = ["assign", "Assignment", "solve_assignment", "Solution", "TIE_TOLERANCE", "today_owners"]
 
 #: two totals closer than this times the largest weight (expected bookings plus bonus) are tied
 TIE_TOLERANCE = 1e-9
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 _BLOCK = 1 << 22  # pairs priced at once when the duals are checked against the full matrix
 _FIRST_K = 8
+_ADD_PER_CLIENT = 4  # improving pairs added per client and round of the column generation
 _DUAL_ZERO = 1e-9  # a dual (of weights divided by the largest) smaller than this in size is zero  # candidate salespeople per client in the first restricted LP
 
 
@@ -368,30 +369,46 @@ def _per_client(p):
 
 # -- the transportation LP with column generation, and the ties on its optimal face ------------------------------
 
-def _lp(rows, cols, c, lo, hi, L, U, r, n, m):
+def _lp(rows, cols, c, lo, hi, L, U, r, n, m, artificial=None):
     """min c x over the pairs (rows, cols): each client's pairs sum to r, each row between L and U, lo <= x <= hi.
-    Returns the result (status, x, duals) of HiGHS' dual simplex."""
+    With ``artificial`` (a cost), every client gets an artificial column (up to r) and every row with a minimum
+    a slack (up to its minimum) at that cost, so a restricted candidate set is always feasible (phase one by
+    a big cost); ``res.artificial`` is then their total. Returns the result of HiGHS' dual simplex with the
+    duals as ``res.y_row`` / ``res.y_client`` (min form) and the rows held at a bound."""
     k = rows.size
     idx = np.arange(k)
-    a_eq = sparse.csr_array((np.ones(k), (cols, idx)), shape=(m, k))
     upper = np.flatnonzero(U < np.bincount(rows, minlength=n))  # rows whose capacity can bind
     lower = np.flatnonzero(L > 0)
+    extra = 0 if artificial is None else m + lower.size
+    width = k + extra
+    a_eq = sparse.csr_array((np.ones(k), (cols, idx)), shape=(m, width))
     blocks, b = [], []
     if upper.size:
         sel = np.isin(rows, upper)
         where = np.searchsorted(upper, rows[sel])
-        blocks.append(sparse.csr_array((np.ones(sel.sum()), (where, idx[sel])), shape=(upper.size, k)))
+        blocks.append(sparse.csr_array((np.ones(sel.sum()), (where, idx[sel])), shape=(upper.size, width)))
         b.append(U[upper])
     if lower.size:
         sel = np.isin(rows, lower)
         where = np.searchsorted(lower, rows[sel])
-        blocks.append(sparse.csr_array((-np.ones(sel.sum()), (where, idx[sel])), shape=(lower.size, k)))
+        blocks.append(sparse.csr_array((-np.ones(sel.sum()), (where, idx[sel])), shape=(lower.size, width)))
         b.append(-L[lower])
+    if artificial is not None:
+        a_eq = a_eq + sparse.csr_array((np.ones(m), (np.arange(m), k + np.arange(m))), shape=(m, width))
+        c = np.r_[c, np.full(extra, float(artificial))]
+        lo = np.r_[lo, np.zeros(extra)]
+        hi = np.r_[hi, np.full(m, float(r)), L[lower]]
+        if lower.size:
+            blocks[-1] = blocks[-1] - sparse.csr_array(
+                (np.ones(lower.size), (np.arange(lower.size), k + m + np.arange(lower.size))),
+                shape=(lower.size, width))
     a_ub = sparse.vstack(blocks).tocsr() if blocks else None
     res = linprog(c, A_ub=a_ub, b_ub=np.concatenate(b) if b else None, A_eq=a_eq, b_eq=np.full(m, float(r)),
                   bounds=np.c_[lo, hi], method="highs-ds", options=_HIGHS)
     y_row = np.zeros(n)  # the row duals as one number per row: upper minus lower
     if res.status == 0:
+        res.artificial = float(res.x[k:].sum())
+        res.x = res.x[:k]
         if upper.size:
             y_row[upper] += res.ineqlin.marginals[:upper.size]
         if lower.size:
@@ -420,24 +437,40 @@ def _candidates(p, k):
         cols = np.broadcast_to(np.arange(j0, j1), top.shape)
         ok = np.isfinite(np.take_along_axis(w, top, axis=0))
         keys.append((top[ok].astype(np.int64) * m + cols[ok]))
+    # and every salesperson's best clients (by expected bookings), enough to fill a fair share of the places,
+    # so that the salespeople no client ranks first have candidates too
+    q = min(m, 2 * int(np.ceil(m * p.r / n)) + 2)
+    if q < m:
+        step = max(1, _BLOCK // m)
+        for i0 in range(0, n, step):
+            i1 = min(n, i0 + step)
+            top = np.argpartition(-p.E[i0:i1], q - 1, axis=1)[:, :q]
+            keys.append((np.arange(i0, i1, dtype=np.int64)[:, None] * m + top).ravel())
     keys = np.unique(np.concatenate(keys))
     if p.forbid_key.size:
         keys = keys[~_Problem._member(keys, p.forbid_key)]
     return keys
 
 
-def _improving(p, y_row, y_client, inside, tol):
-    """Pairs outside the candidate keys whose reduced cost (max form: w - y_row - y_client) exceeds tol."""
+def _improving(p, y_row, y_client, inside, tol, per_client=_ADD_PER_CLIENT):
+    """Pairs outside the candidate keys whose reduced cost (max form: w - y_row - y_client) exceeds tol: the
+    best ``per_client`` of each client."""
     n, m = p.E.shape
     found = []
     step = max(1, _BLOCK // max(n, 1))
+    in_i, in_j = np.divmod(inside, m)
     for j0 in range(0, m, step):
         j1 = min(m, j0 + step)
         d = p.weight_block(j0, j1) / p.scale - y_row[:, None] - y_client[None, j0:j1]
-        i, j = np.nonzero(d > tol)
-        if i.size:
-            keys = i.astype(np.int64) * m + j + j0
-            found.append(keys[~_Problem._member(keys, inside)])
+        sel = (in_j >= j0) & (in_j < j1)
+        d[in_i[sel], in_j[sel] - j0] = -np.inf
+        if not (d > tol).any():
+            continue
+        k = min(per_client, n)
+        top = np.argpartition(-d, k - 1, axis=0)[:k] if k < n else np.broadcast_to(np.arange(n)[:, None], d.shape)
+        good = np.take_along_axis(d, top, axis=0) > tol
+        cols = np.broadcast_to(np.arange(j0, j1), top.shape)
+        found.append(top[good].astype(np.int64) * m + cols[good])
     return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
@@ -459,20 +492,15 @@ def _face_pairs(p, y_row, y_client, tol):
 def _column_generation(p):
     n, m = p.E.shape
     tol = TIE_TOLERANCE * 10  # on weights divided by scale: the LP's own tolerances are 1e-10
-    k = max(_FIRST_K, 2 * p.r)
-    keys = _candidates(p, k)
+    big = 2.0 * m * p.r + 2  # an artificial unit costs more than any two assignments differ (|w| <= 1 each)
+    keys = _candidates(p, max(_FIRST_K, 2 * p.r))
     rounds = 0
     while True:
         rows, cols = np.divmod(keys, m)
         lo = p.locked(rows, cols).astype(float)
-        res = _lp(rows, cols, -p.weights(rows, cols) / p.scale, lo, np.ones(rows.size), p.L, p.U, p.r, n, m)
+        res = _lp(rows, cols, -p.weights(rows, cols) / p.scale, lo, np.ones(rows.size), p.L, p.U, p.r, n, m,
+                  artificial=big)
         rounds += 1
-        if res.status == 2:  # infeasible on these candidates: more of them, up to every pair
-            if k >= n:
-                raise _infeasible(p)
-            k = min(n, 4 * k)
-            keys = np.union1d(keys, _candidates(p, k))
-            continue
         if res.status != 0:
             raise InputError(f"the assignment solver stopped: {res.message}")
         # linprog's marginals are of the min form (c = -w): the max form's duals are their negatives
@@ -481,6 +509,8 @@ def _column_generation(p):
         if not more.size:
             break
         keys = np.union1d(keys, more)
+    if res.artificial > 0.5:  # optimal over every pair and still artificial: nothing feasible exists
+        raise _infeasible(p)
     # the optimal face: every optimal assignment uses only these pairs and keeps these rows at their bounds
     free, forced = _face_pairs(p, y_row, y_client, tol)
     face = np.union1d(np.union1d(free, forced), p.lock_key)
@@ -555,3 +585,182 @@ def _milp(p, max_share):
     res = milp(rows.astype(float), constraints=cons, bounds=bounds, integrality=integrality, options=options)
     x = res.x > 0.5
     return rows[x], cols[x]
+
+
+# -- the assignment of a sales matrix: names in, a table and the lift out -----------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Assignment:
+    """The optimal owners of a sales matrix's clients, against today's (what :func:`xlrec.assign` returns).
+
+    Attributes
+    ----------
+    matrix : SalesMatrix
+    expected : ndarray of shape (n_salespeople, n_clients)
+        Expected bookings: the booking where known, the model's prediction elsewhere, 0 where nothing.
+    source : ndarray of str of shape (n_salespeople, n_clients)
+        ``"booking"``, ``"prediction"`` or ``"none"`` (no prediction: counted as 0).
+    current : ndarray of bool of shape (n_salespeople, n_clients)
+        Today's owners.
+    capacity : ndarray of float of shape (n_salespeople,)
+        inf where there is no limit.
+    solution : Solution
+    """
+
+    matrix: object
+    expected: np.ndarray
+    source: np.ndarray
+    current: np.ndarray
+    capacity: np.ndarray
+    solution: Solution
+
+    @property
+    def total(self) -> float:
+        """Expected bookings of the new assignment (bonuses not included)."""
+        s = self.solution
+        return float(self.expected[s.rows, s.cols].sum())
+
+    @property
+    def today_total(self) -> float:
+        """Expected bookings of today's owners (their bookings, or predictions where an owner is named)."""
+        return float(self.expected[self.current].sum())
+
+    @property
+    def lift(self) -> float:
+        return self.total - self.today_total
+
+    @property
+    def moved(self) -> int:
+        """Clients with an owner today whose owners change."""
+        owned = self.current.any(axis=0)
+        new = np.zeros(self.current.shape, bool)
+        new[self.solution.rows, self.solution.cols] = True
+        return int((owned & (new != self.current).any(axis=0)).sum())
+
+    def clients_table(self) -> list:
+        """Header, then one row per owned pair (per client with one owner each): client, owner, expected
+        bookings, today's owner(s), kept / moved / new, booking or prediction."""
+        m, s = self.matrix, self.solution
+        today = {j: ", ".join(m.salespeople[i] for i in np.flatnonzero(self.current[:, j]))
+                 for j in range(len(m.clients))}
+        rows = [["Client", "Owner", "Expected bookings", "Today's owner", "Change", "Amount is"]]
+        for i, j in zip(s.rows.tolist(), s.cols.tolist()):
+            change = "kept" if self.current[i, j] else ("moved" if today[j] else "new")
+            rows.append([m.clients[j], m.salespeople[i], float(self.expected[i, j]), today[j], change,
+                         str(self.source[i, j])])
+        return rows
+
+    def salespeople_table(self) -> list:
+        """Header, then one row per salesperson: clients, expected total, capacity used; today's clients and
+        expected total beside them."""
+        m, s = self.matrix, self.solution
+        n = len(m.salespeople)
+        count = np.bincount(s.rows, minlength=n)
+        total = np.bincount(s.rows, weights=self.expected[s.rows, s.cols], minlength=n)
+        today_count = self.current.sum(axis=1)
+        today_total = np.where(self.current, self.expected, 0.0).sum(axis=1)
+        rows = [["Salesperson", "Clients", "Expected bookings", "Capacity", "Capacity used", "Clients today",
+                 "Expected bookings today"]]
+        for i in range(n):
+            cap = self.capacity[i]
+            rows.append([m.salespeople[i], int(count[i]), float(total[i]), "" if np.isinf(cap) else int(cap),
+                         "" if np.isinf(cap) or cap == 0 else float(count[i] / cap), int(today_count[i]),
+                         float(today_total[i])])
+        return rows
+
+    def summary(self) -> str:
+        """One line: the total against today's, the lift, clients moved, the solver."""
+        s, pct = self.solution, ""
+        if self.today_total:
+            pct = f" ({self.lift / abs(self.today_total):+.1%})"
+        return (f"expected bookings {self.total:,.2f} against {self.today_total:,.2f} with today's owners: lift "
+                f"{self.lift:+,.2f}{pct}; {self.moved:,} of {int(self.current.any(axis=0).sum()):,} owned clients "
+                f"move, {s.kept:,} kept ({s.solver}, {s.seconds:.2f} s)")
+
+    def to_dict(self) -> dict:
+        head, *rows = self.clients_table()
+        people_head, *people = self.salespeople_table()
+        return {"total": self.total, "today_total": self.today_total, "lift": self.lift, "moved": self.moved,
+                "kept": self.solution.kept, "solver": self.solution.solver, "seconds": self.solution.seconds,
+                "clients": [dict(zip(head, r)) for r in rows],
+                "salespeople": [dict(zip(people_head, r)) for r in people]}
+
+
+def _name_pairs(matrix, pairs, what):
+    out = []
+    for pair in pairs or ():
+        if len(pair) != 2:
+            raise InputError(f"a {what} is a (salesperson, client) pair, not {pair!r}")
+        out.append((matrix.salesperson_index(pair[0]), matrix.client_index(pair[1])))
+    return out
+
+
+def _by_name(matrix, value, what):
+    """An int, a sequence of n, or a {salesperson: number} mapping (the others: no limit) as a list or None."""
+    if value is None or np.isscalar(value):
+        return value
+    if isinstance(value, dict):
+        out = [np.nan] * len(matrix.salespeople)
+        for name, v in value.items():
+            out[matrix.salesperson_index(name)] = np.nan if v is None else float(v)
+        return out
+    return list(value)
+
+
+def assign(matrix, *, capacity=None, min_clients=None, owners_per_client=1, keep_bonus=0.0, keep_share=0.0,
+           owners=None, locks=(), forbids=(), max_share=None, model=None, **params) -> Assignment:
+    """Who should own each client: the assignment maximizing the expected bookings (see :mod:`xlrec.core.assign`).
+
+    Parameters
+    ----------
+    matrix : SalesMatrix or ndarray of shape (n_salespeople, n_clients)
+    capacity, min_clients : int, sequence of n_salespeople, {salesperson: int}, or None
+    owners_per_client : int
+    keep_bonus : float
+        Added per client kept with one of today's owners (an amount).
+    keep_share : float
+        Added per client kept, as a share of the pair's expected bookings (0.1 = 10%).
+    owners : {client: salesperson or list of salespeople}, or None
+        Today's owners of the clients named; the others': the salesperson with the largest booking.
+    locks, forbids : sequences of (salesperson, client) names
+    max_share : float or None
+        No salesperson's expected bookings above this share of the total.
+    model, **params
+        The model predicting the blanks (:func:`~xlrec.core.models.make_model`; default the article's).
+
+    Examples
+    --------
+    >>> import xlrec
+    >>> a = xlrec.assign(np.array([[5.0, 4.0, np.nan], [3.0, 1.0, 2.0]]), capacity=2, model="mean")
+    >>> [row[:2] for row in a.clients_table()[1:]]
+    [['C1', 'R1'], ['C2', 'R1'], ['C3', 'R2']]
+    """
+    from .models import DEFAULT_MODEL, as_matrix, make_model
+
+    m = as_matrix(matrix)
+    known = m.known
+    if known.all():
+        values, predicted = m.values.copy(), np.zeros(m.shape, bool)
+    else:
+        result = make_model(model or DEFAULT_MODEL, **params).fit(m).fill()
+        values = result.values.copy()
+        predicted = result.predicted | result.fallback
+    source = np.where(known, "booking", np.where(predicted, "prediction", "none"))
+    expected = np.where(np.isnan(values), 0.0, values)
+    current = np.zeros(m.shape, bool)
+    today = today_owners(m.values, known)
+    current[today[today >= 0], np.flatnonzero(today >= 0)] = True
+    for client, names in (owners or {}).items():
+        j = m.client_index(client)
+        current[:, j] = False
+        for name in [names] if isinstance(names, str) else names:
+            current[m.salesperson_index(name), j] = True
+    cap = _by_name(m, capacity, "capacity")
+    solution = solve_assignment(expected, capacity=cap, min_clients=_by_name(m, min_clients, "min-clients"),
+                                owners_per_client=owners_per_client, current=current, keep_bonus=keep_bonus,
+                                keep_share=keep_share, locks=_name_pairs(m, locks, "lock"),
+                                forbids=_name_pairs(m, forbids, "forbid"), max_share=max_share,
+                                names=(m.salespeople, m.clients))
+    capacity_arr = np.minimum(_per_person(cap, len(m.salespeople), "capacity", np.inf), len(m.clients))
+    capacity_arr = np.where(np.isinf(_per_person(cap, len(m.salespeople), "capacity", np.inf)), np.inf, capacity_arr)
+    return Assignment(m, expected, source, current, capacity_arr, solution)

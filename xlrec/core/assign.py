@@ -708,7 +708,7 @@ def _by_name(matrix, value, what):
 
 
 def assign(matrix, *, capacity=None, min_clients=None, owners_per_client=1, keep_bonus=0.0, keep_share=0.0,
-           owners=None, locks=(), forbids=(), max_share=None, model=None, **params) -> Assignment:
+           owners=None, locks=(), forbids=(), max_share=None, model=None, filled=None, **params) -> Assignment:
     """Who should own each client: the assignment maximizing the expected bookings (see :mod:`xlrec.core.assign`).
 
     Parameters
@@ -727,6 +727,8 @@ def assign(matrix, *, capacity=None, min_clients=None, owners_per_client=1, keep
         No salesperson's expected bookings above this share of the total.
     model, **params
         The model predicting the blanks (:func:`~xlrec.core.models.make_model`; default the article's).
+    filled : FillResult or None
+        Predictions already made for ``matrix`` (the Excel functions' cache): then no model is fitted.
 
     Examples
     --------
@@ -742,7 +744,7 @@ def assign(matrix, *, capacity=None, min_clients=None, owners_per_client=1, keep
     if known.all():
         values, predicted = m.values.copy(), np.zeros(m.shape, bool)
     else:
-        result = make_model(model or DEFAULT_MODEL, **params).fit(m).fill()
+        result = filled if filled is not None else make_model(model or DEFAULT_MODEL, **params).fit(m).fill()
         values = result.values.copy()
         predicted = result.predicted | result.fallback
     source = np.where(known, "booking", np.where(predicted, "prediction", "none"))

@@ -18,13 +18,14 @@ from .core import (
     pairwise_distances,
     predict,
 )
+from .core.assign import Assignment, assign
 from .core.evaluate import cross_validate, kfold_cells
 from .exceptions import InputError, NotFoundError, WorkbookError, XlrecError
 
 __version__ = "0.1.0"
 
 __all__ = ["SalesMatrix", "NeighborModel", "Model", "Explanation", "FillResult", "make_model", "fill", "predict",
-           "cross_validate", "kfold_cells",
+           "cross_validate", "kfold_cells", "assign", "Assignment",
            "pairwise_distances", "METRICS", "WEIGHTINGS", "MODELS", "XlrecError", "InputError",
            "NotFoundError", "WorkbookError", "main", "__version__"]
 

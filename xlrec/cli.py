@@ -238,12 +238,114 @@ def build_parser() -> argparse.ArgumentParser:
                         "03/15/2024-style dates whose order of day and month the column proves)")
     p.add_argument("-o", "--output", required=True, metavar="MATRIX.xlsx")
 
+    _assign_parser(sub)
+
     p = sub.add_parser("addin", help="write the xlrec ribbon add-in (xlrec.xlam) and install it in Excel",
                        description="Write xlrec.xlam from the installed xlwings' ribbon add-in, with an xlrec tab "
                                    "and a Fill blanks button, and install it where Excel is present.")
     p.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="where to write xlrec.xlam (default: .)")
     p.add_argument("--no-install", action="store_true", help="only write the file")
     return parser
+
+
+def _share(text):
+    """A share: 0.1 or 10%."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share such as 0.1 or 10%") from None
+    return value
+
+
+def _whole(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 0")
+    return value
+
+
+def _assign_parser(sub):
+    """``xlrec assign``: its own subparser, kept apart from the others."""
+    p = sub.add_parser("assign", help="who should own each client: the assignment maximizing expected bookings",
+                       description="Choose an owner for every client to maximize the total expected bookings (the "
+                                   "booking where known, the model's prediction elsewhere) within the capacities, "
+                                   "locks and forbids, with a bonus for keeping today's owner (the salesperson with "
+                                   "the largest booking, unless --owners). Exact (HiGHS); ties go to today's owner, "
+                                   "then to the salesperson higher in the matrix. Writes a copy of the workbook with "
+                                   "an Assignment sheet, and/or the client table as CSV or JSON.")
+    p.add_argument("input", metavar="INPUT.xlsx")
+    p.add_argument("-o", "--output", metavar="OUTPUT.xlsx", help="the copy with the Assignment sheet")
+    p.add_argument("--csv", metavar="FILE", help="the client table as CSV ('-': standard output)")
+    p.add_argument("--json", metavar="FILE", help="totals, clients and salespeople as JSON ('-': standard output)")
+    _where(p)
+    _force(p)
+    g = p.add_argument_group("assignment")
+    g.add_argument("--capacity", type=_whole, metavar="N", help="at most N clients per salesperson")
+    g.add_argument("--capacities", metavar="FILE|RANGE",
+                   help="per-salesperson capacities: a CSV file or a range of the workbook (Sheet!A1:C9) with "
+                        "salesperson, capacity and, optionally, minimum clients")
+    g.add_argument("--min-clients", type=_whole, metavar="N", help="at least N clients per salesperson")
+    g.add_argument("--owners-per-client", type=_positive_int, default=1, metavar="N",
+                   help="owners of every client (default 1)")
+    g.add_argument("--keep-bonus", type=float, default=0.0, metavar="AMOUNT",
+                   help="added per client kept with today's owner: a move must pay more than this")
+    g.add_argument("--keep-share", type=_share, default=0.0, metavar="SHARE",
+                   help="added per client kept, as a share of its expected bookings (0.1 or 10%%)")
+    g.add_argument("--owners", metavar="FILE|RANGE",
+                   help="today's owners: client, salesperson rows (CSV or a range); other clients: the largest "
+                        "booking")
+    g.add_argument("--lock", nargs=2, action="append", default=[], metavar=("SALESPERSON", "CLIENT"),
+                   help="this salesperson keeps (gets) this client; repeat for more")
+    g.add_argument("--forbid", nargs=2, action="append", default=[], metavar=("SALESPERSON", "CLIENT"),
+                   help="this salesperson must not own this client; repeat for more")
+    g.add_argument("--max-share", type=_share, metavar="SHARE",
+                   help="no salesperson's expected bookings above this share of the total (MILP: small sheets)")
+    _model_options(p)
+
+
+def _assign(args) -> int:
+    from .core.assign import assign
+    from .io.assignment import assignment_csv, assignment_json, read_table, write_assignment
+    from .io.workbook import read_matrix_for_model
+
+    if not (args.output or args.csv or args.json):
+        raise InputError("say where the assignment goes: -o OUTPUT.xlsx, --csv FILE or --json FILE ('-' prints it)")
+    matrix = read_matrix_for_model(args.input, sheet=args.sheet, cell_range=args.cell_range)
+    capacity, minimum = args.capacity, args.min_clients
+    if args.capacities:
+        rows = read_table(args.capacities, args.input, "--capacities")
+        capacity = {str(r[0]): r[1] for r in rows}
+        if any(len(r) > 2 and r[2] is not None for r in rows):
+            minimum = {str(r[0]): r[2] for r in rows if len(r) > 2}
+        if args.capacity is not None:  # the table's salespeople theirs, the others the one capacity
+            capacity = {name: capacity.get(name, args.capacity) for name in matrix.salespeople}
+    owners = None
+    if args.owners:
+        owners = {}
+        for row in read_table(args.owners, args.input, "--owners"):
+            owners.setdefault(row[0], []).append(row[1])
+    a = assign(matrix, capacity=capacity, min_clients=minimum, owners_per_client=args.owners_per_client,
+               keep_bonus=args.keep_bonus, keep_share=args.keep_share, owners=owners, locks=args.lock,
+               forbids=args.forbid, max_share=args.max_share, **_params(args))
+    settings = [("Model", _params(args)["model"]), ("Capacity", args.capacities or args.capacity or "none"),
+                ("Keep bonus", args.keep_bonus), ("Keep share", args.keep_share),
+                ("Owners per client", args.owners_per_client)]
+    for target, text in ((args.csv, assignment_csv), (args.json, assignment_json)):
+        if target == "-":
+            sys.stdout.write(text(a) if text is assignment_csv else text(a) + "\n")
+        elif target:
+            from .files import save_text_atomic
+
+            save_text_atomic(text(a), target)
+    if args.output:
+        title = write_assignment(args.input, args.output, a, force=args.force, settings=settings)
+        print(f"{args.output}: sheet {title!r}: {a.summary()}")
+    elif "-" not in (args.csv, args.json):
+        print(a.summary())
+    return 0
 
 
 def _evaluate(args) -> int:
@@ -465,6 +567,8 @@ def _run(args) -> int:
             print(pivot(args.input, args.output, salesperson=args.salesperson, client=args.client,
                         amount=args.amount, date=args.date, period=args.period,
                         date_format=args.date_format).summary())
+        elif args.command == "assign":
+            return _assign(args)
         elif args.command == "addin":
             from .excel.addin import install_addin, write_addin
 

@@ -16,7 +16,7 @@ from .exceptions import InputError, NotFoundError
 from .sheet.settings import blank, params
 
 __all__ = ["FUNCTIONS", "ARGUMENTS", "predict_booking", "explain_booking", "similar_salespeople",
-           "recommend_clients", "fill_matrix", "evaluate_model", "predict_booking_table"]
+           "recommend_clients", "fill_matrix", "evaluate_model", "predict_booking_table", "assign_clients"]
 
 
 def _count(n, default=5, name="n", low=1):
@@ -113,6 +113,32 @@ def evaluate_model(fit, matrix, model=None, folds=None, seed=None, repeats=None,
     return rows + [[""] * width, [evaluation.verdict()] + [""] * (width - 1)]
 
 
+def assign_clients(fit, matrix, capacity=None, keep_bonus=None, keep_share=None, owners_per_client=None,
+                   max_share=None, model=None, settings=None):
+    """The client table of the optimal assignment (:func:`xlrec.core.assign.assign`): client, owner, expected
+    bookings, today's owner, kept / moved / new, booking or prediction; then a blank row and the summary."""
+    from .core.assign import assign
+
+    fitted = fit(matrix, **params(model, settings))
+    a = assign(fitted.matrix, filled=fitted.filled,
+               capacity=None if blank(capacity) else _count(capacity, name="capacity", low=0),
+               keep_bonus=0.0 if blank(keep_bonus) else _amount(keep_bonus, "keep_bonus"),
+               keep_share=0.0 if blank(keep_share) else _amount(keep_share, "keep_share"),
+               owners_per_client=_count(owners_per_client, 1, "owners_per_client"),
+               max_share=None if blank(max_share) else _amount(max_share, "max_share"))
+    rows = a.clients_table()
+    width = len(rows[0])
+    return rows + [[""] * width, [a.summary()] + [""] * (width - 1)]
+
+
+def _amount(value, name):
+    try:
+        out = float(value[:-1]) / 100 if isinstance(value, str) and value.strip().endswith("%") else float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, not {value!r}") from None
+    return out
+
+
 #: name -> (function, "scalar" or "table")
 FUNCTIONS = {
     "PREDICT_BOOKING": (predict_booking, "scalar"),
@@ -122,6 +148,7 @@ FUNCTIONS = {
     "FILL_MATRIX": (fill_matrix, "table"),
     "EVALUATE_MODEL": (evaluate_model, "table"),
     "PREDICT_BOOKING_TABLE": (predict_booking_table, "scalar"),
+    "ASSIGN_CLIENTS": (assign_clients, "table"),
 }
 
 #: name -> its arguments, in order (the first is always the matrix)

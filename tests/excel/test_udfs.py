@@ -235,3 +235,16 @@ def test_predict_booking_table_names_the_bad_row(change, message):
     assert out[0][0].startswith(message), out
     out = call("PREDICT_BOOKING_TABLE", TABLE, "Alyssa", "Staples", None, "neighbors")
     assert out[0][0].startswith("xlrec: model 'neighbors' predicts from a sales matrix")
+
+
+def test_assign_clients_spills_the_client_table_with_the_capacity_held():
+    table = call("ASSIGN_CLIENTS", MATRIX, 2, 1000)
+    assert table[0] == ["Client", "Owner", "Expected bookings", "Today's owner", "Change", "Amount is"]
+    body = [r for r in table[1:] if r[0]][:-1]
+    owners = [r[1] for r in body]
+    assert len(body) == len(MATRIX[0]) - 1 and max(owners.count(o) for o in owners) <= 2
+    assert "lift" in table[-1][0]
+
+
+def test_assign_clients_says_what_cannot_be_met():
+    assert "capacities add up to 0" in call("ASSIGN_CLIENTS", MATRIX, 0)[0][0]

@@ -22,7 +22,7 @@ from ..exceptions import NotFoundError, XlrecError
 from ..sheet.cache import default_cache
 
 __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
-           "EVALUATE_MODEL", "PREDICT_BOOKING_TABLE"]
+           "EVALUATE_MODEL", "PREDICT_BOOKING_TABLE", "ASSIGN_CLIENTS"]
 
 # Office.js runtimes (xlwings Server, xlwings Lite) turn the text "#N/A" into a real error value
 _ERROR_VALUES = os.environ.get("XLWINGS_ON_SERVER") == "true" or sys.platform == "emscripten"
@@ -139,6 +139,30 @@ def EVALUATE_MODEL(matrix, model=None, folds=None, seed=None, repeats=None, sett
 def PREDICT_BOOKING_TABLE(table, salesperson, client, period=None, model=None, settings=None):
     """Predicted bookings of a salesperson with a client in a period, from a table of bookings over periods."""
     return _safe("scalar", functions.predict_booking_table, table, salesperson, client, period, model, settings)
+
+
+_ASSIGN_DOCS = {
+    "capacity": "At most this many clients per salesperson (default: no limit)",
+    "keep_bonus": "Added per client kept with today's owner (the largest booking): a move must pay more (default 0)",
+    "keep_share": "Added per client kept, as a share of its expected bookings, e.g. 10% (default 0)",
+    "owners_per_client": "Owners of every client (default 1)",
+    "max_share": "No salesperson's expected bookings above this share of the total, e.g. 30% (default: none)",
+}
+
+
+@xw.func
+@_args("matrix")
+@xw.arg("capacity", doc=_ASSIGN_DOCS["capacity"])
+@xw.arg("keep_bonus", doc=_ASSIGN_DOCS["keep_bonus"])
+@xw.arg("keep_share", doc=_ASSIGN_DOCS["keep_share"])
+@xw.arg("owners_per_client", doc=_ASSIGN_DOCS["owners_per_client"])
+@xw.arg("max_share", doc=_ASSIGN_DOCS["max_share"])
+@_args("model", "settings")
+def ASSIGN_CLIENTS(matrix, capacity=None, keep_bonus=None, keep_share=None, owners_per_client=None,
+                   max_share=None, model=None, settings=None):
+    """Who should own each client: the assignment maximizing expected bookings, against today's owners."""
+    return _safe("table", functions.assign_clients, matrix, capacity, keep_bonus, keep_share, owners_per_client,
+                 max_share, model, settings)
 
 
 def describe_prediction(p) -> str:

@@ -173,6 +173,8 @@ def card_rows(card: dict) -> list:
 
 
 def _read(path, limits):
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"a model file is named by its path, not {shown(path)}")
     try:
         return _checked(path, limits)
     except _Refused as exc:
@@ -257,8 +259,6 @@ def _member_bytes(z, info, cap, name) -> bytes:
     member that decompresses to more than it declares is stopped at ``cap``)."""
     if info.file_size > cap:
         raise _Refused(f"{name} is {info.file_size:,} bytes, more than its limit ({cap:,})")
-    if info.compress_size and info.file_size / info.compress_size > 10_000:
-        raise _Refused(f"{name} expands {info.file_size / info.compress_size:,.0f} times (a zip bomb)")
     out = bytearray()
     with z.open(info) as f:
         while True:
@@ -300,26 +300,27 @@ def _card(text: bytes, limits) -> dict:
         raise _Refused(f"parameters: {exc}") from None
     except TypeError as exc:
         raise _Refused(f"parameters: {exc}") from None
-    counts = []
-    for kind, what in (("salespeople", "salesperson"), ("clients", "client")):
+    kinds = (("salespeople", "salesperson"), ("clients", "client"))
+    for kind, _ in kinds:
         labels = card.get(kind)
         if not isinstance(labels, list) or not labels:
             raise _Refused(f"model.json: {kind} is not a list of names")
         if len(labels) > limits.labels:
             raise _Refused(f"{len(labels):,} {kind}, more than a model file may have ({limits.labels:,})")
+    n, m = len(card["salespeople"]), len(card["clients"])
+    if n < 2:
+        raise _Refused("fewer than 2 salespeople")
+    if n * m > limits.cells:
+        raise _Refused(f"{n:,} x {m:,} cells, more than a model file may have ({limits.cells:,})")
+    for kind, what in kinds:
         seen = {}
-        for pos, label in enumerate(labels):
-            if not isinstance(label, str) or not _key(label):
+        for pos, label in enumerate(card[kind]):
+            key = _key(label) if isinstance(label, str) else ""
+            if not key:
                 raise _Refused(f"{what} name at position {pos + 1} is {shown(label)}, not a name")
-            key = _key(label)
             if key in seen:
                 raise _Refused(f"duplicate {what} name {shown(label)} at positions {seen[key] + 1} and {pos + 1}")
             seen[key] = pos
-        counts.append(len(labels))
-    if counts[0] < 2:
-        raise _Refused("fewer than 2 salespeople")
-    if counts[0] * counts[1] > limits.cells:
-        raise _Refused(f"{counts[0]:,} x {counts[1]:,} cells, more than a model file may have ({limits.cells:,})")
     learned = card.get("learned")
     if not isinstance(learned, dict):
         raise _Refused("model.json: learned is not a table")

@@ -82,9 +82,10 @@ def fingerprint(salespeople, clients, rows, cols, values) -> str:
 # -- writing ----------------------------------------------------------------------------------------------------
 
 
-def save_model(model: Model, path, scores=None, source=None, trained=None) -> dict:
+def save_model(model: Model, path, scores=None, source=None, trained=None, atomic=True) -> dict:
     """Write the fitted ``model`` to ``path`` as a model file, atomically (a temporary file beside it, then
-    a rename: an interrupted save leaves no partial file). Returns the card written.
+    a rename: an interrupted save leaves no partial file; ``atomic=False`` when the caller does that, as the
+    command line does with :func:`xlrec.files.write_atomic`). Returns the card written.
 
     Parameters
     ----------
@@ -113,6 +114,11 @@ def save_model(model: Model, path, scores=None, source=None, trained=None) -> di
     buf = io.BytesIO()
     np.savez(buf, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
     path = Path(path)
+    if not atomic:
+        with open(path, "wb") as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            z.writestr("model.json", text)
+            z.writestr("arrays.npz", buf.getvalue())
+        return card
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
     try:
         with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as z:

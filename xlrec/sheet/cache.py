@@ -141,3 +141,14 @@ def _same(a, b) -> bool:
 
 #: the cache the Excel functions share
 default_cache = FitCache()
+
+
+def fitted_for(cells, **params):
+    """What the Excel functions fit: the model file that ``cells`` name (one cell of text,
+    :mod:`.models`), else the matrix ``cells`` hold with ``params``, both through the shared caches."""
+    from .models import default_models, model_reference, resolve_model
+
+    ref = model_reference(cells)
+    if ref is not None:
+        return default_models.get(resolve_model(ref))
+    return default_cache.get(cells, **params)

@@ -7,7 +7,8 @@ The model is trained once (not timed) on the Online Retail matrix (bench/dataset
 log1p revenue) and saved. Timed:
 
 - a cold load and one cell: ``load_model(path)`` (the whole file checked: zip, card, every array's header,
-  shapes, positions, the fingerprint) then ``model.value(customer, product)``, best of 5 (targets: < 50 ms);
+  shapes, positions) then ``model.value(customer, product)``, best and median of 20 (target: < 50 ms; the
+  machine is shared, so the best is the figure of the code);
 - ``functions.predict_booking`` with the model's name as its first argument, as a sheet of formulas calls it
   (the name resolved in XLREC_MODELS, the file's modification time and size checked, the loaded model
   reused), over 10,000 random (customer, product) pairs, about half of them blanks: the mean per call
@@ -63,13 +64,13 @@ def main(argv=None):
         float(model.predict_cells(np.array([i0]), np.array([j0]))[0])
 
     cold = []
-    for _ in range(5):
+    for _ in range(20):
         t = time.perf_counter()
         loaded = load_model(path)
         value = loaded.value(matrix.salespeople[i0], matrix.clients[j0])
         cold.append(time.perf_counter() - t)
     assert value == expected, (value, expected)
-    print(f"load the model file and predict one cell: {min(cold) * 1e3:.1f} ms (best of 5; "
+    print(f"load the model file and predict one cell: {min(cold) * 1e3:.1f} ms (best of 20; "
           f"median {np.median(cold) * 1e3:.1f} ms)  [target < 50 ms]")
 
     os.environ["XLREC_MODELS"] = str(folder)

@@ -44,6 +44,7 @@ FORMAT = "xlrec-model"
 FORMAT_VERSION = 1
 SUFFIX = ".xlrec"
 _MEMBERS = ("model.json", "arrays.npz")
+_NPY_HEADER = 10_000 + 12  # the largest .npy header numpy reads (its max_header_size), with the magic
 _KNOWN = {"known_rows": (("known",), "i"), "known_cols": (("known",), "i"), "known_values": (("known",), "f")}
 
 
@@ -285,6 +286,27 @@ def _member_bytes(z, info, cap, name) -> bytes:
     return data
 
 
+def _stored(packed: bytes, info, cap, name):
+    """The bytes of a stored (uncompressed) member of the npz ``packed``, sliced from it without a copy, or
+    None for a compressed member. The member's checksum is not computed again: the outer zip's checksum
+    already covered these bytes."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    if info.file_size > cap:
+        raise _Refused(f"{name} is {info.file_size:,} bytes, more than its limit ({cap:,})")
+    at = info.header_offset
+    head = packed[at:at + 30]
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        raise _Refused(f"{name}: a damaged npz archive")
+    n, extra = int.from_bytes(head[26:28], "little"), int.from_bytes(head[28:30], "little")
+    if packed[at + 30:at + 30 + n] != info.filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"):
+        raise _Refused(f"{name}: a damaged npz archive (its local name differs)")
+    start = at + 30 + n + extra
+    if start + info.file_size > len(packed) or info.compress_size != info.file_size:
+        raise _Refused(f"{name}: a damaged npz archive")
+    return memoryview(packed)[start:start + info.file_size]
+
+
 def _no_constant(name):
     raise ValueError(f"{name} is not a number JSON allows")
 
@@ -328,15 +350,21 @@ def _card(text: bytes, limits) -> dict:
         raise _Refused(f"{n:,} x {m:,} cells, more than a model file may have ({limits.cells:,})")
     index = []
     for kind, what in kinds:
-        seen = {}
+        labels = card[kind]
+        ok = all(type(label) is str for label in labels)
+        keys = [" ".join(label.split()).casefold() for label in labels] if ok else []  # matrix._key, inlined
+        seen = dict(zip(keys, range(len(keys))))
+        if not ok or len(seen) != len(labels) or "" in seen:  # find the first problem, to name it
+            seen = {}
+            for pos, label in enumerate(labels):
+                key = _key(label) if isinstance(label, str) else ""
+                if not key:
+                    raise _Refused(f"{what} name at position {pos + 1} is {shown(label)}, not a name")
+                if key in seen:
+                    raise _Refused(f"duplicate {what} name {shown(label)} at positions {seen[key] + 1} and "
+                                   f"{pos + 1}")
+                seen[key] = pos
         index.append(seen)
-        for pos, label in enumerate(card[kind]):
-            key = _key(label) if isinstance(label, str) else ""
-            if not key:
-                raise _Refused(f"{what} name at position {pos + 1} is {shown(label)}, not a name")
-            if key in seen:
-                raise _Refused(f"duplicate {what} name {shown(label)} at positions {seen[key] + 1} and {pos + 1}")
-            seen[key] = pos
     learned = card.get("learned")
     if not isinstance(learned, dict):
         raise _Refused("model.json: learned is not a table")
@@ -377,9 +405,11 @@ def _arrays(packed: bytes, card, limits) -> dict:
         out = {}
         for name, (shape, kind) in spec.items():
             member = f"arrays.npz/{name}.npy"
-            data = _member_bytes(z, infos[name + ".npy"], budget, member)
+            data = _stored(packed, infos[name + ".npy"], budget, member)
+            if data is None:  # compressed: read through zipfile
+                data = _member_bytes(z, infos[name + ".npy"], budget, member)
             budget -= len(data)
-            f = io.BytesIO(data)
+            f = io.BytesIO(bytes(data[:_NPY_HEADER]))  # the header only: the data are sliced below
             try:
                 version = np.lib.format.read_magic(f)
                 read_header = {(1, 0): np.lib.format.read_array_header_1_0,
@@ -411,12 +441,13 @@ def _arrays(packed: bytes, card, limits) -> dict:
                 raise _Refused(f"{member} has shape {tuple(found_shape)}, not {tuple(expected)} (its model "
                                f"{card['model']} with {dims['salespeople']:,} salespeople x "
                                f"{dims['clients']:,} clients)")
-            f.seek(0)
-            try:
-                a = np.lib.format.read_array(f, allow_pickle=False)
-            except (ValueError, OSError, EOFError) as exc:
-                raise _Refused(f"{member} is damaged ({str(exc)[:120]})") from None
-            a = a.astype(np.float64 if want == "f" else np.int64, copy=False)
+            count = int(np.prod(found_shape, dtype=np.int64))
+            if len(data) - f.tell() != count * dtype.itemsize:
+                raise _Refused(f"{member} is damaged (it holds {len(data) - f.tell():,} bytes of data for "
+                               f"{count:,} numbers)")
+            a = np.frombuffer(data, dtype=dtype, count=count, offset=f.tell()).reshape(
+                found_shape, order="F" if header[1] else "C")
+            a = a.astype(np.float64 if want == "f" else np.int64)  # native order, writable, our own
             if want == "f" and not np.isfinite(a).all() and name not in ("means",):
                 raise _Refused(f"{member} holds a value that is not a finite number")
             out[name] = a

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core.matrix import SalesMatrix
 from ..core.models import make_model
+from ..exceptions import InputError
 from .cells import matrix_from_cells
 
 __all__ = ["Fitted", "FitCache", "default_cache"]
@@ -150,5 +151,9 @@ def fitted_for(cells, **params):
 
     ref = model_reference(cells)
     if ref is not None:
-        return default_models.get(resolve_model(ref))
+        try:
+            return default_models.get(resolve_model(ref, check=False))
+        except InputError:
+            resolve_model(ref)  # a file that is not there: the message naming the models folder
+            raise
     return default_cache.get(cells, **params)

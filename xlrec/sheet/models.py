@@ -35,23 +35,25 @@ def model_reference(cells):
     return None
 
 
-def resolve_model(ref, folder=None) -> Path:
-    """The model file ``ref`` names: a path (it holds a folder separator or ends in .xlrec), relative ones
-    taken from the models folder when one is set; else a name in the models folder (``folder``, or
-    ``XLREC_MODELS``)."""
+def resolve_model(ref, folder=None, check=True) -> str:
+    """The path of the model file ``ref`` names: a path (it holds a folder separator or ends in .xlrec),
+    relative ones taken from the models folder when one is set; else a name in the models folder
+    (``folder``, or ``XLREC_MODELS``). With ``check``, a file that is not there is an InputError naming the
+    models folder and what it holds (without, the caller's ``os.stat`` finds out: one system call less on
+    the path of every formula)."""
     folder = folder or os.environ.get(MODELS_ENV) or None
     text = str(ref).strip()
     is_path = "/" in text or "\\" in text or text.lower().endswith(SUFFIX)
     if is_path:
-        path = Path(text).expanduser()
-        if not path.is_absolute() and folder:
-            path = Path(folder) / path
+        path = os.path.expanduser(text)
+        if not os.path.isabs(path) and folder:
+            path = os.path.join(folder, path)
     else:
         if not folder:
             raise InputError(f"no model named {shown(text)}: set {MODELS_ENV} to the models folder, or give "
                              f"the path of a {SUFFIX} file")
-        path = Path(folder) / (text + SUFFIX)
-    if not path.is_file():
+        path = os.path.join(folder, text + SUFFIX)
+    if check and not os.path.isfile(path):
         if is_path:
             raise InputError(f"{path}: no such model file")
         names = _names(folder)
@@ -73,7 +75,7 @@ class LoadedFitted:
 
     def __init__(self, model, path):
         self.model = model
-        self.path = path
+        self.path = path  # str
         self._filled = None
         self._lock = threading.Lock()
 
@@ -131,12 +133,12 @@ class ModelCache:
         self.loads = 0
 
     def get(self, path) -> LoadedFitted:
-        path = Path(path)
+        key = os.fspath(path)
         try:
-            st = os.stat(path)
+            st = os.stat(key)
         except OSError as exc:
-            raise InputError(f"{path}: {exc.strerror or exc}") from None
-        key, signature = str(path), (st.st_mtime_ns, st.st_size)
+            raise InputError(f"{key}: {exc.strerror or exc}") from None
+        signature = (st.st_mtime_ns, st.st_size)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[0] == signature:

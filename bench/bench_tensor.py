@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from xlrec.core.evaluate import holdout_last_period, split_period  # noqa: E402
 from xlrec.core.models import make_model  # noqa: E402
 from xlrec.core.tensor import SalesTensor  # noqa: E402
 from xlrec.io.bookings import read_bookings  # noqa: E402
@@ -43,24 +43,6 @@ def northwind(path=DATA) -> SalesTensor:
                          date="OrderDate", period="quarter")[0]
 
 
-def split(tensor: SalesTensor, last: int):
-    """(the tensor of periods before ``last``, cells (i, j) and values of period ``last``)."""
-    past = SalesTensor(tensor.salespeople, tensor.clients, tensor.periods[:last], tensor.values[:, :, :last])
-    ii, jj = np.nonzero(tensor.known[:, :, last])
-    return past, ii, jj, tensor.values[ii, jj, last]
-
-
-def naive(past: SalesTensor, ii, jj):
-    """(last earlier booking, mean of earlier bookings) of each pair, NaN without one."""
-    v = past.values[ii, jj, :]
-    known = ~np.isnan(v)
-    t_last = v.shape[1] - 1 - np.argmax(known[:, ::-1], axis=1)
-    last = np.where(known.any(axis=1), v[np.arange(len(ii)), t_last], np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(known.any(axis=1), np.nansum(v, axis=1) / known.sum(axis=1), np.nan)
-    return last, mean
-
-
 def cp_forecast(past: SalesTensor, ii, jj, **params):
     model = make_model("cp", **params).fit(past)
     return model.predict_tensor_cells(ii, jj, np.full(ii.shape, len(past.periods)))
@@ -70,13 +52,9 @@ def rmse(a, b):
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
-def mae(a, b):
-    return float(np.mean(np.abs(a - b)))
-
-
 def tune(tensor: SalesTensor):
     """The grid's best settings for forecasting the next-to-last period from those before it."""
-    past, ii, jj, truth = split(tensor, len(tensor.periods) - 2)
+    past, ii, jj, truth = split_period(tensor, len(tensor.periods) - 2)
     best = None
     for values in itertools.product(*GRID.values()):
         params = dict(zip(GRID, values))
@@ -87,22 +65,19 @@ def tune(tensor: SalesTensor):
 
 
 def table(tensor: SalesTensor):
-    """Rows (forecast, settings, RMSE, MAE, cells, fit time) for forecasting the last period."""
-    last = len(tensor.periods) - 1
-    past, ii, jj, truth = split(tensor, last)
-    nl, nm = naive(past, ii, jj)
-    hist = ~np.isnan(nl)
-    rows = [("last period's booking", "", rmse(nl[hist], truth[hist]), mae(nl[hist], truth[hist]), int(hist.sum()), 0.0),
-            ("mean of past periods", "", rmse(nm[hist], truth[hist]), mae(nm[hist], truth[hist]), int(hist.sum()), 0.0)]
-    tuned = tune(tensor)
-    for label, params in (("cp (defaults)", {}), ("cp (tuned on the inner split)", tuned)):
-        start = time.perf_counter()
-        f = cp_forecast(past, ii, jj, **params)
-        took = time.perf_counter() - start
+    """Rows (forecast, settings, RMSE, MAE, cells, fit time) for forecasting the last period: the core's
+    :func:`~xlrec.core.evaluate.holdout_last_period` (as ``xlrec evaluate --holdout last-period`` prints it)
+    with the defaults and with the settings tuned on the inner split."""
+    rows = []
+    for label, params in (("cp (defaults)", {}), ("cp (tuned on the inner split)", tune(tensor))):
+        ev = holdout_last_period(tensor, make_model("cp", **params))
+        if not rows:
+            rows += [(s.model, "", s.rmse, s.mae, ev.n_scored, s.seconds) for s in ev.scores[1:]]
         settings = ", ".join(f"{k}={v}" for k, v in params.items()) or "rank=3, l2=5, forecast=mean"
-        rows.append((label, settings, rmse(f[hist], truth[hist]), mae(f[hist], truth[hist]), int(hist.sum()), took))
-        rows.append((label + ", every cell", settings, rmse(f, truth), mae(f, truth), len(truth), took))
-    return tensor.periods[last], tensor.periods[:last], rows
+        cp = ev.scores[0]
+        rows.append((label, settings, cp.rmse, cp.mae, ev.n_scored, cp.seconds))
+        rows.append((label + ", every cell", settings, *ev.every, len(ev.held_out["actual"]), cp.seconds))
+    return tensor.periods[-1], tensor.periods[:-1], rows
 
 
 def main(argv=None):

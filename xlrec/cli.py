@@ -115,7 +115,7 @@ def _where(p, every=False):
                             "sheets without a matrix are left alone and named")
 
 
-def _bookings(p):
+def _bookings(p, for_period=True):
     """The options of a bookings table, as ``pivot`` spells them, and the period to predict (``cp``)."""
     g = p.add_argument_group("bookings over periods (--model cp)",
                              "read a bookings table: one row per booking, columns named as for 'pivot'")
@@ -126,8 +126,9 @@ def _bookings(p):
     g.add_argument("--date", metavar="COL", help="date column (or a column of periods such as 2024-Q1)")
     g.add_argument("--period", choices=["month", "quarter", "year"], help="the period the dates are summed by")
     g.add_argument("--date-format", metavar="FMT", help="how the dates are written, as for strptime (see 'pivot')")
-    g.add_argument("--for", dest="for_period", metavar="PERIOD",
-                   help="the period to predict, e.g. 2025-Q1: one seen, or after the last (default: the next)")
+    if for_period:
+        g.add_argument("--for", dest="for_period", metavar="PERIOD",
+                       help="the period to predict, e.g. 2025-Q1: one seen, or after the last (default: the next)")
 
 
 def _tensor_options(args) -> dict:
@@ -166,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fill", help="fill every blank of a workbook's sales matrix into a new workbook",
                        description="Fill every blank of the sales matrix and mark the predicted cells "
                                    "(fill colour, a note listing the neighbours, a legend). The input is never "
-                                   "modified.")
+                                   "modified. With --model cp, a workbook of period sheets (as 'pivot --date COL "
+                                   "--period P' writes) is fitted once across all its sheets and every sheet is "
+                                   "filled for its period.")
     p.add_argument("input", metavar="INPUT.xlsx")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT.xlsx")
     _where(p, every=True)
@@ -242,11 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "error relative to the typical booking, coverage and time for the model and, "
                                    "beside it, the baselines (mean, client_mean, salesperson_mean, baseline), and "
                                    "whether the model beats the client mean. Figures are over every held-out "
-                                   "booking pooled.")
-    p.add_argument("input", metavar="INPUT.xlsx")
+                                   "booking pooled. With --model cp --holdout last-period, INPUT is bookings over "
+                                   "periods (a bookings table, or a workbook of period sheets as for 'predict'): "
+                                   "cp forecasts the last period from the ones before, scored beside the naive "
+                                   "forecasts (the last period's booking, the mean of past periods).")
+    p.add_argument("input", metavar="INPUT.xlsx|BOOKINGS.csv")
     _where(p)
+    _bookings(p, for_period=False)
     _model_options(p)
     g = p.add_argument_group("cross-validation")
+    g.add_argument("--holdout", choices=["cells", "last-period"], default="cells",
+                   help="what is held out: 'cells', a share of the known cells per fold (default); "
+                        "'last-period' (--model cp), the last period, forecast from the ones before")
     g.add_argument("--folds", type=_positive_int, default=5, help="folds (at least 2; default 5)")
     g.add_argument("--repeats", type=_positive_int, default=1,
                    help="different dealings of the cells into folds, pooled (seeds S, S+1...; default 1)")
@@ -282,15 +292,19 @@ def build_parser() -> argparse.ArgumentParser:
 def _evaluate(args) -> int:
     import json
 
-    from .core.evaluate import cross_validate
+    from .core.evaluate import cross_validate, holdout_last_period
     from .core.models import make_model
     from .io.workbook import read_matrix_for_model
 
-    matrix = read_matrix_for_model(args.input, sheet=args.sheet, cell_range=args.cell_range)
     model = make_model(**_params(args))
-    with _Progress(unit="fit") as progress:
-        evaluation = cross_validate(matrix, model, folds=args.folds, repeats=args.repeats, seed=args.seed,
-                                    progress=lambda done, total: progress("cross-validating", done, total))
+    if args.holdout == "last-period":
+        evaluation = holdout_last_period(_evaluated_tensor(args), model)
+    else:
+        _refuse_tensor_folds(args)
+        matrix = read_matrix_for_model(args.input, sheet=args.sheet, cell_range=args.cell_range)
+        with _Progress(unit="fit") as progress:
+            evaluation = cross_validate(matrix, model, folds=args.folds, repeats=args.repeats, seed=args.seed,
+                                        progress=lambda done, total: progress("cross-validating", done, total))
     if args.report:
         from .io.report import write_report
 
@@ -349,6 +363,55 @@ def _info(args) -> int:
     for what, value in rows:
         print(f"{what:<{width}}  {value}")
     return 0
+
+def _refuse_bookings_table(args):
+    """``fill`` writes into a copy of a workbook: a bookings table is made one with ``pivot`` first."""
+    import shlex
+    from pathlib import Path
+
+    from .io.bookings import is_bookings_table
+
+    if is_bookings_table(args.input):
+        book = shlex.quote(Path(args.input).name.split(".")[0] + ".xlsx")
+        raise InputError(f"{args.input}: fill writes into a copy of a workbook; make one of this bookings table first: "
+                         f"'xlrec pivot {shlex.quote(args.input)} --salesperson COL --client COL --amount COL --date COL --period "
+                         f"quarter -o {book}' (a sheet per quarter), then 'xlrec fill {book} -o {shlex.quote(args.output)}"
+                         f"{' --model cp' if args.model == 'cp' else ''}'")
+
+
+def _evaluated_tensor(args):
+    """The bookings over periods that ``evaluate --holdout last-period`` reads."""
+    from .io.bookings import read_tensor
+
+    if args.model != "cp":
+        raise InputError(f"--holdout last-period scores a model that learns over periods: give --model cp (model "
+                         f"{args.model or DEFAULT_MODEL!r} learns from one matrix: its evaluation holds out cells)")
+    if args.sheet is not None or args.cell_range is not None:
+        raise InputError("--holdout last-period reads every period sheet of the workbook: leave out --sheet and "
+                         "--range")
+    return read_tensor(args.input, **_tensor_options(args))
+
+
+def _refuse_tensor_folds(args):
+    """K-fold over cells is for one matrix: bookings over periods with cp are scored by --holdout last-period."""
+    from .io.bookings import is_bookings_table, read_period_workbook
+
+    table = is_bookings_table(args.input) or any(v is not None for v in _tensor_options(args).values())
+    if table and args.model != "cp":
+        raise InputError(f"a bookings table over periods is read by --model cp; for model "
+                         f"{args.model or DEFAULT_MODEL!r}, make a sales matrix of it with 'xlrec pivot' first")
+    advice = ("cross-validation over cells is for one sales matrix; to score cp on bookings over periods give "
+              "--holdout last-period (it forecasts the last period from the ones before)")
+    if table:
+        raise InputError(advice)
+    if args.model == "cp" and args.sheet is None and args.cell_range is None:
+        try:
+            periods = read_period_workbook(args.input).periods
+        except InputError:
+            return  # not a workbook of period sheets: the matrix reader says what it finds
+        if len(periods) > 1:
+            raise InputError(f"{args.input}: has a sales matrix per period ({periods[0]} to {periods[-1]}): {advice}, "
+                             "or pick one period's sheet with --sheet NAME")
 
 
 def _batch(args) -> int:
@@ -459,6 +522,7 @@ def _run(args) -> int:
         from . import io
 
         if args.command == "fill":
+            _refuse_bookings_table(args)
             with _Progress() as progress:
                 report = io.fill_workbook(args.input, args.output, sheet=args.sheet, cell_range=args.cell_range,
                                           all_sheets=args.all_sheets, force=args.force, progress=progress,

@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 import pytest
-
 from cv_reference import plain_cross_validation, pooled
+
 from xlrec.core.evaluate import MIN_BOOKINGS, cross_validate, kfold_cells
 from xlrec.core.matrix import SalesMatrix
 from xlrec.core.models import BASELINES, MODELS, make_model

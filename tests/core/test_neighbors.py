@@ -3,9 +3,18 @@ import math
 
 import numpy as np
 import pytest
-
 import reference
-from xlrec import METRICS, WEIGHTINGS, InputError, NeighborModel, SalesMatrix, fill, pairwise_distances, predict
+
+from xlrec import (
+    METRICS,
+    WEIGHTINGS,
+    InputError,
+    NeighborModel,
+    SalesMatrix,
+    fill,
+    pairwise_distances,
+    predict,
+)
 
 # -- the article ------------------------------------------------------------------------------------------
 

@@ -3,8 +3,8 @@ matrix-product form of the Euclidean distances."""
 
 import numpy as np
 import pytest
-
 import reference
+
 from xlrec import NeighborModel, fill
 
 

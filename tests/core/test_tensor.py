@@ -5,9 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import DATA
 from scipy.optimize import minimize
 
-from conftest import DATA
 from xlrec import InputError, NotFoundError
 from xlrec.core.models import make_model
 from xlrec.core.models.tensor import CPModel, _csr, objective

@@ -3,9 +3,9 @@ payload, asserting on the actions it sends back to Excel."""
 
 import pytest
 import xlwings as xw
+from conftest import article_cells
 
 import xlrec
-from conftest import article_cells
 from xlrec.excel.macros import clear_predictions
 from xlrec.sheet.cells import matrix_from_cells
 from xlrec.sheet.records import RECORD_MARK
@@ -217,7 +217,6 @@ def _conf_sheet(rows):
 def test_the_button_uses_the_model_the_workbook_sets():
     # the baseline model's Alyssa/Staples, computed here from its definition: mean + offsets by ALS
     import numpy as np
-
     from conftest import VALUES
 
     x = np.array(VALUES, dtype=float)

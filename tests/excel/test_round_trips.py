@@ -8,11 +8,11 @@ to the workbook file here as Excel would apply them (values, colours, notes, a h
 import openpyxl
 import pytest
 import xlwings as xw
+from conftest import EXAMPLE
 from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
 import xlrec
-from conftest import EXAMPLE
 from xlrec.cli import main
 from xlrec.excel.macros import clear_predictions
 from xlrec.sheet.cells import matrix_from_cells

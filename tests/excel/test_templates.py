@@ -3,9 +3,9 @@ from pathlib import Path
 
 import openpyxl
 import xlwings as xw
+from conftest import EXAMPLE, ROOT, article_cells
 
 import xlrec.excel
-from conftest import EXAMPLE, ROOT, article_cells
 
 TEMPLATE = ROOT / "workbook_templates" / "xlrec_functions.xlsm"
 

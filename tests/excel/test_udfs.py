@@ -5,10 +5,10 @@ import asyncio
 
 import pytest
 import xlwings as xw
+from conftest import article_cells
 from xlwings.server import custom_functions_call
 
 import xlrec.excel as module
-from conftest import article_cells
 
 
 def call(func_name, *args, runtime="1.4"):
@@ -178,8 +178,8 @@ def _fuller_cells():
 
 def test_evaluate_model_spills_the_cross_validation_table_and_the_verdict():
     from xlrec.core.evaluate import cross_validate
-    from xlrec.sheet.cells import matrix_from_cells
     from xlrec.core.models import make_model
+    from xlrec.sheet.cells import matrix_from_cells
 
     cells = _fuller_cells()
     table = call("EVALUATE_MODEL", cells, "neighbors", 3.0, 2.0, None, "k=3")  # Excel sends numbers as floats

@@ -4,6 +4,7 @@ import math
 import zipfile
 
 import openpyxl
+from conftest import CLIENTS, SALESPEOPLE, VALUES
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -11,8 +12,6 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableStyleInfo
-
-from conftest import CLIENTS, SALESPEOPLE, VALUES
 
 THIN = Side(style="thin", color="FF999999")
 

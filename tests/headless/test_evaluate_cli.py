@@ -11,10 +11,10 @@ import zipfile
 import numpy as np
 import openpyxl
 import pytest
-
 from conftest import DATA
 from cv_reference import plain_cross_validation, pooled
 from test_libreoffice import CSV_FILTER, SOFFICE
+
 from xlrec.cli import main
 from xlrec.core.evaluate import cross_validate
 from xlrec.core.matrix import SalesMatrix
@@ -200,3 +200,85 @@ def test_a_filled_workbook_is_evaluated_on_its_bookings_only(northwind, tmp_path
         got = json.loads(capsys.readouterr().out)
         figures.append((got["bookings"], [(s["model"], s["rmse"], s["mae"], s["coverage"]) for s in got["scores"]]))
     assert figures[0] == figures[1] and figures[0][0] == 464
+
+
+# -- cp forecasting the last quarter (--holdout last-period) -------------------------------------------------
+
+QUARTERS = ["--salesperson", "FirstName+LastName", "--client", "CustomerID", "--amount", "Revenue",
+            "--date", "OrderDate", "--period", "quarter"]
+
+
+@pytest.fixture(scope="module")
+def by_quarter(tmp_path_factory):
+    if not NORTHWIND.exists():
+        pytest.skip(f"the Northwind data is not at {NORTHWIND}")
+    out = tmp_path_factory.mktemp("nwq") / "quarters.xlsx"
+    assert main(["pivot", str(NORTHWIND), *QUARTERS, "-o", str(out)]) == 0
+    return out
+
+
+@needs_northwind
+def test_last_period_holdout_on_northwind_by_quarter(capsys):
+    assert main(["evaluate", str(NORTHWIND), "--model", "cp", "--holdout", "last-period", *QUARTERS]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert re.match(r"^Forecast +RMSE +MAE +Relative error +Coverage +Seconds$", out[0])
+    assert [re.split(r" {2,}", line)[0] for line in out[1:4]] == ["cp", "last period's booking", "mean of past periods"]
+    assert [re.split(r" {2,}", line)[1] for line in out[1:4]] == ["1,666", "2,468", "1,970"]  # bench_tensor's
+    assert out[4] == ""
+    assert out[5].startswith("cp (tensor factorization, rank 3, l2 5), forecasting 1998-Q2 from 1996-Q3 to 1998-Q1, "
+                             "beats both naive forecasts: RMSE 1,666 against 2,468 (last period's booking) and "
+                             "1,970 (mean of past periods), over the 60 bookings of 1998-Q2")
+
+
+def test_last_period_holdout_reads_the_period_workbook_as_the_table(by_quarter, capsys):
+    assert main(["evaluate", str(NORTHWIND), "--model", "cp", "--holdout", "last-period", "--json", *QUARTERS]) == 0
+    from_table = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", str(by_quarter), "--model", "cp", "--holdout", "last-period", "--json"]) == 0
+    from_book = json.loads(capsys.readouterr().out)
+    # the same figures (the cells come in another order: sums agree to rounding)
+    numbers = lambda d: [v for s in d["scores"] for v in (s["rmse"], s["mae"], s["relative"], s["coverage"])] + \
+        [d["typical_booking"], *d["every_booking"].values()]  # noqa: E731
+    assert numbers(from_book) == pytest.approx(numbers(from_table), rel=1e-12)
+    cells = lambda d: sorted((c["salesperson"], c["client"], c["actual"]) for c in d["cells"])  # noqa: E731
+    assert cells(from_book) == cells(from_table)
+    assert from_book["verdict"] == from_table["verdict"]
+    assert from_book["period"] == "1998-Q2" and from_book["held_out"] == 86 and from_book["scored"] == 60
+    assert [s["model"] for s in from_book["scores"]] == ["cp", "last period's booking", "mean of past periods"]
+
+
+def test_last_period_report(by_quarter, tmp_path, capsys):
+    out = tmp_path / "forecast.xlsx"
+    assert main(["evaluate", str(by_quarter), "--model", "cp", "--holdout", "last-period", "--report", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"report: {out}"
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Summary", "Held out"]
+    s = wb["Summary"]
+    assert [s.cell(r, 1).value for r in range(4, 8)] == ["Forecast", "cp", "last period's booking",
+                                                          "mean of past periods"]
+    settings = {s.cell(r, 1).value: s.cell(r, 2).value for r in range(9, s.max_row + 1)}
+    assert settings["Held out"] == "the last period, 1998-Q2" and settings["Bookings scored (the pair booked before)"] == 60
+    rows = [r for r in wb["Held out"].iter_rows(min_row=2, max_col=8, values_only=True) if r[0] is not None]
+    assert len(rows) == 86 and sum(r[7] == "yes" for r in rows) == 60
+    for sp, cl, actual, forecast, error, last, mean, scored in rows:
+        assert error == pytest.approx(forecast - actual)
+        assert (last is None) == (mean is None) == (scored != "yes")
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--model", "cp", *QUARTERS], r"cross-validation over cells is for one sales matrix; to score cp on bookings "
+                                   r"over periods give --holdout last-period"),
+    (["--model", "mf", "--holdout", "last-period", *QUARTERS], r"give --model cp \(model 'mf' learns from one matrix"),
+    (["--model", "cp", "--holdout", "last-period", "--sheet", "x"], r"leave out --sheet and --range"),
+    ([*QUARTERS], r"is read by --model cp; for model 'neighbors'"),
+])
+def test_last_period_mistakes_are_one_line(extra, message, capsys):
+    assert main(["evaluate", str(NORTHWIND), *extra]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and err.count("\n") == 1, err
+
+
+def test_cp_cross_validation_of_a_period_workbook_says_what_to_do(by_quarter, capsys):
+    assert main(["evaluate", str(by_quarter), "--model", "cp"]) == 2
+    assert "has a sales matrix per period (1996-Q3 to 1998-Q2)" in capsys.readouterr().err
+    assert main(["evaluate", str(by_quarter), "--model", "cp", "--sheet", "1998-Q1"]) == 0  # one period's matrix
+    assert capsys.readouterr().out.splitlines()[-1].startswith("cp (tensor factorization")

@@ -27,13 +27,24 @@ from xml.etree import ElementTree
 
 import openpyxl
 import pytest
+from corpus import _style
+from fuzzgen import (
+    MAIN,
+    MAX_COL,
+    MAX_ROW,
+    Case,
+    XCell,
+    XRow,
+    cases,
+    crm_rows,
+    write_csv,
+    write_xlsx,
+)
+from fuzzworker import LIMIT_SECONDS, Worker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
-from corpus import _style
-from fuzzgen import MAIN, MAX_COL, MAX_ROW, Case, XCell, XRow, cases, crm_rows, write_csv, write_xlsx
-from fuzzworker import LIMIT_SECONDS, Worker
 from xlrec.style import LEGEND_TEXT
 
 LONG = int(os.environ.get("XLREC_FUZZ_EXAMPLES", "0"))

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from corpus import laughs, rewrite
+
 from xlrec.cli import main
 
 HANG = 60  # seconds: far more than any of these commands takes; reaching it means the command hung

@@ -8,7 +8,6 @@ import zipfile
 
 import openpyxl
 import pytest
-
 from conftest import EXAMPLE, article_cells
 
 ALYSSA_STAPLES = (500_000 + 0.5 * 300_000) / 1.5

@@ -14,9 +14,9 @@ import zipfile
 
 import openpyxl
 import pytest
-
 from conftest import ROOT
 from corpus import report_workbook
+
 from xlrec.cli import main
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")

@@ -6,9 +6,15 @@ import zipfile
 
 import openpyxl
 import pytest
-
 from conftest import ROOT
-from corpus import changed_cells, named_workbook, report_workbook, snapshot, table_workbook
+from corpus import (
+    changed_cells,
+    named_workbook,
+    report_workbook,
+    snapshot,
+    table_workbook,
+)
+
 from xlrec.cli import main
 from xlrec.style import LEGEND_TEXT
 

@@ -7,12 +7,12 @@ from xml.etree import ElementTree
 
 import openpyxl
 import pytest
+from corpus import snapshot
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Font, PatternFill
 from openpyxl.styles.stylesheet import Stylesheet
 
-from corpus import snapshot
 from xlrec.cli import main
 from xlrec.io import workbook
 from xlrec.io.splice import Package, Unsupported

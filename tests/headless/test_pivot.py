@@ -7,8 +7,8 @@ from collections import defaultdict
 
 import openpyxl
 import pytest
-
 from conftest import DATA
+
 from xlrec.cli import main
 
 NORTHWIND = DATA / "northwind" / "order_lines.csv"

@@ -6,13 +6,19 @@ import zipfile
 import numpy as np
 import openpyxl
 import pytest
+from conftest import EXAMPLE, article_cells
 from openpyxl.comments import Comment
 
 import xlrec
-from conftest import EXAMPLE, article_cells
 from xlrec.cli import main
 from xlrec.sheet.cells import matrix_from_cells
-from xlrec.sheet.records import Record, match_record, parse_record, record_rows, same_value
+from xlrec.sheet.records import (
+    Record,
+    match_record,
+    parse_record,
+    record_rows,
+    same_value,
+)
 from xlrec.sheet.totals import formulas_over
 
 ALYSSA_STAPLES = (500_000 + 0.5 * 300_000) / 1.5

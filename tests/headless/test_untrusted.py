@@ -6,9 +6,9 @@ import zipfile
 
 import openpyxl
 import pytest
+from corpus import laughs, rewrite
 from openpyxl.comments import Comment
 
-from corpus import laughs, rewrite
 from xlrec.cli import main
 from xlrec.io import package
 

@@ -16,9 +16,9 @@ import zipfile
 
 import openpyxl
 import pytest
+from conftest import CLIENTS, VALUES
 from openpyxl.comments import Comment
 
-from conftest import CLIENTS, VALUES
 from xlrec.cli import main
 from xlrec.io.batch import BatchItem, write_summary
 from xlrec.io.cells import put

@@ -6,14 +6,13 @@ import pickle
 import re
 
 import pytest
+from conftest import article_cells
 from hypothesis import given
 from hypothesis import strategies as st
 
 from xlrec import InputError, NotFoundError
 from xlrec.sheet.cells import cell_address, matrix_from_cells, parse_booking
 from xlrec.sheet.errors import ERROR_CODES
-
-from conftest import article_cells
 
 
 @pytest.mark.parametrize("text, expected", [

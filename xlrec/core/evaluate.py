@@ -32,9 +32,11 @@ import numpy as np
 from ..exceptions import InputError
 from .matrix import SalesMatrix
 from .models import BASELINES, Model, as_matrix, format_amount, make_model
+from .tensor import SalesTensor
 
 __all__ = ["kfold_cells", "cross_validate", "CellFolds", "Evaluation", "ModelScore", "FoldScore",
-           "MIN_BOOKINGS"]
+           "MIN_BOOKINGS", "holdout_last_period", "split_period", "naive_forecasts", "ForecastEvaluation",
+           "NAIVE_FORECASTS"]
 
 #: fewer known cells than this give a figure that means nothing
 MIN_BOOKINGS = 20
@@ -197,8 +199,41 @@ class ModelScore:
     seconds: float
 
 
+class _Scores:
+    """What :class:`Evaluation` and :class:`ForecastEvaluation` share: the table of scores, as rows and as
+    text. A subclass has ``scores`` (ModelScore, the chosen model first), ``typical`` and ``HEADER``."""
+
+    def score(self, name) -> ModelScore | None:
+        return next((s for s in self.scores if s.model == name), None)
+
+    def table(self) -> list:
+        """Rows for a sheet or the command line: a header, then per model: name, RMSE, MAE, relative error
+        (MAE / typical booking, a fraction), coverage (a fraction), seconds (fit + predict, per fold)."""
+        return [list(self.HEADER)] + [[s.model, s.rmse, s.mae, s.relative, s.coverage, s.seconds]
+                                      for s in self.scores]
+
+    def amount(self, v) -> str:
+        """An error as the table and the verdict show it: thousands separators; whole units when the typical
+        booking is 100 or more (cents of an error are noise there), else :func:`format_amount`'s digits."""
+        return format_amount(round(v) if self.typical >= 100 else v)
+
+    def text_table(self) -> str:
+        """:meth:`table` as aligned text: amounts with thousands separators, fractions as percentages."""
+        rows = [list(self.HEADER)]
+        for s in self.scores:
+            rows.append([s.model, self.amount(s.rmse), self.amount(s.mae), f"{s.relative:.1%}",
+                         f"{s.coverage:.1%}", f"{s.seconds:.3f}"])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                         .rstrip() for r in rows)
+
+    def label(self) -> str:
+        """The chosen model with its parameters: ``neighbors (k=2, manhattan distance, ...)``."""
+        return f"{self.model.name} ({self.model.describe()})" if self.model.PARAMS else self.model.name
+
+
 @dataclass(eq=False)
-class Evaluation:
+class Evaluation(_Scores):
     """The result of :func:`cross_validate`.
 
     Attributes
@@ -235,34 +270,6 @@ class Evaluation:
     never: dict = field(default_factory=dict)
 
     HEADER = ("Model", "RMSE", "MAE", "Relative error", "Coverage", "Seconds per fold")
-
-    def score(self, name) -> ModelScore | None:
-        return next((s for s in self.scores if s.model == name), None)
-
-    def table(self) -> list:
-        """Rows for a sheet or the command line: a header, then per model: name, RMSE, MAE, relative error
-        (MAE / typical booking, a fraction), coverage (a fraction), fit + predict seconds per fold."""
-        return [list(self.HEADER)] + [[s.model, s.rmse, s.mae, s.relative, s.coverage, s.seconds]
-                                      for s in self.scores]
-
-    def amount(self, v) -> str:
-        """An error as the table and the verdict show it: thousands separators; whole units when the typical
-        booking is 100 or more (cents of an error are noise there), else :func:`format_amount`'s digits."""
-        return format_amount(round(v) if self.typical >= 100 else v)
-
-    def text_table(self) -> str:
-        """:meth:`table` as aligned text: amounts with thousands separators, fractions as percentages."""
-        rows = [list(self.HEADER)]
-        for s in self.scores:
-            rows.append([s.model, self.amount(s.rmse), self.amount(s.mae), f"{s.relative:.1%}",
-                         f"{s.coverage:.1%}", f"{s.seconds:.3f}"])
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-                         .rstrip() for r in rows)
-
-    def label(self) -> str:
-        """The chosen model with its parameters: ``neighbors (k=2, manhattan distance, ...)``."""
-        return f"{self.model.name} ({self.model.describe()})" if self.model.PARAMS else self.model.name
 
     def verdict(self) -> str:
         """One sentence: whether the chosen model beats the client mean (on RMSE), with both figures."""
@@ -302,6 +309,41 @@ class Evaluation:
                       for i, j, a, p, o, r, f in zip(h["rows"], h["cols"], h["actual"], h["predicted"], h["own"],
                                                      h["repeat"], h["fold"])],
         }
+
+    # -- for the report workbook (xlrec.io.report) --------------------------------------------------------
+
+    #: what the figures mean, as the report's Summary sheet says it
+    DEFINITIONS = (
+        ("RMSE", "square root of the mean squared error, over every held-out booking pooled (all folds and "
+                 "repeats)"),
+        ("MAE", "mean absolute error (how far off a prediction is, on average), pooled the same way"),
+        ("Relative error", "MAE divided by the typical booking (the mean absolute held-out booking)"),
+        ("Coverage", "share of held-out bookings the model predicted itself; the others were predicted by its "
+                     "fallback model if it has one, else by the mean of the fold's training bookings"),
+        ("Seconds per fold", "time to fit the model and predict the fold's held-out cells"),
+    )
+
+    def settings(self) -> list:
+        """(label, value) pairs: how the evaluation was made."""
+        params = ", ".join(f"{k}={'none' if v is None else v}" for k, v in self.model.get_params().items())
+        out = [("Model", self.model.name), ("Described", self.model.describe()), ("Parameters", params or "none"),
+               ("Folds", self.folds), ("Repeats", self.repeats), ("Seed", self.seed),
+               ("Bookings (known cells)", int(self.matrix.known.sum())),
+               ("Cells held out (each repeat holds out about as many)", self.n_held_out),
+               ("Held-out predictions scored (all repeats)", int(self.held_out["actual"].size)),
+               ("Typical booking (mean absolute held-out booking)", self.typical)]
+        return out + [(f"Never held out: {why}", n) for why, n in self.never.items()]
+
+    def held_out_table(self) -> tuple:
+        """(header, rows) of every held-out cell: salesperson, client, actual, predicted first (the report's
+        scatter chart reads those two), then the error, who predicted it, the repeat and the fold."""
+        h, m = self.held_out, self.matrix
+        by = {True: self.model.name, False: "fallback"}
+        rows = [[m.salespeople[i], m.clients[j], a, p, p - a, by[own], rep, fold]
+                for i, j, a, p, own, rep, fold in zip(h["rows"].tolist(), h["cols"].tolist(), h["actual"].tolist(),
+                                                      h["predicted"].tolist(), h["own"].tolist(),
+                                                      h["repeat"].tolist(), h["fold"].tolist())]
+        return ["Salesperson", "Client", "Actual", "Predicted", "Error", "Predicted by", "Repeat", "Fold"], rows
 
 
 def _json_number(v):
@@ -404,3 +446,231 @@ def cross_validate(matrix, model="neighbors", folds=5, repeats=1, seed=0, baseli
                 "repeat": np.concatenate(rep_all), "fold": np.concatenate(fold_all)}
     return Evaluation(matrix, model, scores, fold_scores, folds, repeats, seed, typical, held_out, n_held_out,
                       never)
+
+
+# -- forecasting the last period (``cp`` over bookings per period) -----------------------------------------
+
+#: the naive forecasts :func:`holdout_last_period` scores beside the model, in the order of its table
+NAIVE_FORECASTS = ("last period's booking", "mean of past periods")
+
+
+def split_period(tensor: SalesTensor, t: int = -1):
+    """Hold out period ``t`` (0-based; -1 for the last) of ``tensor``.
+
+    Returns
+    -------
+    past : SalesTensor
+        The periods before ``t``, every salesperson and client kept (blank where they have no booking).
+    rows, cols : ndarray of int
+        The known cells of period ``t`` (0-based salesperson and client positions), in row order.
+    actual : ndarray of float
+        Their bookings.
+    """
+    T = len(tensor.periods)
+    t = t + T if t < 0 else t
+    if T < 2 or not 1 <= t < T:
+        raise InputError(f"forecasting a period from the ones before it needs at least two periods; the bookings "
+                         f"have {T} ({', '.join(tensor.periods)}): read them by period (--date COL --period "
+                         "month|quarter|year, or a workbook with a sheet per period)")
+    if not tensor.known[:, :, :t].any():
+        raise InputError(f"no booking before {tensor.periods[t]}: nothing to forecast it from")
+    past = SalesTensor(tensor.salespeople, tensor.clients, tensor.periods[:t], tensor.values[:, :, :t])
+    rows, cols = np.nonzero(tensor.known[:, :, t])
+    if rows.size == 0:
+        raise InputError(f"period {tensor.periods[t]} holds no booking: there is nothing to score a forecast on")
+    return past, rows, cols, tensor.values[rows, cols, t]
+
+
+def naive_forecasts(past: SalesTensor, rows, cols) -> dict:
+    """{name: forecasts} of the :data:`NAIVE_FORECASTS` for cells (rows[k], cols[k]) from the periods of
+    ``past``: the pair's most recent booking, and the mean of its bookings (blank periods left out); NaN for a
+    pair with no booking in ``past``."""
+    v = past.values[rows, cols, :]
+    known = ~np.isnan(v)
+    any_known = known.any(axis=1)
+    t_last = v.shape[1] - 1 - np.argmax(known[:, ::-1], axis=1)
+    last = np.where(any_known, v[np.arange(rows.size), t_last], np.nan)
+    mean = np.full(rows.size, np.nan)
+    mean[any_known] = np.nansum(v[any_known], axis=1) / known[any_known].sum(axis=1)
+    return dict(zip(NAIVE_FORECASTS, (last, mean)))
+
+
+@dataclass(eq=False)
+class ForecastEvaluation(_Scores):
+    """The result of :func:`holdout_last_period`, with :class:`Evaluation`'s interface (``table``,
+    ``text_table``, ``verdict``, ``to_dict``, and what the report workbook reads).
+
+    Attributes
+    ----------
+    tensor : SalesTensor
+        Every period, the held-out one included.
+    model : Model
+        The chosen model (unfitted).
+    period : str
+        The period held out (the last).
+    scores : list of ModelScore
+        The model, then the :data:`NAIVE_FORECASTS`, scored on the held-out bookings whose salesperson and
+        client had a booking before (the naive forecasts have nothing for the others); ``coverage`` is the
+        share of all the held-out bookings each forecast can make.
+    typical : float
+        The mean absolute value of the bookings scored.
+    held_out : dict of ndarray
+        Every booking of the held-out period: ``rows``, ``cols``, ``actual``, ``predicted`` (the model's),
+        one array per naive forecast (NaN without history), ``history`` (True where scored).
+    every : tuple of float
+        The model's (RMSE, MAE) over every booking of the held-out period.
+    """
+
+    tensor: SalesTensor
+    model: Model
+    period: str
+    scores: list
+    typical: float
+    held_out: dict
+    every: tuple
+    fold_scores: list = field(default_factory=list)
+
+    HEADER = ("Forecast", "RMSE", "MAE", "Relative error", "Coverage", "Seconds")
+
+    @property
+    def seen(self) -> tuple:
+        """The periods the forecasts learn from."""
+        return self.tensor.periods[:-1]
+
+    @property
+    def n_scored(self) -> int:
+        return int(self.held_out["history"].sum())
+
+    def verdict(self) -> str:
+        """One sentence: whether the model beats both naive forecasts (on RMSE), with the figures."""
+        own, naive = self.scores[0], self.scores[1:]
+        beaten = [s for s in naive if own.rmse < s.rmse]
+        figures = " and ".join(f"{self.amount(s.rmse)} ({s.model})" for s in naive)
+        if len(beaten) == len(naive):
+            outcome = "beats both naive forecasts"
+        elif beaten:
+            other = next(s for s in naive if s not in beaten)
+            outcome = f"beats the {beaten[0].model} but not the {other.model}"
+        else:
+            outcome = "does not beat the naive forecasts"
+        n, total = self.n_scored, len(self.held_out["actual"])
+        text = (f"{self.label()}, forecasting {self.period} from {self.seen[0]} to {self.seen[-1]}, {outcome}: "
+                f"RMSE {self.amount(own.rmse)} against {figures}, over the {n:,} bookings of {self.period} whose "
+                f"salesperson and client had booked before")
+        if total > n:
+            text += (f"; over all {total:,} bookings of {self.period}, {self.model.name}'s RMSE is "
+                     f"{self.amount(self.every[0])}")
+        return text + "."
+
+    def to_dict(self) -> dict:
+        """Everything as plain JSON-able values (the held-out bookings with their labels and forecasts)."""
+        t, h = self.tensor, self.held_out
+        naive = [h[name] for name in NAIVE_FORECASTS]
+        return {
+            "model": self.model.name, "params": self.model.get_params(), "description": self.model.describe(),
+            "holdout": "last-period", "period": self.period, "periods_seen": list(self.seen),
+            "bookings": int(t.known.sum()), "held_out": int(h["actual"].size), "scored": self.n_scored,
+            "typical_booking": self.typical,
+            "scores": [{k: _json_number(v) for k, v in vars(s).items()} for s in self.scores],
+            "every_booking": {"rmse": self.every[0], "mae": self.every[1]},
+            "verdict": self.verdict(),
+            "cells": [{"salesperson": t.salespeople[i], "client": t.clients[j], "actual": float(a),
+                       "predicted": float(p), **{name: _json_number(float(v[k])) for name, v in zip(NAIVE_FORECASTS, naive)},
+                       "scored": bool(s)}
+                      for k, (i, j, a, p, s) in enumerate(zip(h["rows"].tolist(), h["cols"].tolist(),
+                                                             h["actual"].tolist(), h["predicted"].tolist(),
+                                                             h["history"].tolist()))],
+        }
+
+    DEFINITIONS = (
+        ("RMSE", "square root of the mean squared error of the forecasts of the held-out period's bookings whose "
+                 "salesperson and client had booked before (every forecast makes those)"),
+        ("MAE", "mean absolute error (how far off a forecast is, on average), over the same bookings"),
+        ("Relative error", "MAE divided by the typical booking (the mean absolute booking scored)"),
+        ("Coverage", "share of the held-out period's bookings the forecast can make (the naive forecasts need an "
+                     "earlier booking of the same salesperson and client)"),
+        ("Seconds", "time to fit the model on the earlier periods and forecast"),
+        ("last period's booking", "the pair's most recent earlier booking"),
+        ("mean of past periods", "the mean of the pair's earlier bookings (periods without one left out)"),
+    )
+
+    def settings(self) -> list:
+        """(label, value) pairs: how the evaluation was made."""
+        params = ", ".join(f"{k}={'none' if v is None else v}" for k, v in self.model.get_params().items())
+        return [("Model", self.model.name), ("Described", self.model.describe()), ("Parameters", params or "none"),
+                ("Held out", f"the last period, {self.period}"),
+                ("Learned from", f"{self.seen[0]} to {self.seen[-1]} ({len(self.seen)} periods)"),
+                ("Bookings (known cells, every period)", int(self.tensor.known.sum())),
+                (f"Bookings of {self.period}", int(self.held_out["actual"].size)),
+                ("Bookings scored (the pair booked before)", self.n_scored),
+                ("Typical booking (mean absolute booking scored)", self.typical),
+                (f"{self.model.name}'s RMSE over every booking of {self.period}", self.every[0])]
+
+    def held_out_table(self) -> tuple:
+        """(header, rows): every booking of the held-out period: salesperson, client, actual, the model's
+        forecast, its error, the naive forecasts (blank without history), whether it is scored."""
+        h, t = self.held_out, self.tensor
+        naive = [h[name].tolist() for name in NAIVE_FORECASTS]
+        rows = [[t.salespeople[i], t.clients[j], a, p, p - a,
+                 *(None if v[k] != v[k] else v[k] for v in naive), "yes" if s else "no (no earlier booking)"]
+                for k, (i, j, a, p, s) in enumerate(zip(h["rows"].tolist(), h["cols"].tolist(), h["actual"].tolist(),
+                                                       h["predicted"].tolist(), h["history"].tolist()))]
+        return ["Salesperson", "Client", "Actual", f"Forecast ({self.model.name})", "Error",
+                *(n[:1].upper() + n[1:] for n in NAIVE_FORECASTS), "Scored"], rows
+
+
+def holdout_last_period(tensor: SalesTensor, model="cp", progress=None) -> ForecastEvaluation:
+    """Score ``model`` forecasting the last period of ``tensor`` from the ones before, beside the naive
+    forecasts (:data:`NAIVE_FORECASTS`: the pair's last booking, the mean of its past bookings).
+
+    The model is fitted once on the periods before the last (:func:`split_period`) and forecasts the next
+    period for every booking of the last; every forecast is scored on the bookings whose salesperson and
+    client had a booking before (the naive ones have nothing for the others), and the model besides on every
+    booking of the last period (:attr:`ForecastEvaluation.every`).
+
+    Parameters
+    ----------
+    tensor : SalesTensor
+        At least two periods.
+    model : Model or str, default "cp"
+        An unfitted model that learns from a tensor (``cp``); its parameters are used, it is not changed.
+    progress : callable or None
+        Called as ``progress(done, total)`` after the fit.
+
+    Returns
+    -------
+    ForecastEvaluation
+    """
+    from .models.tensor import CPModel
+
+    model = make_model(model) if isinstance(model, str) else model
+    if not isinstance(model, CPModel):
+        raise InputError(f"forecasting the last period is for a model that learns over periods (cp), not "
+                         f"{model.name!r}")
+    model.check()  # once: the private kernels follow
+    past, rows, cols, actual = split_period(tensor)
+    t0 = time.perf_counter()
+    fitted = model.clone()._fit_tensor(past)
+    predicted = fitted._predict_tensor(rows, cols, np.full(rows.shape, len(past.periods), np.intp))
+    seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress(1, 1)
+    t0 = time.perf_counter()
+    naive = naive_forecasts(past, rows, cols)
+    naive_seconds = time.perf_counter() - t0
+    history = ~np.isnan(naive[NAIVE_FORECASTS[0]])
+    if not history.any():
+        raise InputError(f"no booking of {tensor.periods[-1]} is of a salesperson and client who booked before: "
+                         "the naive forecasts have nothing to be compared on")
+    truth = actual[history]
+    typical = float(np.mean(np.abs(truth)))
+    scores = []
+    for name, description, pred, secs, coverage in (
+            (model.name, model.describe(), predicted, seconds, 1.0),
+            *((n, n, naive[n], naive_seconds, float(history.mean())) for n in NAIVE_FORECASTS)):
+        rmse, mae = _errors(truth, pred[history])
+        scores.append(ModelScore(name, description, rmse, mae, mae / typical if typical > 0 else float("nan"),
+                                 coverage, secs))
+    held_out = {"rows": rows, "cols": cols, "actual": actual, "predicted": predicted, **naive, "history": history}
+    return ForecastEvaluation(tensor, model, tensor.periods[-1], scores, typical, held_out,
+                              _errors(actual, predicted))

@@ -4,9 +4,23 @@ Name ``xlrec.excel`` in xlwings' "UDF Modules" setting to get =PREDICT_BOOKING a
 button of the xlrec add-in runs :func:`xlrec.main` (see :mod:`xlrec.excel.macros`).
 """
 
-from .macros import clear_predictions, clear_predictions_script, fill_blanks, fill_blanks_script, main
-from .udfs import (EVALUATE_MODEL, EXPLAIN_BOOKING, FILL_MATRIX, MODEL_INFO, PREDICT_BOOKING, PREDICT_BOOKING_TABLE,
-                   RECOMMEND_CLIENTS, SIMILAR_SALESPEOPLE)
+from .macros import (
+                   clear_predictions,
+                   clear_predictions_script,
+                   fill_blanks,
+                   fill_blanks_script,
+                   main,
+)
+from .udfs import (
+                   EVALUATE_MODEL,
+                   EXPLAIN_BOOKING,
+                   FILL_MATRIX,
+                   MODEL_INFO,
+                   PREDICT_BOOKING,
+                   PREDICT_BOOKING_TABLE,
+                   RECOMMEND_CLIENTS,
+                   SIMILAR_SALESPEOPLE,
+)
 
 __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
            "EVALUATE_MODEL", "PREDICT_BOOKING_TABLE", "MODEL_INFO", "main", "fill_blanks", "clear_predictions", "fill_blanks_script", "clear_predictions_script"]

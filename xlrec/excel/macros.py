@@ -22,8 +22,14 @@ from ..core.models import make_model
 from ..exceptions import XlrecError
 from ..sheet.cells import cell_address, matrix_from_cells
 from ..sheet.layout import block_around, nonempty, sheet_block, trim_block
+from ..sheet.records import (
+    find_records,
+    match_record,
+    record_rows,
+    record_sheet_name,
+    typed_over_phrase,
+)
 from ..sheet.settings import CONF_SHEET, conf_params
-from ..sheet.records import find_records, match_record, record_rows, record_sheet_name, typed_over_phrase
 from ..sheet.totals import formulas_over, formulas_phrase
 from ..style import NOTE_LIMIT, PREDICTED_COLOR, note_texts, with_note, without_note
 

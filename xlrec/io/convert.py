@@ -22,10 +22,9 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
 from .. import functions
-from ..sheet.cache import _table
 from ..core.models import Model, make_model
 from ..exceptions import NotFoundError, XlrecError
-from ..sheet.cache import Fitted
+from ..sheet.cache import Fitted, _table
 from ..sheet.cells import cell_address, matrix_from_cells
 from ..sheet.errors import ERROR_CODES
 from .cells import put, put_error

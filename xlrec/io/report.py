@@ -19,21 +19,14 @@ from openpyxl.chart import BarChart, Reference, ScatterChart, Series
 from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.styles import Font
 
-from ..core.evaluate import Evaluation
-from .cells import exact_numbers, put
+from ..core.evaluate import Evaluation, ForecastEvaluation
 from ..files import write_atomic
+from .cells import exact_numbers, put
 
 __all__ = ["write_report", "DEFINITIONS"]
 
-#: what the figures mean, as the Summary sheet says it
-DEFINITIONS = (
-    ("RMSE", "square root of the mean squared error, over every held-out booking pooled (all folds and repeats)"),
-    ("MAE", "mean absolute error (how far off a prediction is, on average), pooled the same way"),
-    ("Relative error", "MAE divided by the typical booking (the mean absolute held-out booking)"),
-    ("Coverage", "share of held-out bookings the model predicted itself; the others were predicted by its "
-                 "fallback model if it has one, else by the mean of the fold's training bookings"),
-    ("Seconds per fold", "time to fit the model and predict the fold's held-out cells"),
-)
+#: what the figures mean, as the Summary sheet says it (of a cross-validation)
+DEFINITIONS = Evaluation.DEFINITIONS
 
 _AMOUNT, _PERCENT, _SECONDS = "#,##0.00", "0.0%", "0.000"
 _BOLD = Font(bold=True)
@@ -48,18 +41,14 @@ def _row(ws, r, values, formats=(), bold=False):
             cell.font = _BOLD
 
 
-def _params_text(model) -> str:
-    params = model.get_params()
-    return ", ".join(f"{k}={'none' if v is None else v}" for k, v in params.items()) or "none"
-
-
-def write_report(evaluation: Evaluation, path) -> None:
-    """Write ``evaluation`` as a workbook at ``path`` (through a temporary file and a rename)."""
+def write_report(evaluation: Evaluation | ForecastEvaluation, path) -> None:
+    """Write ``evaluation`` (a cross-validation, or a forecast of the last period: no Folds sheet then) as a
+    workbook at ``path`` (through a temporary file and a rename)."""
     ev = evaluation
     wb = openpyxl.Workbook()
     summary = wb.active
     summary.title = "Summary"
-    folds_ws = wb.create_sheet("Folds")
+    folds_ws = wb.create_sheet("Folds") if ev.fold_scores else None
     cells_ws = wb.create_sheet("Held out")
 
     # -- Summary: verdict, table, settings, definitions
@@ -73,13 +62,7 @@ def write_report(evaluation: Evaluation, path) -> None:
     last = top + len(table) - 1
     r = last + 2
     put(summary.cell(r, 1), "Settings").font = _BOLD
-    settings = [("Model", ev.model.name), ("Described", ev.model.describe()), ("Parameters", _params_text(ev.model)),
-                ("Folds", ev.folds), ("Repeats", ev.repeats), ("Seed", ev.seed),
-                ("Bookings (known cells)", int(ev.matrix.known.sum())),
-                ("Cells held out (each repeat holds out about as many)", ev.n_held_out),
-                ("Held-out predictions scored (all repeats)", int(ev.held_out["actual"].size)),
-                ("Typical booking (mean absolute held-out booking)", ev.typical)]
-    settings += [(f"Never held out: {why}", n) for why, n in ev.never.items()]
+    settings = ev.settings()
     for label, value in settings:
         r += 1
         put(summary.cell(r, 1), label)
@@ -88,7 +71,7 @@ def write_report(evaluation: Evaluation, path) -> None:
             cell.number_format = _AMOUNT
     r += 2
     put(summary.cell(r, 1), "What the figures mean").font = _BOLD
-    for name, text in DEFINITIONS:
+    for name, text in ev.DEFINITIONS:
         r += 1
         put(summary.cell(r, 1), name)
         put(summary.cell(r, 2), text)
@@ -96,24 +79,21 @@ def write_report(evaluation: Evaluation, path) -> None:
     for col in "BCDEF":
         summary.column_dimensions[col].width = 16
 
-    # -- Folds
-    _row(folds_ws, 1, ["Model", "Repeat", "Fold", "Cells held out", "RMSE", "MAE", "Coverage", "Seconds"], bold=True)
-    for r, s in enumerate(ev.fold_scores, 2):
-        _row(folds_ws, r, [s.model, s.repeat, s.fold, s.cells, s.rmse, s.mae, s.coverage, s.seconds],
-             (None, None, None, None, _AMOUNT, _AMOUNT, _PERCENT, _SECONDS))
-    folds_ws.column_dimensions["A"].width = 18
+    # -- Folds (a cross-validation's)
+    if folds_ws is not None:
+        _row(folds_ws, 1, ["Model", "Repeat", "Fold", "Cells held out", "RMSE", "MAE", "Coverage", "Seconds"],
+             bold=True)
+        for r, s in enumerate(ev.fold_scores, 2):
+            _row(folds_ws, r, [s.model, s.repeat, s.fold, s.cells, s.rmse, s.mae, s.coverage, s.seconds],
+                 (None, None, None, None, _AMOUNT, _AMOUNT, _PERCENT, _SECONDS))
+        folds_ws.column_dimensions["A"].width = 18
 
-    # -- Held out: every cell of the chosen model, and the two points of the line y = x
-    h, m = ev.held_out, ev.matrix
-    _row(cells_ws, 1, ["Salesperson", "Client", "Actual", "Predicted", "Error", "Predicted by", "Repeat", "Fold"],
-         bold=True)
-    by = {True: ev.model.name, False: "fallback"}
-    for r, (i, j, a, p, own, rep, fold) in enumerate(zip(h["rows"].tolist(), h["cols"].tolist(),
-                                                         h["actual"].tolist(), h["predicted"].tolist(),
-                                                         h["own"].tolist(), h["repeat"].tolist(),
-                                                         h["fold"].tolist()), 2):
-        _row(cells_ws, r, [m.salespeople[i], m.clients[j], a, p, p - a, by[own], rep, fold],
-             (None, None, _AMOUNT, _AMOUNT, _AMOUNT))
+    # -- Held out: every cell (salesperson, client, actual, predicted, ...), and the two points of y = x
+    h = ev.held_out
+    header, rows = ev.held_out_table()
+    _row(cells_ws, 1, header, bold=True)
+    for r, row in enumerate(rows, 2):  # amounts as amounts; counts (repeat, fold) and text as they are
+        _row(cells_ws, r, row, [_AMOUNT if isinstance(v, float) else None for v in row])
     n = h["actual"].size
     low = float(min(h["actual"].min(), h["predicted"].min()))
     high = float(max(h["actual"].max(), h["predicted"].max()))

@@ -35,8 +35,8 @@ from xml.sax.saxutils import escape, quoteattr
 from defusedxml import ElementTree
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
-from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
+from openpyxl.utils.datetime import from_excel
 
 __all__ = ["Package", "Unsupported", "Cell", "Numbers", "CellRows"]
 

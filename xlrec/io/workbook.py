@@ -26,15 +26,35 @@ from ..core.matrix import SalesMatrix, _label, shown
 from ..core.models import FillResult, Model, make_model
 from ..exceptions import InputError, WorkbookError
 from ..files import write_atomic
+from ..sheet.cells import (
+    cell_address,
+    column_letter,
+    matrix_from_cells,
+    parse_number_text,
+)
+from ..sheet.layout import is_empty as _is_empty
+from ..sheet.layout import sheet_block
+from ..sheet.records import (
+    Record,
+    find_records,
+    iter_record_rows,
+    match_record,
+    record_sheet_name,
+    typed_over_phrase,
+)
+from ..sheet.totals import formulas_over, formulas_phrase
+from ..style import (
+    LEGEND_TEXT,
+    NOTE_AUTHOR,
+    NOTE_LIMIT,
+    PREDICTED_COLOR,
+    note_texts,
+    with_note,
+    without_note,
+)
 from .cells import exact_numbers, put
 from .package import check_package, refusal
 from .splice import Cell, CellRows, Numbers, Package, Unsupported
-from ..sheet.cells import cell_address, column_letter, matrix_from_cells, parse_number_text
-from ..sheet.layout import is_empty as _is_empty, sheet_block
-from ..sheet.records import (Record, find_records, iter_record_rows, match_record, record_sheet_name,
-                             typed_over_phrase)
-from ..sheet.totals import formulas_over, formulas_phrase
-from ..style import LEGEND_TEXT, NOTE_AUTHOR, NOTE_LIMIT, PREDICTED_COLOR, note_texts, with_note, without_note
 
 __all__ = ["load_workbook", "check_file", "find_matrix", "find_block", "sheet_values", "locate_matrix", "read_matrix",
            "read_block", "read_matrix_for_model", "mark_predictions", "save_atomic",
@@ -391,22 +411,23 @@ class FillPlan:
 
 
 def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, remarks=(), progress=None,
-              model_file=None, **params) -> FillPlan:
+              fitted=None, model_file=None, **params) -> FillPlan:
     """Read the matrix at ``bounds`` of a sheet's ``values`` (formula cells as their ``cached`` values), tell
     xlrec's earlier predictions from bookings by ``record``, and fill it with the model that ``params``
-    name (:func:`~xlrec.core.models.make_model`), or with the fitted ``model_file`` (a model read from a
-    file: applied without fitting, new salespeople and clients folded in, :meth:`~xlrec.core.models.Model.fold_in`).
-    ``remarks`` (how the matrix was found) start the plan's remarks."""
-    matrix = read_block(with_cached(values, cached), bounds, title)
-    earlier, typed = match_record(matrix, record)
+    name (:func:`~xlrec.core.models.make_model`), or with ``fitted(matrix)``, a model already fitted elsewhere
+    that answers for this matrix (cp fitted once over a workbook's period sheets), or with the fitted
+    ``model_file`` (a model read from a file: applied without fitting, new salespeople and clients folded in,
+    :meth:`~xlrec.core.models.Model.fold_in`). ``remarks`` (how the matrix was found) start the plan's
+    remarks."""
+    matrix, earlier, typed = read_sheet(values, bounds, title, record, cached)
+    learn = matrix.with_blanks(earlier)
     remarks = list(remarks)
     if model_file is not None:
-        folded = model_file.fold_in(matrix.with_blanks(earlier))
-        result = _fill(folded, progress, folded.matrix)
+        folded = model_file.fold_in(learn)
+        result = _fill(folded, progress, learn)
         remarks += [_model_file_phrase(model_file)] + folded.remarks
     else:
-        model = make_model(**params).fit(matrix.with_blanks(earlier))
-        result = _fill(model, progress, model.matrix_)
+        result = _fill(fitted(learn) if fitted is not None else make_model(**params).fit(learn), progress, learn)
     kept = typed_over_phrase(int((typed & matrix.known).sum()))
     if kept:
         remarks.append(kept)
@@ -424,6 +445,14 @@ def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, r
     return plan
 
 
+def read_sheet(values: dict, bounds, title, record: Record | None, cached=None):
+    """(matrix, earlier, typed_over) of the block at ``bounds``: the matrix as it is on the sheet, xlrec's
+    earlier predictions in it and the cells typed over them (:func:`~xlrec.sheet.records.match_record`)."""
+    matrix = read_block(with_cached(values, cached), bounds, title)
+    earlier, typed = match_record(matrix, record)
+    return matrix, earlier, typed
+
+
 def _with_notes(matrix) -> bool:
     return int((~matrix.known).sum()) <= NOTE_LIMIT
 
@@ -435,8 +464,8 @@ def _model_file_phrase(model) -> str:
 
 
 def _fill(model, progress, matrix):
-    """``model.fill()`` (a fitted model's, or a :class:`~xlrec.core.models.base.FoldIn`'s), explained when the
-    cells will get notes, telling ``progress("predicting", done, total)`` as it goes."""
+    """``model.fill()`` (a fitted model's, or a :class:`~xlrec.core.models.base.FoldIn`'s) of ``matrix``,
+    explained when the cells will get notes, telling ``progress("predicting", done, total)`` as it goes."""
     explain = _with_notes(matrix)
     if progress is None:
         return model.fill(explain=explain)
@@ -676,25 +705,9 @@ class BookReport:
         return "\n".join(lines)
 
 
-def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_sheets=False, force=False,
-                  progress=None, model_file=None, **params):
-    """Fill every blank of the sales matrix in ``input_path`` (of every sheet's, with ``all_sheets``) and write
-    the result to ``output_path``.
-
-    ``params`` name the model and its parameters (:func:`~xlrec.core.models.make_model`). The input file is never written. The output is the input's
-    package with only the filled cells, their styles and notes, the legend and xlrec's hidden record sheets
-    changed (:class:`Package`), so nothing else in it changes. A sheet with tables, or a workbook with the
-    name SalesMatrix, is read through openpyxl; a sheet that has notes is also written through openpyxl, and
-    then what openpyxl would drop is refused unless ``force``. ``progress(stage, done, total)``, if given,
-    hears how the predicting and the writing go. Returns a :class:`FillReport`, or with ``all_sheets`` a
-    :class:`BookReport`.
-    """
-    input_path, output_path = check_output(input_path, output_path)
-    if all_sheets and (sheet is not None or cell_range is not None):
-        raise InputError("--all-sheets fills the matrix of every sheet: leave out --sheet and --range")
-    model_file = _model_file(model_file, params)
-    dropped = check_file(input_path, force=True)
-    package = _package(input_path)
+def _sheet_jobs(input_path, package, sheet, cell_range, all_sheets):
+    """The sheets to fill: (jobs, skipped, records, wb), jobs being (title, values, bounds, how, part, cached,
+    remarks); read from the package's XML where it can, else through openpyxl (``wb``, else None)."""
     wb = None
     skipped = []
     try:  # the whole fill from the package's XML
@@ -751,20 +764,60 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_s
                 part = None
             jobs.append((ws.title, sheet_values(ws), bounds, how, part, cached_values(input_path, ws, bounds),
                          finder_remarks(bounds, *hidden_lines(ws))))
+    return jobs, skipped, records, wb
+
+
+def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_sheets=False, force=False,
+                  progress=None, model_file=None, **params):
+    """Fill every blank of the sales matrix in ``input_path`` (of every sheet's, with ``all_sheets``) and write
+    the result to ``output_path``.
+
+    ``params`` name the model and its parameters (:func:`~xlrec.core.models.make_model`). The input file is never written. The output is the input's
+    package with only the filled cells, their styles and notes, the legend and xlrec's hidden record sheets
+    changed (:class:`Package`), so nothing else in it changes. A sheet with tables, or a workbook with the
+    name SalesMatrix, is read through openpyxl; a sheet that has notes is also written through openpyxl, and
+    then what openpyxl would drop is refused unless ``force``. ``progress(stage, done, total)``, if given,
+    hears how the predicting and the writing go. Returns a :class:`FillReport`, or with ``all_sheets`` a
+    :class:`BookReport`.
+
+    With ``model="cp"`` (and neither ``sheet`` nor ``cell_range``), a workbook with a sales matrix on two
+    sheets or more is bookings over periods, each sheet's name its period (as ``xlrec pivot --date COL
+    --period P`` writes it): cp is fitted once on every sheet's matrix together and fills each sheet's blanks
+    for that sheet's period (:meth:`~xlrec.core.models.CPModel.for_period`); a :class:`BookReport` is
+    returned. Any other model fills each sheet from its own matrix.
+
+    ``model_file`` (a path, a name in the models folder, or a model read from a file) fills with a model trained
+    by ``xlrec train`` instead (:func:`plan_fill`); ``params`` must then be empty.
+    """
+    input_path, output_path = check_output(input_path, output_path)
+    if all_sheets and (sheet is not None or cell_range is not None):
+        raise InputError("--all-sheets fills the matrix of every sheet: leave out --sheet and --range")
+    model_file = _model_file(model_file, params)
+    dropped = check_file(input_path, force=True)
+    package = _package(input_path)
+    periods = params.get("model") == "cp" and sheet is None and cell_range is None
+    jobs, skipped, records, wb = _sheet_jobs(input_path, package, sheet, cell_range, all_sheets or periods)
+    if periods and len(jobs) < 2:  # one matrix: filled as one, as any model does
+        periods = False
+        if not all_sheets:
+            jobs, skipped, records, wb = _sheet_jobs(input_path, package, sheet, cell_range, False)
     if not jobs:
         raise InputError(f"{input_path}: no sheet holds a sales matrix (looked at {', '.join(skipped)})")
+    fitted = _fit_periods(jobs, records, params) if periods else {}
     names = list(package.sheets) if package is not None else wb.sheetnames
     plans, reports = [], []
     for title, values, bounds, how, part, cached, remarks in jobs:
         record, record_at = records.get(title, (None, None))
-        plan = plan_fill(values, bounds, title, record, cached, remarks, progress, model_file, **params)
+        fit, remark = fitted.get(title, (None, None))
+        plan = plan_fill(values, bounds, title, record, cached, remarks + ([remark] if remark else []), progress,
+                         fitted=fit, model_file=model_file, **params)
         rows = plan.record() if record is not None or plan.written.any() else None
         name = record_at or record_sheet_name(names, title, {})
         if record_at is None and rows is not None:
             names.append(name)
         plans.append((plan, values, part, name, rows))
         reports.append(FillReport(output_path, title, range_text(title, bounds), plan.result, how, [], plan.remarks))
-    report = BookReport(output_path, reports, skipped) if all_sheets else reports[0]
+    report = BookReport(output_path, reports, skipped) if all_sheets or fitted else reports[0]
     if all(part is not None for _, _, part, _, _ in plans):
         sheets = [(part, _PlanCells(values, plan, part, package.styles, progress))
                   for plan, values, part, _, _ in plans]
@@ -787,6 +840,23 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_s
     for r in reports:
         r.dropped = dropped
     return report
+
+
+def _fit_periods(jobs, records, params) -> dict:
+    """cp fitted once on the matrices of every sheet (the sheets' names are the periods, as 'pivot --date
+    --period' writes them): {title: (model maker for plan_fill, remark)}."""
+    from ..core.tensor import SalesTensor
+
+    learn = {}
+    for title, values, bounds, how, part, cached, remarks in jobs:
+        matrix, earlier, _ = read_sheet(values, bounds, title, records.get(title, (None, None))[0], cached)
+        learn[title.strip()] = matrix.with_blanks(earlier)
+    tensor = SalesTensor.from_matrices(learn)
+    model = make_model(**params).fit(tensor)
+    remark = (f"cp fitted once on the {len(learn)} period sheets ({tensor.periods[0]} to {tensor.periods[-1]}; "
+              "each sheet's name is its period)")
+    return {title: (lambda matrix, period=title.strip(): model.for_period(matrix, period), remark)
+            for title, *_ in jobs}
 
 
 def _package(path):

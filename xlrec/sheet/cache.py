@@ -104,8 +104,8 @@ class FitCache:
 
 def _table(cells):
     """The :class:`SalesTensor` of a bookings table's cells: a header row, then four columns."""
-    from ..exceptions import InputError
     from ..core.tensor import SalesTensor
+    from ..exceptions import InputError
 
     if not cells or any(len(row) != 4 for row in cells):
         raise InputError("table: a bookings table has four columns (salesperson, client, period, amount) under "

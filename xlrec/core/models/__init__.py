@@ -14,9 +14,9 @@ from .baseline import BaselineModel, ClientMeanModel, MeanModel, SalespersonMean
 from .explanation import Explanation, format_amount
 from .factorization import FactorizationModel
 from .neighbors import NeighborModel
-from .tensor import CPModel
 from .params import Param, did_you_mean
 from .residual_neighbors import BaselineNeighborModel
+from .tensor import CPModel
 
 __all__ = ["MODELS", "BASELINES", "make_model", "model_class", "Model", "FillResult", "Explanation", "Param",
            "NeighborModel", "BaselineNeighborModel", "FactorizationModel", "CPModel", "MeanModel", "ClientMeanModel", "SalespersonMeanModel", "BaselineModel",

@@ -168,6 +168,22 @@ def _start(labels, rank, seed):
     return 0.1 * np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
 
 
+def _standardize(r):
+    """(mean, scale, standardized values) of the known bookings ``r``: the scale is their standard deviation
+    (the mean's size, or 1, when they are all equal)."""
+    mu = float(r.mean())
+    scale = float(r.std())
+    if not scale > 0 or not math.isfinite(scale):
+        scale = max(abs(mu), 1.0)
+    return mu, scale, (r - mu) / scale
+
+
+def _extras(model) -> str:
+    """The optional settings of a factorization model, for ``describe``."""
+    return (f", l1 {model.l1:g}" if model.l1 else "") + (", non-negative" if model.nonnegative else "") + \
+        ("" if model.biases else ", no offsets")
+
+
 def _interactions(P, Q, rows, cols):
     """p_rows[t] . q_cols[t] for every cell, in blocks of cells (memory: a block, not cells x rank)."""
     out = np.empty(rows.size)
@@ -213,7 +229,7 @@ class FactorizationModel(Model):
         Fit a salesperson and a client offset besides the factors.
     iterations : int, default 30
         Alternating sweeps at most (each solves both sides once).
-    tol : float, default 1e-6
+    tol : float, default 1e-4
         Stop when a sweep lowers the objective by less than this share of it.
     random_state : int, default 0
         Seed of the starting factors: the same seed gives the same model.
@@ -252,12 +268,12 @@ class FactorizationModel(Model):
         Param("nonnegative", "bool", False, "keep every factor at or above 0"),
         Param("biases", "bool", True, "fit a salesperson and a client offset besides the factors"),
         Param("iterations", "int", 30, "alternating sweeps at most", low=1, high=100_000),
-        Param("tol", "float", 1e-6, "stop when a sweep lowers the objective by less than this share", low=0.0),
+        Param("tol", "float", 1e-4, "stop when a sweep lowers the objective by less than this share", low=0.0),
         Param("random_state", "int", 0, "seed of the starting factors", low=0),
     )
 
     def __init__(self, *, rank=5, l2=1.0, l1=0.0, reg_weight="sqrt", nonnegative=False, biases=True, iterations=30,
-                 tol=1e-6, random_state=0):
+                 tol=1e-4, random_state=0):
         self.rank = rank
         self.l2 = l2
         self.l1 = l1
@@ -269,9 +285,7 @@ class FactorizationModel(Model):
         self.random_state = random_state
 
     def describe(self):
-        extra = (f", l1 {self.l1:g}" if self.l1 else "") + (", non-negative" if self.nonnegative else "") + \
-            ("" if self.biases else ", no offsets")
-        return f"matrix factorization, rank {self.rank}, l2 {self.l2:g} x {self.reg_weight}(bookings){extra}"
+        return f"matrix factorization, rank {self.rank}, l2 {self.l2:g} x {self.reg_weight}(bookings){_extras(self)}"
 
     def short(self):
         return "mf"
@@ -312,11 +326,7 @@ class FactorizationModel(Model):
     def _fit_known(self, rows, cols, r, shape, salespeople, clients):
         n, m = shape
         self.shape_ = shape
-        mu = float(r.mean())
-        scale = float(r.std())
-        if not scale > 0 or not math.isfinite(scale):
-            scale = max(abs(mu), 1.0)
-        z = (r - mu) / scale
+        mu, scale, z = _standardize(r)
         k, l2, l1 = int(self.rank), float(self.l2), float(self.l1)
         P = _start(salespeople, k, 2 * int(self.random_state))
         Q = _start(clients, k, 2 * int(self.random_state) + 1)

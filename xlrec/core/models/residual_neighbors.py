@@ -25,8 +25,8 @@ from scipy import sparse
 
 from .base import Model
 from .baseline import BaselineModel
-from .factorization import FactorizationModel
 from .explanation import Explanation, format_amount
+from .factorization import FactorizationModel
 from .neighbors import BY
 from .params import Param
 

@@ -39,7 +39,6 @@ SalesTensor`, its matrix interface (``matrix_``, ``fill``, ``predict_cells``, ``
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,10 +48,16 @@ from ..matrix import SalesMatrix
 from ..tensor import SalesTensor
 from .base import Model
 from .explanation import Explanation
-from .factorization import FactorizationExplanation, _solve, _start
+from .factorization import (
+    FactorizationExplanation,
+    _extras,
+    _solve,
+    _standardize,
+    _start,
+)
 from .params import Param
 
-__all__ = ["CPModel", "TensorExplanation", "objective", "FORECASTS"]
+__all__ = ["CPModel", "PeriodView", "TensorExplanation", "objective", "FORECASTS"]
 
 #: how the factors of a period after the last are made from those of the periods seen
 FORECASTS = ("mean", "last", "trend")
@@ -220,9 +225,7 @@ class CPModel(Model):
         self.random_state = random_state
 
     def describe(self):
-        extra = (f", l1 {self.l1:g}" if self.l1 else "") + (", non-negative" if self.nonnegative else "") + \
-            ("" if self.biases else ", no offsets")
-        return f"tensor factorization, rank {self.rank}, l2 {self.l2:g}{extra}"
+        return f"tensor factorization, rank {self.rank}, l2 {self.l2:g}{_extras(self)}"
 
     def short(self):
         return "cp"
@@ -246,11 +249,7 @@ class CPModel(Model):
         n, m, T = tensor.shape
         s, c, t = np.nonzero(tensor.known)
         r = tensor.values[s, c, t]
-        mu = float(r.mean())
-        scale = float(r.std())
-        if not scale > 0 or not math.isfinite(scale):
-            scale = max(abs(mu), 1.0)
-        z = (r - mu) / scale
+        mu, scale, z = _standardize(r)
         k, l2, l1 = int(self.rank), float(self.l2), float(self.l1)
         seed = 3 * int(self.random_state)
         A = _start(tensor.salespeople, k, seed)
@@ -387,6 +386,14 @@ class CPModel(Model):
         return TensorExplanation(tensor.salespeople[i], tensor.clients[j], value, model=self.describe(),
                                  terms=tuple(terms), period=period, how=how)
 
+    def for_period(self, matrix, period) -> "PeriodView":
+        """The fitted model seen as a model of one period's matrix: ``fill()``, ``predict_cells``,
+        ``explain`` on ``matrix`` (a :class:`SalesMatrix` whose salespeople and clients are among the tensor's,
+        e.g. one period sheet of the workbook fitted) predict its cells in ``period`` (a label seen, or after
+        the last) from the one fit: nothing is fitted again."""
+        self._check_fitted()
+        return PeriodView(self, matrix, self.tensor_.period_index(period))
+
     def predict(self, salesperson, client, period=None) -> Explanation:
         """One cell by its labels, with its explanation; ``period`` is a period label (None: the latest seen;
         the label of the next period forecasts it)."""
@@ -417,8 +424,6 @@ class CPModel(Model):
     STATE_NUMBERS = ("mean", "scale")
 
     def _fold_in(self, matrix, rmap, cmap):
-        from ...exceptions import InputError
-
         raise InputError("a cp model file predicts periods of a bookings table; it is not applied to a sales "
                          "matrix (train cp again on the bookings, or train another model for the matrix)")
 
@@ -433,6 +438,47 @@ class CPModel(Model):
         for name in ("salesperson_factors", "client_factors", "period_factors", "salesperson_offsets",
                      "client_offsets", "period_offsets"):
             setattr(self, name + "_", arrays[name])
+
+
+class PeriodView(Model):
+    """A fitted :class:`CPModel` as a model of one period's matrix (:meth:`CPModel.for_period`): the matrix
+    interface (``fill``, ``predict_cells``, ``explain(i, j)``) on ``matrix_``, answered by the tensor model for
+    period ``period_``. Not a registered model and never fitted itself (``fit`` refuses): it is a view."""
+
+    name = CPModel.name
+    PARAMS = CPModel.PARAMS
+    summary = CPModel.summary
+
+    def __init__(self, model: CPModel, matrix: SalesMatrix, period: int):
+        tensor = model.tensor_
+        self.model_, self.matrix_, self.period_ = model, matrix, int(period)
+        self.rows_ = np.array([tensor.salesperson_index(s) for s in matrix.salespeople], dtype=np.intp)
+        self.cols_ = np.array([tensor.client_index(c) for c in matrix.clients], dtype=np.intp)
+
+    def get_params(self) -> dict:
+        return self.model_.get_params()
+
+    def clone(self):
+        return self.model_.clone()
+
+    def _fit(self, matrix):
+        raise InputError("a period view of a fitted cp model is not fitted itself: fit the CPModel")
+
+    def _predict_cells(self, rows, cols):
+        return self.model_._predict_tensor(self.rows_[rows], self.cols_[cols], np.full(rows.shape, self.period_,
+                                                                                       np.intp))
+
+    def explain(self, i, j) -> Explanation:
+        known = self._known(i, j)
+        if known is not None:
+            return known
+        return self.model_.explain(int(self.rows_[i]), int(self.cols_[j]), self.period_)
+
+    def describe(self):
+        return self.model_.describe()
+
+    def short(self):
+        return self.model_.short()
 
 
 def _as_matrix(data):

@@ -44,7 +44,7 @@ def _model_options(p):
     """``--model NAME`` and every model's options, generated from the models' declarations: a group of
     options per model; an option two models share is listed once, under the first."""
     g = p.add_argument_group("model", "which model predicts (see 'Models' in the README)")
-    g.add_argument("--model", choices=list(MODELS), default=DEFAULT_MODEL,
+    g.add_argument("--model", choices=list(MODELS), default=None,
                    help=f"the model (default {DEFAULT_MODEL}): " + "; ".join(f"{name}: {cls.summary}"
                                                                          for name, cls in MODELS.items()))
     owners = {}
@@ -70,7 +70,7 @@ def _model_options(p):
 def _params(args) -> dict:
     """The model's name and the parameters given on the command line, for ``make_model``; an option of
     another model is a mistake said in one line."""
-    cls = model_class(args.model)
+    cls = model_class(args.model or DEFAULT_MODEL)
     own = {param.name for param in cls.PARAMS}
     out = {"model": cls.name}
     for other in MODELS.values():
@@ -83,6 +83,26 @@ def _params(args) -> dict:
                 raise InputError(f"{param.option} is not an option of model {cls.name!r} (its options: {options})")
             out[param.name] = value
     return out
+
+
+def _model_file_option(p):
+    p.add_argument("--model-file", metavar="MODEL.xlrec",
+                   help="predict with a model trained by 'xlrec train' (a path, or a name in the models folder "
+                        "$XLREC_MODELS) instead of fitting one: salespeople and clients it does not know are "
+                        "folded in from their bookings; it fixes the model and its options")
+
+
+def _fit_options(args) -> dict:
+    """``{"model_file": ...}`` with ``--model-file`` (then no model option may be given), else :func:`_params`."""
+    path = getattr(args, "model_file", None)
+    if path is None:
+        return _params(args)
+    given = [q.option for cls in MODELS.values() for q in cls.PARAMS if getattr(args, q.name, None) is not None]
+    if args.model is not None:
+        given.insert(0, "--model")
+    if given:
+        raise InputError(f"--model-file fixes the model and its options; leave out {', '.join(dict.fromkeys(given))}")
+    return {"model_file": path}
 
 
 def _where(p, every=False):
@@ -127,7 +147,7 @@ def _reads_tensor(args) -> bool:
     if args.model != "cp":
         if table:
             raise InputError(f"a bookings table over periods (and --for) is read by --model cp; for model "
-                             f"{args.model!r}, make a sales matrix of it with 'xlrec pivot' first")
+                             f"{args.model or DEFAULT_MODEL!r}, make a sales matrix of it with 'xlrec pivot' first")
         return False
     return args.sheet is None and args.cell_range is None
 
@@ -154,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT.xlsx")
     _where(p, every=True)
     _force(p)
+    _model_file_option(p)
     _model_options(p)
 
     p = sub.add_parser("batch", help="fill many workbooks in parallel into a folder",
@@ -172,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _where(p, every=True)
     _force(p)
+    _model_file_option(p)
     _model_options(p)
 
     p = sub.add_parser("convert", help="replace xlrec formulas by their values, for use without the add-in",
@@ -183,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT.xlsx")
     p.add_argument("--values-only", action="store_true", help="replace every formula by its value")
     _force(p)
+    _model_file_option(p)
 
     p = sub.add_parser("predict", help="predict one cell and explain it",
                        description="Predict and explain one cell of a sales matrix; with --model cp, of a period: "
@@ -194,7 +217,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("client")
     _where(p)
     _bookings(p)
+    _model_file_option(p)
     _model_options(p)
+
+    p = sub.add_parser("train", help="fit a model on every known cell and write it to a model file",
+                       description="Fit a model on every known cell of the workbook's sales matrix and write it to "
+                                   "a model file (.xlrec: the model's card as JSON and its arrays, never pickle), "
+                                   "which 'fill', 'predict', 'batch', 'convert' (--model-file) and the Excel "
+                                   "functions (a model in place of the matrix) use without fitting again.")
+    p.add_argument("input", metavar="INPUT.xlsx")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL.xlrec")
+    _where(p)
+    _model_options(p)
+    g = p.add_argument_group("scores")
+    g.add_argument("--folds", type=_positive_int, default=None,
+                   help="also cross-validate the model with this many folds and record its scores in the file")
+    g.add_argument("--seed", type=int, default=0, help="how the cells are dealt into folds (default 0)")
+
+    p = sub.add_parser("info", help="print a model file's card",
+                       description="Check a model file and print its card: the model, its parameters, its "
+                                   "training data (size, fingerprint, date), its scores and versions.")
+    p.add_argument("model_path", metavar="MODEL.xlrec")
 
     p = sub.add_parser("evaluate", help="how good are the predictions? cross-validation against the baselines",
                        description="K-fold cross-validation over the known cells: each fold hides a share of the "
@@ -379,6 +422,50 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _train(args) -> int:
+    from pathlib import Path
+
+    from .core.models import make_model
+    from .core.persist import SUFFIX, save_model
+    from .files import write_atomic
+    from .io.workbook import read_matrix_for_model
+
+    if not args.output.lower().endswith(SUFFIX):
+        raise InputError(f"{args.output}: a model file's name ends in {SUFFIX} (the models folder finds it by that)")
+    matrix = read_matrix_for_model(args.input, sheet=args.sheet, cell_range=args.cell_range)
+    params = _params(args)
+    scores = None
+    if args.folds:
+        from .core.evaluate import cross_validate
+
+        with _Progress(unit="fit") as progress:
+            evaluation = cross_validate(matrix, make_model(**params), folds=max(args.folds, 2), seed=args.seed,
+                                        progress=lambda done, total: progress("cross-validating", done, total))
+        own = evaluation.scores[0]
+        scores = {"rmse": own.rmse, "mae": own.mae, "relative error": own.relative, "coverage": own.coverage,
+                  "folds": evaluation.folds, "seed": evaluation.seed}
+        scores = {k: (None if isinstance(v, float) and v != v else v) for k, v in scores.items()}
+    model = make_model(**params).fit(matrix)
+    card = {}
+    write_atomic(args.output, lambda tmp: card.update(save_model(model, tmp, scores=scores,
+                                                                 source=Path(args.input).name, atomic=False)))
+    text = (f"{args.output}: model {model.name} ({model.describe()}) trained on {len(matrix.salespeople):,} "
+            f"salespeople x {len(matrix.clients):,} clients, {card['bookings']:,} bookings")
+    if scores:
+        text += f"; {scores['folds']}-fold cross-validated RMSE {scores['rmse']:,.4g}"
+    print(text)
+    return 0
+
+
+def _info(args) -> int:
+    from .core.persist import card_rows, read_card
+
+    rows = card_rows(read_card(args.model_path))
+    width = max(len(str(r[0])) for r in rows)
+    for what, value in rows:
+        print(f"{what:<{width}}  {value}")
+    return 0
+
 def _refuse_bookings_table(args):
     """``fill`` writes into a copy of a workbook: a bookings table is made one with ``pivot`` first."""
     import shlex
@@ -400,7 +487,7 @@ def _evaluated_tensor(args):
 
     if args.model != "cp":
         raise InputError(f"--holdout last-period scores a model that learns over periods: give --model cp (model "
-                         f"{args.model!r} learns from one matrix: its evaluation holds out cells)")
+                         f"{args.model or DEFAULT_MODEL!r} learns from one matrix: its evaluation holds out cells)")
     if args.sheet is not None or args.cell_range is not None:
         raise InputError("--holdout last-period reads every period sheet of the workbook: leave out --sheet and "
                          "--range")
@@ -413,8 +500,8 @@ def _refuse_tensor_folds(args):
 
     table = is_bookings_table(args.input) or any(v is not None for v in _tensor_options(args).values())
     if table and args.model != "cp":
-        raise InputError(f"a bookings table over periods is read by --model cp; for model {args.model!r}, make a "
-                         "sales matrix of it with 'xlrec pivot' first")
+        raise InputError(f"a bookings table over periods is read by --model cp; for model "
+                         f"{args.model or DEFAULT_MODEL!r}, make a sales matrix of it with 'xlrec pivot' first")
     advice = ("cross-validation over cells is for one sales matrix; to score cp on bookings over periods give "
               "--holdout last-period (it forecasts the last period from the ones before)")
     if table:
@@ -445,7 +532,12 @@ def _batch(args) -> int:
         raise InputError(f"{summary}: the summary is written as .csv or .json")
     outdir.mkdir(parents=True, exist_ok=True)
     options = {"sheet": args.sheet, "cell_range": args.cell_range, "all_sheets": args.all_sheets, "force": args.force,
-               **_params(args)}
+               **_fit_options(args)}
+    if "model_file" in options:  # checked once here, not once per workbook
+        from .sheet.models import load_cached, resolve_model
+
+        options["model_file"] = str(resolve_model(options["model_file"]))
+        load_cached(options["model_file"])
     jobs = args.jobs or default_jobs()
     # the bar goes to stderr, and only to a terminal (disable=None), so stdout stays the summary line
     with tqdm(total=len(items), unit="workbook", file=sys.stderr, disable=True if args.quiet else None) as bar:
@@ -536,19 +628,20 @@ def _run(args) -> int:
             with _Progress() as progress:
                 report = io.fill_workbook(args.input, args.output, sheet=args.sheet, cell_range=args.cell_range,
                                           all_sheets=args.all_sheets, force=args.force, progress=progress,
-                                          **_params(args))
+                                          **_fit_options(args))
             print(report.summary())
         elif args.command == "batch":
             return _batch(args)
         elif args.command == "convert":
             from .io.convert import convert_workbook
 
-            report = convert_workbook(args.input, args.output, values_only=args.values_only, force=args.force)
+            report = convert_workbook(args.input, args.output, values_only=args.values_only, force=args.force,
+                                      model_file=args.model_file)
             for line in report.problems():
                 print(f"xlrec: {line}", file=sys.stderr)
             print(report.summary())
             return 1 if report.unevaluable else 0
-        elif args.command == "predict" and _reads_tensor(args):
+        elif args.command == "predict" and args.model_file is None and _reads_tensor(args):
             from .core.models import make_model
             from .io.bookings import read_tensor
 
@@ -557,10 +650,14 @@ def _run(args) -> int:
             print(model.predict(args.salesperson, args.client, args.for_period or tensor.next_period).text())
         elif args.command == "predict":
             prediction = io.predict_from_workbook(args.input, args.salesperson, args.client, sheet=args.sheet,
-                                                  cell_range=args.cell_range, **_params(args))
+                                                  cell_range=args.cell_range, **_fit_options(args))
             print(prediction.explain())
         elif args.command == "evaluate":
             return _evaluate(args)
+        elif args.command == "train":
+            return _train(args)
+        elif args.command == "info":
+            return _info(args)
         elif args.command == "pivot":
             from .io.pivot import pivot
 

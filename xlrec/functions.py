@@ -2,7 +2,9 @@
 
 Each function takes ``fit(cells, **params) -> Fitted`` (how the caller caches fitted models), the matrix as a
 list of rows (client names in the first row, salesperson names in the first column) and the function's
-arguments as a spreadsheet passes them (blank = omitted). It returns a number or a table (a list of rows) and
+arguments as a spreadsheet passes them (blank = omitted). In place of the matrix a function takes a model: one
+cell naming a model file (:mod:`xlrec.sheet.models`); ``fit(reference)``, without parameters, then gives the
+model it holds, and the function's model arguments must be blank (the file fixes them). It returns a number or a table (a list of rows) and
 raises :class:`~xlrec.exceptions.NotFoundError` for what Excel shows as ``#N/A`` (an unknown name, no
 prediction possible) and :class:`~xlrec.exceptions.XlrecError` for a bad matrix or argument. Only numpy and
 scipy are needed, so xlwings Lite runs these too.
@@ -13,10 +15,24 @@ from __future__ import annotations
 import math
 
 from .exceptions import InputError, NotFoundError
+from .sheet.models import model_reference
 from .sheet.settings import blank, params
 
 __all__ = ["FUNCTIONS", "ARGUMENTS", "predict_booking", "explain_booking", "similar_salespeople",
-           "recommend_clients", "fill_matrix", "evaluate_model", "predict_booking_table", "assign_clients"]
+           "recommend_clients", "fill_matrix", "evaluate_model", "predict_booking_table", "model_info",
+           "assign_clients"]
+
+
+def _fit(fit, matrix, model=None, settings=None, **given):
+    """``fit`` of the matrix with the model its arguments name, or of the model file ``matrix`` names (whose
+    parameters are its own: then every model argument must be blank)."""
+    if model_reference(matrix) is not None:
+        for name, value in (("model", model), ("settings", settings), *given.items()):
+            if not blank(value):
+                raise InputError(f"{name}: a model file fixes the model and its parameters; leave {name} blank "
+                                 "when the first argument names a model file")
+        return fit(matrix)
+    return fit(matrix, **params(model, settings, **given))
 
 
 def _count(n, default=5, name="n", low=1):
@@ -33,7 +49,7 @@ def _count(n, default=5, name="n", low=1):
 
 def predict_booking(fit, matrix, salesperson, client, k=None, metric=None, weighting=None, by=None, model=None,
                     settings=None):
-    fitted = fit(matrix, **params(model, settings, k=k, metric=metric, weighting=weighting, by=by))
+    fitted = _fit(fit, matrix, model, settings, k=k, metric=metric, weighting=weighting, by=by)
     value = fitted.value(salesperson, client)
     if math.isnan(value):
         raise NotFoundError(f"no prediction: {fitted.predict(salesperson, client).reason}")
@@ -42,12 +58,15 @@ def predict_booking(fit, matrix, salesperson, client, k=None, metric=None, weigh
 
 def explain_booking(fit, matrix, salesperson, client, k=None, metric=None, weighting=None, by=None, model=None,
                     settings=None):
-    return fit(matrix, **params(model, settings, k=k, metric=metric, weighting=weighting, by=by)).predict(
+    return _fit(fit, matrix, model, settings, k=k, metric=metric, weighting=weighting, by=by).predict(
         salesperson, client).table()
 
 
 def similar_salespeople(fit, matrix, salesperson, n=None, metric=None):
-    fitted = fit(matrix, **params(metric=metric))
+    fitted = _fit(fit, matrix, metric=metric)
+    if not hasattr(fitted.model, "similar"):
+        raise InputError(f"SIMILAR_SALESPEOPLE lists the neighbours of model neighbors; the model file holds "
+                         f"model {fitted.model.name}")
     rows = [["Salesperson", "Distance", "Shared clients"]]
     rows += [[name, d, s] for name, d, s in fitted.model.similar(salesperson, _count(n))]
     return rows
@@ -55,7 +74,7 @@ def similar_salespeople(fit, matrix, salesperson, n=None, metric=None):
 
 def recommend_clients(fit, matrix, salesperson, n=None, k=None, metric=None, weighting=None, model=None,
                       settings=None):
-    fitted = fit(matrix, **params(model, settings, k=k, metric=metric, weighting=weighting))
+    fitted = _fit(fit, matrix, model, settings, k=k, metric=metric, weighting=weighting)
     m = fitted.matrix
     i = m.salesperson_index(salesperson)
     values = fitted.filled.values
@@ -67,12 +86,19 @@ def recommend_clients(fit, matrix, salesperson, n=None, k=None, metric=None, wei
 def predict_booking_table(fit, table, salesperson, client, period=None, model=None, settings=None):
     """The bookings of a salesperson with a client in a period (the next after the table's last by default),
     from a bookings table; a known booking is itself."""
-    options = params("cp" if blank(model) else model, settings)
-    if options["model"] != "cp":
-        raise InputError(f"model {options['model']!r} predicts from a sales matrix (PREDICT_BOOKING); a bookings "
-                         "table over periods is read by model cp")
-    fitted = fit(table, table=True, **options)
-    tensor = fitted.matrix
+    if model_reference(table) is not None:
+        fitted = _fit(fit, table, model, settings)
+        if fitted.model.name != "cp":
+            raise InputError(f"the model file holds model {fitted.model.name}, which predicts from a sales matrix "
+                             "(PREDICT_BOOKING); periods are predicted by model cp")
+        tensor = fitted.model.tensor_
+    else:
+        options = params("cp" if blank(model) else model, settings)
+        if options["model"] != "cp":
+            raise InputError(f"model {options['model']!r} predicts from a sales matrix (PREDICT_BOOKING); a "
+                             "bookings table over periods is read by model cp")
+        fitted = fit(table, table=True, **options)
+        tensor = fitted.matrix
     label = tensor.next_period if blank(period) else _period_text(period)
     value = fitted.model.predict(salesperson, client, label).value
     if value is None or math.isnan(value):
@@ -87,9 +113,9 @@ def _period_text(period) -> str:
 
 
 def fill_matrix(fit, matrix, k=None, metric=None, weighting=None, by=None, model=None, settings=None):
-    fitted = fit(matrix, **params(model, settings, k=k, metric=metric, weighting=weighting, by=by))
+    fitted = _fit(fit, matrix, model, settings, k=k, metric=metric, weighting=weighting, by=by)
     m, values = fitted.matrix, fitted.filled.values
-    title = matrix[0][0] if matrix and matrix[0] else None
+    title = matrix[0][0] if model_reference(matrix) is None and matrix and matrix[0] else None
     rows = [[title if title is not None else ""] + list(m.clients)]
     for name, row in zip(m.salespeople, values):
         rows.append([name] + ["" if math.isnan(v) else float(v) for v in row])
@@ -104,13 +130,27 @@ def evaluate_model(fit, matrix, model=None, folds=None, seed=None, repeats=None,
     from .core.evaluate import cross_validate
     from .core.models import make_model
 
-    p = params(model, settings)
     folds, seed = _count(folds, 5, "folds", 2), _count(seed, 0, "seed", 0)
     repeats = _count(repeats, 1, "repeats", 1)
-    evaluation = cross_validate(fit(matrix, **p).matrix, make_model(**p), folds=folds, repeats=repeats, seed=seed)
+    if model_reference(matrix) is not None:  # the model file's model and its training data
+        fitted = _fit(fit, matrix, model, settings)
+        data, unfitted = fitted.matrix, fitted.model.clone()
+    else:
+        p = params(model, settings)
+        data, unfitted = fit(matrix, **p).matrix, make_model(**p)
+    evaluation = cross_validate(data, unfitted, folds=folds, repeats=repeats, seed=seed)
     rows = evaluation.table()
     width = len(rows[0])
     return rows + [[""] * width, [evaluation.verdict()] + [""] * (width - 1)]
+
+
+def model_info(fit, model):
+    """The card of a model file: rows of (what, value)."""
+    from .core.persist import card_rows
+
+    if model_reference(model) is None:
+        raise InputError("MODEL_INFO takes a model file: its path, or its name in the models folder")
+    return card_rows(_fit(fit, model).model.card_)
 
 
 def assign_clients(fit, matrix, capacity=None, keep_bonus=None, keep_share=None, owners_per_client=None,
@@ -119,7 +159,7 @@ def assign_clients(fit, matrix, capacity=None, keep_bonus=None, keep_share=None,
     bookings, today's owner, kept / moved / new, booking or prediction; then a blank row and the summary."""
     from .core.assign import assign
 
-    fitted = fit(matrix, **params(model, settings))
+    fitted = _fit(fit, matrix, model, settings)
     a = assign(fitted.matrix, filled=fitted.filled,
                capacity=None if blank(capacity) else _count(capacity, name="capacity", low=0),
                keep_bonus=0.0 if blank(keep_bonus) else _amount(keep_bonus, "keep_bonus"),
@@ -148,8 +188,9 @@ FUNCTIONS = {
     "FILL_MATRIX": (fill_matrix, "table"),
     "EVALUATE_MODEL": (evaluate_model, "table"),
     "PREDICT_BOOKING_TABLE": (predict_booking_table, "scalar"),
+    "MODEL_INFO": (model_info, "table"),
     "ASSIGN_CLIENTS": (assign_clients, "table"),
 }
 
-#: name -> its arguments, in order (the first is always the matrix)
+#: name -> its arguments, in order (the first is always the matrix, or a model file)
 ARGUMENTS = {name: f.__code__.co_varnames[1:f.__code__.co_argcount] for name, (f, _) in FUNCTIONS.items()}

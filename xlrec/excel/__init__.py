@@ -11,6 +11,7 @@ from .udfs import (
     EVALUATE_MODEL,
     EXPLAIN_BOOKING,
     FILL_MATRIX,
+    MODEL_INFO,
     PREDICT_BOOKING,
     PREDICT_BOOKING_TABLE,
     RECOMMEND_CLIENTS,
@@ -18,5 +19,6 @@ from .udfs import (
 )
 
 __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
-           "EVALUATE_MODEL", "PREDICT_BOOKING_TABLE", "main", "fill_blanks", "clear_predictions", "fill_blanks_script", "clear_predictions_script",
-           "ASSIGN_CLIENTS", "assign_clients", "assign_clients_script"]
+           "EVALUATE_MODEL", "PREDICT_BOOKING_TABLE", "MODEL_INFO", "ASSIGN_CLIENTS", "main", "fill_blanks",
+           "clear_predictions", "fill_blanks_script", "clear_predictions_script", "assign_clients",
+           "assign_clients_script"]

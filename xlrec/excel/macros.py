@@ -135,7 +135,9 @@ def fill_blanks(book, **params):
     """Fill every blank of the selected matrix of ``book``; returns the one-line summary.
 
     The model is the one ``params`` name, else the one the workbook's ``xlrec.conf`` sheet sets (rows of a
-    setting and its value: ``model | baseline``, ``k | 3``), else the article's neighbour model."""
+    setting and its value: ``model | baseline``, ``k | 3``; or ``model_file | pipeline-2026Q3``: a model
+    trained by ``xlrec train``, found by its path or in the models folder ``XLREC_MODELS``), else the
+    article's neighbour model."""
     try:
         params = params or _conf(book)
         sheet, r0, c0, cells = _target(book)
@@ -144,7 +146,14 @@ def fill_blanks(book, **params):
         earlier, typed = match_record(matrix, record)
         fit = matrix.with_blanks(earlier)
         explain = int((~fit.known).sum()) <= NOTE_LIMIT  # a note each, up to NOTE_LIMIT blanks
-        result = make_model(**params).fit(fit).fill(explain=explain)
+        remarks = []
+        if "model_file" in params:  # trained elsewhere: applied without fitting, new names folded in
+            from ..sheet.models import load_cached
+
+            folded = load_cached(params["model_file"]).fold_in(fit)
+            result, remarks = folded.fill(explain=explain), [f"model file {params['model_file']}"] + folded.remarks
+        else:
+            result = make_model(**params).fit(fit).fill(explain=explain)
         written = result.predicted | result.fallback
         notes = note_texts(result) if explain else {}
         people = record.people_notes if record is not None else frozenset()
@@ -174,7 +183,7 @@ def fill_blanks(book, **params):
         bottom = cell_address(r0 + len(cells) - 1, c0 + len(cells[0]) - 1)
         message = f"xlrec: {result.summary()} in {sheet.name}!{top}:{bottom}"
         sums = formulas_over(_formulas(sheet), sheet.name, (r0 + 1, c0 + 1), written)
-        for phrase in (typed_over_phrase(int((typed & matrix.known).sum())), formulas_phrase(sums)):
+        for phrase in (*remarks, typed_over_phrase(int((typed & matrix.known).sum())), formulas_phrase(sums)):
             if phrase:
                 message += f"; {phrase}"
     except XlrecError as exc:

@@ -19,15 +19,16 @@ import xlwings as xw
 from .. import functions
 from ..core.models import DEFAULT_MODEL, MODELS, format_amount
 from ..exceptions import NotFoundError, XlrecError
-from ..sheet.cache import default_cache
+from ..sheet.cache import fitted_for
 
 __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
-           "EVALUATE_MODEL", "PREDICT_BOOKING_TABLE", "ASSIGN_CLIENTS"]
+           "EVALUATE_MODEL", "PREDICT_BOOKING_TABLE", "MODEL_INFO", "ASSIGN_CLIENTS"]
 
 # Office.js runtimes (xlwings Server, xlwings Lite) turn the text "#N/A" into a real error value
 _ERROR_VALUES = os.environ.get("XLWINGS_ON_SERVER") == "true" or sys.platform == "emscripten"
 
-_MATRIX_DOC = "The sales matrix, with client names in its first row and salesperson names in its first column"
+_MATRIX_DOC = ("The sales matrix, with client names in its first row and salesperson names in its first column; "
+               "or a model file: its path, or its name in the models folder (XLREC_MODELS)")
 
 
 def _docs() -> dict:
@@ -46,6 +47,7 @@ def _docs() -> dict:
                  "default 5)",
         "seed": "How the bookings are dealt into folds (a whole number of at least 0; default 0)",
         "repeats": "Different dealings into folds, pooled (default 1)",
+        "model_file": "A model file: its path, or its name in the models folder (XLREC_MODELS)",
         "settings": 'Other parameters of the model: a range of two columns (name, value) or text such as '
                     '"reg_client=5; iterations=20"',
     }
@@ -60,7 +62,7 @@ _DOCS = _docs()
 
 def _fitted(matrix, **options):
     cells = matrix if matrix and isinstance(matrix[0], list) else [matrix]
-    return default_cache.get(cells, **options)
+    return fitted_for(cells, **options)
 
 
 def _safe(shape, f, *args):
@@ -139,6 +141,13 @@ def EVALUATE_MODEL(matrix, model=None, folds=None, seed=None, repeats=None, sett
 def PREDICT_BOOKING_TABLE(table, salesperson, client, period=None, model=None, settings=None):
     """Predicted bookings of a salesperson with a client in a period, from a table of bookings over periods."""
     return _safe("scalar", functions.predict_booking_table, table, salesperson, client, period, model, settings)
+
+
+@xw.func
+@xw.arg("model", doc="A model file: its path, or its name in the models folder (XLREC_MODELS)")
+def MODEL_INFO(model):
+    """The card of a model file: the model, its parameters, its training data and scores."""
+    return _safe("table", functions.model_info, model)
 
 
 _ASSIGN_DOCS = {

@@ -11,6 +11,8 @@ Excel saved with the workbook, when there is one, and reported too.
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
 from .. import functions
-from ..core.models import make_model
+from ..core.models import Model, make_model
 from ..exceptions import NotFoundError, XlrecError
 from ..sheet.cache import Fitted, _table
 from ..sheet.cells import cell_address, matrix_from_cells
@@ -44,11 +46,14 @@ class ConvertReport:
     unevaluable: list = field(default_factory=list)  # (address, formula, reason): left as formulas
     saved_values: list = field(default_factory=list)  # (address, reason): Excel's saved value was used
     dropped: list = ()
+    remarks: list = field(default_factory=list)  # what a model file folded in
 
     def summary(self) -> str:
         text = f"{self.output}: converted {self.converted:,} formula cells to values"
         if self.spilled:
             text += f" (and {self.spilled:,} cells of spilled tables)"
+        for remark in self.remarks:
+            text += f"; {remark}"
         if self.errors:
             address, code, reason = self.errors[0]
             more = f" and {len(self.errors) - 1} more" if len(self.errors) > 1 else ""
@@ -105,8 +110,9 @@ class _Cycle(Exception):
 class _Book:
     """Cell values of a workbook, formulas evaluated on demand (each once) and cached."""
 
-    def __init__(self, wb, path):
+    def __init__(self, wb, path, model_file=None):
         self.wb, self.path = wb, path
+        self.model_file = model_file  # a fitted model applied to every matrix (--model-file), or None
         self.values = {}  # (sheet, row, col) -> value
         self.trees = {}  # (sheet, row, col) -> parsed formula
         self.active = set()  # the formula cells being evaluated
@@ -355,13 +361,26 @@ class _Book:
 
     # --- the xlrec functions
     def _fit(self, cells, table=False, **params):
-        key = (id(cells), table, tuple(sorted(params.items())))
+        from ..sheet.models import FoldedFitted, default_models, model_reference, resolve_model
+
+        ref = model_reference(cells)
+        if ref is not None:  # a model file named in the formula: relative to the workbook's folder
+            path = resolve_model(ref, None if os.environ.get("XLREC_MODELS") else Path(self.path).parent)
+            return default_models.get(path)
+        with_file = self.model_file is not None and not table
+        key = (id(cells), table, () if with_file else tuple(sorted(params.items())))
         fitted = self.fits.get(key)
         if fitted is None:
             sheet, row, col = self.origins.get(id(cells), (None, 1, 1))
             rows = [[v.code if isinstance(v, XlError) else v for v in r] for r in cells]
             matrix = _table(rows) if table else matrix_from_cells(rows, sheet=sheet, origin=(row, col))
-            fitted = self.fits[key] = Fitted(matrix, make_model(**params).fit(matrix))
+            if with_file:
+                folded = self.model_file.fold_in(matrix)
+                self.report.remarks += [r for r in folded.remarks if r not in self.report.remarks]
+                fitted = FoldedFitted(folded)
+            else:
+                fitted = Fitted(matrix, make_model(**params).fit(matrix))
+            self.fits[key] = fitted
         return fitted
 
     def _xlrec(self, name):
@@ -399,13 +418,19 @@ def _write(cell, v):
         put(cell, None if isinstance(v, str) and v == "" else v)
 
 
-def convert_workbook(input_path, output_path, *, values_only=False, force=False) -> ConvertReport:
+def convert_workbook(input_path, output_path, *, values_only=False, force=False, model_file=None) -> ConvertReport:
     """Write ``output_path``: ``input_path`` with its xlrec formulas (every formula with ``values_only``)
-    replaced by their values. The input is never written."""
+    replaced by their values. The input is never written. With ``model_file`` (a path, a name in the models
+    folder, or a loaded model), every function over a matrix uses that model, applied to the matrix without
+    fitting (new salespeople and clients folded in), whatever model its arguments name."""
     input_path, output_path = check_output(input_path, output_path)
+    if model_file is not None and not isinstance(model_file, Model):
+        from ..sheet.models import load_cached
+
+        model_file = load_cached(model_file)
     wb = load_workbook(input_path, force=force)
     report = ConvertReport(output_path, dropped=wb.xlrec_dropped)
-    book = _Book(wb, input_path)
+    book = _Book(wb, input_path, model_file)
     book.report = report
 
     targets = []  # (ws, cell, formula, is_array)

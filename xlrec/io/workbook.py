@@ -23,7 +23,7 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from ..core.matrix import SalesMatrix, _label, shown
-from ..core.models import FillResult, make_model
+from ..core.models import FillResult, Model, make_model
 from ..exceptions import InputError, WorkbookError
 from ..files import write_atomic
 from ..sheet.cells import (
@@ -411,16 +411,23 @@ class FillPlan:
 
 
 def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, remarks=(), progress=None,
-              fitted=None, **params) -> FillPlan:
+              fitted=None, model_file=None, **params) -> FillPlan:
     """Read the matrix at ``bounds`` of a sheet's ``values`` (formula cells as their ``cached`` values), tell
     xlrec's earlier predictions from bookings by ``record``, and fill it with the model that ``params``
     name (:func:`~xlrec.core.models.make_model`), or with ``fitted(matrix)``, a model already fitted elsewhere
-    that answers for this matrix (cp fitted once over a workbook's period sheets). ``remarks`` (how the
-    matrix was found) start the plan's remarks."""
+    that answers for this matrix (cp fitted once over a workbook's period sheets), or with the fitted
+    ``model_file`` (a model read from a file: applied without fitting, new salespeople and clients folded in,
+    :meth:`~xlrec.core.models.Model.fold_in`). ``remarks`` (how the matrix was found) start the plan's
+    remarks."""
     matrix, earlier, typed = read_sheet(values, bounds, title, record, cached)
     learn = matrix.with_blanks(earlier)
-    result = _fill(fitted(learn) if fitted is not None else make_model(**params).fit(learn), progress)
     remarks = list(remarks)
+    if model_file is not None:
+        folded = model_file.fold_in(learn)
+        result = _fill(folded, progress, learn)
+        remarks += [_model_file_phrase(model_file)] + folded.remarks
+    else:
+        result = _fill(fitted(learn) if fitted is not None else make_model(**params).fit(learn), progress, learn)
     kept = typed_over_phrase(int((typed & matrix.known).sum()))
     if kept:
         remarks.append(kept)
@@ -450,10 +457,16 @@ def _with_notes(matrix) -> bool:
     return int((~matrix.known).sum()) <= NOTE_LIMIT
 
 
-def _fill(model, progress):
-    """``model.fill()``, explained when the cells will get notes, telling ``progress("predicting", done,
-    total)`` as it goes."""
-    explain = _with_notes(model.matrix_)
+def _model_file_phrase(model) -> str:
+    card = getattr(model, "card_", {})
+    name = Path(card.get("path", "the model file")).name
+    return f"predicted by model file {name} ({model.name}, trained {str(card.get('trained', '?'))[:10]})"
+
+
+def _fill(model, progress, matrix):
+    """``model.fill()`` (a fitted model's, or a :class:`~xlrec.core.models.base.FoldIn`'s) of ``matrix``,
+    explained when the cells will get notes, telling ``progress("predicting", done, total)`` as it goes."""
+    explain = _with_notes(matrix)
     if progress is None:
         return model.fill(explain=explain)
     return model.fill(explain=explain, progress=lambda done, total: progress("predicting", done, total))
@@ -755,7 +768,7 @@ def _sheet_jobs(input_path, package, sheet, cell_range, all_sheets):
 
 
 def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_sheets=False, force=False,
-                  progress=None, **params):
+                  progress=None, model_file=None, **params):
     """Fill every blank of the sales matrix in ``input_path`` (of every sheet's, with ``all_sheets``) and write
     the result to ``output_path``.
 
@@ -772,10 +785,14 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_s
     --period P`` writes it): cp is fitted once on every sheet's matrix together and fills each sheet's blanks
     for that sheet's period (:meth:`~xlrec.core.models.CPModel.for_period`); a :class:`BookReport` is
     returned. Any other model fills each sheet from its own matrix.
+
+    ``model_file`` (a path, a name in the models folder, or a model read from a file) fills with a model trained
+    by ``xlrec train`` instead (:func:`plan_fill`); ``params`` must then be empty.
     """
     input_path, output_path = check_output(input_path, output_path)
     if all_sheets and (sheet is not None or cell_range is not None):
         raise InputError("--all-sheets fills the matrix of every sheet: leave out --sheet and --range")
+    model_file = _model_file(model_file, params)
     dropped = check_file(input_path, force=True)
     package = _package(input_path)
     periods = params.get("model") == "cp" and sheet is None and cell_range is None
@@ -793,7 +810,7 @@ def fill_workbook(input_path, output_path, *, sheet=None, cell_range=None, all_s
         record, record_at = records.get(title, (None, None))
         fit, remark = fitted.get(title, (None, None))
         plan = plan_fill(values, bounds, title, record, cached, remarks + ([remark] if remark else []), progress,
-                         fitted=fit, **params)
+                         fitted=fit, model_file=model_file, **params)
         rows = plan.record() if record is not None or plan.written.any() else None
         name = record_at or record_sheet_name(names, title, {})
         if record_at is None and rows is not None:
@@ -918,10 +935,30 @@ def read_matrix_for_model(input_path, *, sheet=None, cell_range=None) -> SalesMa
     return matrix.with_blanks(match_record(matrix, record)[0])
 
 
-def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_range=None, **params):
-    """Predict and explain one cell of the workbook's sales matrix (read by :func:`read_matrix_for_model`)."""
+def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_range=None, model_file=None,
+                          **params):
+    """Predict and explain one cell of the workbook's sales matrix (read by :func:`read_matrix_for_model`),
+    with the model ``params`` name, or with ``model_file`` (:func:`fill_workbook`)."""
+    model_file = _model_file(model_file, params)
     matrix = read_matrix_for_model(input_path, sheet=sheet, cell_range=cell_range)
+    if model_file is not None:
+        return model_file.fold_in(matrix).predict(salesperson, client)
     return make_model(**params).fit(matrix).predict(salesperson, client)
+
+
+def _model_file(model_file, params):
+    """The fitted model of ``model_file`` (a path, a name in the models folder, or a loaded model), or None;
+    a model file fixes the model and its parameters, so ``params`` must then be empty."""
+    if model_file is None:
+        return None
+    if params:
+        raise InputError(f"--model-file: the model file fixes the model and its parameters; leave out "
+                         f"{', '.join('--model' if k == 'model' else '--' + k.replace('_', '-') for k in params)}")
+    if isinstance(model_file, Model):
+        return model_file
+    from ..sheet.models import load_cached
+
+    return load_cached(model_file)
 
 
 def _locate_and_read(wb, path, sheet, cell_range):

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core.matrix import SalesMatrix
 from ..core.models import make_model
+from ..exceptions import InputError
 from .cells import matrix_from_cells
 
 __all__ = ["Fitted", "FitCache", "default_cache"]
@@ -141,3 +142,18 @@ def _same(a, b) -> bool:
 
 #: the cache the Excel functions share
 default_cache = FitCache()
+
+
+def fitted_for(cells, **params):
+    """What the Excel functions fit: the model file that ``cells`` name (one cell of text,
+    :mod:`.models`), else the matrix ``cells`` hold with ``params``, both through the shared caches."""
+    from .models import default_models, model_reference, resolve_model
+
+    ref = model_reference(cells)
+    if ref is not None:
+        try:
+            return default_models.get(resolve_model(ref, check=False))
+        except InputError:
+            resolve_model(ref)  # a file that is not there: the message naming the models folder
+            raise
+    return default_cache.get(cells, **params)

@@ -71,13 +71,24 @@ def params(model=None, settings=None, **given) -> dict:
 
 def conf_params(rows) -> dict:
     """The model settings of an ``xlrec.conf`` sheet (its cells as rows): a row ``model | baseline`` names the
-    model, other rows its parameters (``k | 3``); blank rows, and a header row ``setting | value``, are
-    skipped. Errors name the sheet."""
+    model, other rows its parameters (``k | 3``); or a row ``model_file | pipeline-2026Q3`` names a model
+    file (a path, or a name in the models folder), which is then the whole setting: ``{"model_file": ...}``.
+    Blank rows, and a header row ``setting | value``, are skipped. Errors name the sheet."""
     pairs = settings_pairs([list(r) for r in rows])
     if pairs and str(pairs[0][0]).strip().lower() in ("setting", "settings", "name", "parameter"):
         pairs = pairs[1:]  # a header row
-    model = [v for k, v in pairs if str(k).strip().lower() == "model"]
-    rest = [(k, v) for k, v in pairs if str(k).strip().lower() != "model"]
+    def name(k):
+        return str(k).strip().lower().replace(" ", "_").replace("-", "_")
+
+    model = [v for k, v in pairs if name(k) == "model"]
+    files = [v for k, v in pairs if name(k) == "model_file" and not blank(v)]
+    rest = [(k, v) for k, v in pairs if name(k) not in ("model", "model_file")]
+    if files:  # a model file fixes the model and its parameters
+        if model or rest:
+            what = "model" if model else str(rest[0][0]).strip()
+            raise InputError(f"sheet {CONF_SHEET}: model_file fixes the model and its parameters; remove the "
+                             f"row {what!r} (or the row model_file)")
+        return {"model_file": str(files[-1]).strip()}
     try:
         return params(model[-1] if model else None, rest)
     except InputError as exc:

@@ -18,17 +18,19 @@ the public methods, which cross-validation calls directly), ``explain`` and ``de
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
 
-from ...exceptions import InputError
+from ...exceptions import InputError, NotFoundError
 from ..matrix import SalesMatrix
 from .explanation import Explanation
+from ..matrix import _key, _label, shown
 from .params import check_params, did_you_mean
 
-__all__ = ["Model", "FillResult", "as_matrix"]
+__all__ = ["Model", "FillResult", "FoldIn", "as_matrix"]
 
 
 def as_matrix(matrix) -> SalesMatrix:
@@ -308,6 +310,16 @@ class Model(ABC):
                   "known_values": m.values[rows, cols].astype(np.float64), **self._learned_arrays()}
         return meta, arrays
 
+    #: the arrays of the state beyond the known cells: name -> (shape, dtype kind "f" or "i"), a shape entry a
+    #: whole number or a dimension's name ("salespeople", "clients", "rank": the parameter, "periods"); what a
+    #: model file must hold, checked before :meth:`from_state` uses it (:mod:`xlrec.core.persist`)
+    STATE_ARRAYS: dict = {}
+    #: the learned scalars of the state's meta, each a finite number
+    STATE_NUMBERS: tuple = ()
+    #: whether the state's arrays alone predict (the sales matrix is then built only when a fill, an
+    #: explanation or a look-up by label needs it); False: the state is the matrix, fitted again on loading
+    STATE_PREDICTS = False
+
     @classmethod
     def from_state(cls, meta: dict, arrays: dict) -> "Model":
         """The fitted model that :meth:`to_state` described, without fitting again."""
@@ -315,11 +327,160 @@ class Model(ABC):
             raise InputError(f"this state is of model {meta.get('model')!r}, not {cls.name!r}")
         model = cls(**meta["params"])
         model.check()
-        sp, cl = meta["salespeople"], meta["clients"]
-        values = np.full((len(sp), len(cl)), np.nan)
-        values[arrays["known_rows"], arrays["known_cols"]] = arrays["known_values"]
-        model._restore(SalesMatrix(sp, cl, values), meta.get("learned", {}), arrays)
+        sp, cl = tuple(meta["salespeople"]), tuple(meta["clients"])
+        rows, cols, known = arrays["known_rows"], arrays["known_cols"], arrays["known_values"]
+
+        def build():
+            values = np.full((len(sp), len(cl)), np.nan)
+            values[rows, cols] = known
+            return SalesMatrix(sp, cl, values)
+
+        model._state_cells = (sp, cl, rows, cols, known)
+        if cls.STATE_PREDICTS:
+            model._matrix_source = build
+            model._restore(None, meta.get("learned", {}), arrays)
+        else:
+            model._restore(build(), meta.get("learned", {}), arrays)
         return model
+
+    # the fitted matrix: set by fit, or built on first use for a model read from a file (``_matrix_source``)
+    @property
+    def matrix_(self):
+        d = self.__dict__
+        if "_matrix" not in d:
+            source = d.get("_matrix_source")
+            if source is None:
+                raise AttributeError("matrix_")
+            d["_matrix"] = source()
+        return d["_matrix"]
+
+    @matrix_.setter
+    def matrix_(self, matrix):
+        self.__dict__["_matrix"] = matrix
+        self.__dict__.pop("_matrix_source", None)
+        self.__dict__.pop("_state_cells", None)
+        self.__dict__.pop("_lookup", None)
+
+    def _trained_labels(self):
+        """(salespeople, clients) the model was fitted on, without building the matrix."""
+        cells = self.__dict__.get("_state_cells")
+        if cells is not None:
+            return cells[0], cells[1]
+        return self.matrix_.salespeople, self.matrix_.clients
+
+    def value(self, salesperson, client) -> float:
+        """One cell by its labels: the booking when known, else the model's prediction (its fallback's where
+        it has none), NaN when there is none. For a model read from a file whose state predicts, neither the
+        matrix nor a fill is built: this is the fast path of one Excel formula over a model file."""
+        self._check_fitted()
+        rows_of, cols_of, keys, known = self._lookups()
+        i = rows_of.get(_key(_label(salesperson)))
+        j = cols_of.get(_key(_label(client)))
+        if i is None or j is None:
+            raise NotFoundError(_not_found(salesperson if i is None else client,
+                                           "salesperson" if i is None else "client", rows_of if i is None
+                                           else cols_of, self._trained_labels()[0 if i is None else 1]))
+        at = i * len(cols_of) + j
+        t = int(np.searchsorted(keys, at))
+        if t < keys.size and keys[t] == at:
+            return float(known[t])
+        rr, cc = np.array([i], dtype=np.intp), np.array([j], dtype=np.intp)
+        v = float(self._predict_cells(rr, cc)[0])
+        if math.isnan(v):
+            fb = self._fallback_model()
+            if fb is not None:
+                v = float(fb._predict_cells(rr, cc)[0])
+        return v
+
+    def _lookups(self):
+        """({salesperson key: row}, {client key: column}, sorted keys row * n_clients + column of the known
+        cells, their values): built once."""
+        cached = self.__dict__.get("_lookup")
+        if cached is None:
+            cells = self.__dict__.get("_state_cells")
+            if cells is not None:
+                sp, cl, rows, cols, known = cells
+            else:
+                m = self.matrix_
+                sp, cl = m.salespeople, m.clients
+                rows, cols = np.nonzero(m.known)
+                known = m.values[rows, cols]
+            keys = np.asarray(rows, dtype=np.int64) * len(cl) + np.asarray(cols, dtype=np.int64)
+            if keys.size > 1 and not (keys[1:] > keys[:-1]).all():
+                order = np.argsort(keys, kind="stable")
+                keys, known = keys[order], np.asarray(known)[order]
+            cached = self.__dict__["_lookup"] = ({_key(s): i for i, s in enumerate(sp)},
+                                                  {_key(c): j for j, c in enumerate(cl)}, keys, known)
+        return cached
+
+    # -- folding in ------------------------------------------------------------------------------------------
+
+    def fold_in(self, matrix) -> "FoldIn":
+        """Apply this fitted model to ``matrix`` without fitting it again: cells of salespeople and clients the
+        model knows are predicted by the model; a salesperson or client it does not know is folded in from
+        its known bookings in ``matrix`` (how depends on the model: see its ``_fold_in``).
+
+        Parameters
+        ----------
+        matrix : SalesMatrix
+            Its labels are matched to the model's as names are (trimmed, case-insensitively).
+
+        Returns
+        -------
+        FoldIn
+        """
+        self._check_fitted()
+        matrix = as_matrix(matrix)
+        sp, cl = self._trained_labels()
+        rows_of = {_key(s): i for i, s in enumerate(sp)}
+        cols_of = {_key(c): j for j, c in enumerate(cl)}
+        rmap = np.array([rows_of.get(_key(s), -1) for s in matrix.salespeople], dtype=np.intp)
+        cmap = np.array([cols_of.get(_key(c), -1) for c in matrix.clients], dtype=np.intp)
+        if (rmap >= 0).all() and (cmap >= 0).all() and rmap.size == len(sp) and cmap.size == len(cl) \
+                and (rmap == np.arange(rmap.size)).all() and (cmap == np.arange(cmap.size)).all() \
+                and self._same_known(matrix):
+            return FoldIn(self, matrix, [])  # the matrix the model was fitted on
+        model, remarks = self._fold_in(matrix, rmap, cmap)
+        new_s, new_c = int((rmap < 0).sum()), int((cmap < 0).sum())
+        if new_s or new_c:
+            what = " and ".join(p for p in (_count(new_s, "salesperson", "salespeople"),
+                                            _count(new_c, "client", "clients")) if p)
+            remarks.insert(0, f"{what} not in the model file folded in from their bookings")
+        return FoldIn(model, matrix, remarks)
+
+    def _same_known(self, matrix) -> bool:
+        _, _, keys, known = self._lookups()
+        rows, cols = np.nonzero(matrix.known)
+        return rows.size == keys.size and np.array_equal(rows.astype(np.int64) * matrix.shape[1] + cols, keys) \
+            and np.array_equal(matrix.values[rows, cols], known)
+
+    def _fold_in(self, matrix, rmap, cmap):
+        """(model fitted over ``matrix``'s labels or more, remarks). ``rmap[i]``: the model's row of the
+        matrix's salesperson i, -1 for one it does not know (``cmap`` the same for clients).
+
+        Here, for a model whose state is its bookings (the neighbour models): the model is fitted on the
+        matrix, with the salespeople and clients of the model that the matrix lacks added after its own
+        rows and columns, holding their bookings from the model: a new salesperson's neighbours are found
+        among them all. A model whose state predicts overrides this."""
+        sp, cl = self._trained_labels()
+        rows_of = {int(r) for r in rmap if r >= 0}
+        cols_of = {int(c) for c in cmap if c >= 0}
+        extra_r = [i for i in range(len(sp)) if i not in rows_of]
+        extra_c = [j for j in range(len(cl)) if j not in cols_of]
+        n, m = matrix.shape
+        values = np.full((n + len(extra_r), m + len(extra_c)), np.nan)
+        values[:n, :m] = matrix.values
+        trained = self.matrix_.values
+        r_all = np.concatenate([rmap, np.array(extra_r, dtype=np.intp)])
+        c_all = np.concatenate([cmap, np.array(extra_c, dtype=np.intp)])
+        block = trained[np.ix_(np.maximum(r_all, 0), np.maximum(c_all, 0))]
+        outside = np.ones(values.shape, dtype=bool)
+        outside[:n, :m] = False
+        take = outside & (r_all >= 0)[:, None] & (c_all >= 0)[None, :]
+        values[take] = block[take]
+        union = SalesMatrix(list(matrix.salespeople) + [sp[i] for i in extra_r],
+                            list(matrix.clients) + [cl[j] for j in extra_c], values)
+        return self.clone().fit(union), []
 
     def _learned_meta(self) -> dict:
         return {}
@@ -332,7 +493,8 @@ class Model(ABC):
         self._fit(matrix)
 
     def _check_fitted(self):
-        if not hasattr(self, "matrix_"):
+        d = self.__dict__
+        if "_matrix" not in d and "_matrix_source" not in d:
             raise InputError("this model is not fitted yet; call fit(matrix) first")
 
     def __repr__(self):
@@ -343,3 +505,52 @@ class Model(ABC):
 def unknown_parameter(model: str, key: str, names) -> str:
     options = ", ".join(names) if names else "none"
     return f"model {model!r} has no parameter {key!r}; its parameters are: {options}{did_you_mean(key, names)}"
+
+
+def _count(n, one, many) -> str:
+    return "" if not n else f"{n:,} {one if n == 1 else many}"
+
+
+def _not_found(name, kind, index, names) -> str:
+    """The message of :meth:`SalesMatrix.salesperson_index`, for the model's labels."""
+    import difflib
+
+    close = difflib.get_close_matches(_key(_label(name)), list(index), n=3, cutoff=0.6)
+    hint = "; did you mean " + " or ".join(shown(names[index[c]]) for c in close) + "?" if close else ""
+    plural = "salespeople" if kind == "salesperson" else "clients"
+    return f"unknown {kind} {shown(_label(name))}: not among the model's {len(names):,} {plural}{hint}"
+
+
+@dataclass(frozen=True, eq=False)
+class FoldIn:
+    """A fitted model applied to a matrix it was not fitted on (:meth:`Model.fold_in`).
+
+    Attributes
+    ----------
+    model : Model
+        Fitted over the matrix's salespeople and clients, first in its rows and columns (a neighbour model
+        may hold more after them: the model's own, for neighbours).
+    matrix : SalesMatrix
+        The matrix applied to.
+    remarks : list of str
+        What was folded in, and what could not be, for the summary line.
+    """
+
+    model: Model
+    matrix: SalesMatrix
+    remarks: list
+
+    def fill(self, explain=False, progress=None) -> FillResult:
+        """Every blank of :attr:`matrix` predicted, as :meth:`Model.fill` gives it."""
+        result = self.model.fill(explain=explain, progress=progress)
+        n, m = self.matrix.shape
+        if result.values.shape == (n, m):
+            return result
+        cut = (slice(0, n), slice(0, m))
+        return FillResult(self.matrix, result.values[cut], result.predicted[cut], result.fallback[cut],
+                          result.unfilled[cut], result.model, result.detail)
+
+    def predict(self, salesperson, client):
+        """One cell of :attr:`matrix`, by its labels, with its explanation."""
+        m = self.matrix
+        return self.model.explain(m.salesperson_index(salesperson), m.client_index(client))

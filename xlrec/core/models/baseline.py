@@ -88,8 +88,18 @@ class MeanModel(Model):
     def _learned_meta(self):
         return {"mean": self.mean_}
 
+    STATE_NUMBERS = ("mean",)
+    STATE_PREDICTS = True
+
     def _restore(self, matrix, learned, arrays):
-        self.matrix_, self.mean_ = matrix, float(learned["mean"])
+        if matrix is not None:
+            self.matrix_ = matrix
+        self.mean_ = float(learned["mean"])
+
+    def _fold_in(self, matrix, rmap, cmap):
+        model = self.clone()
+        model.matrix_, model.mean_ = matrix, self.mean_
+        return model, []
 
 
 class _LineMeanModel(Model):
@@ -134,8 +144,22 @@ class _LineMeanModel(Model):
     def _learned_arrays(self):
         return {"means": self.means_, "counts": self.counts_.astype(np.int64)}
 
+    STATE_PREDICTS = True
+
     def _restore(self, matrix, learned, arrays):
-        self.matrix_, self.means_, self.counts_ = matrix, arrays["means"], arrays["counts"]
+        if matrix is not None:
+            self.matrix_ = matrix
+        self.means_, self.counts_ = arrays["means"], arrays["counts"]
+
+    def _fold_in(self, matrix, rmap, cmap):
+        """A client (salesperson) the model does not know: the mean of its bookings in ``matrix``."""
+        own = cmap if self.axis == 0 else rmap
+        means, counts = _line_means(matrix, self.axis)
+        ok = own >= 0
+        means[ok], counts[ok] = self.means_[own[ok]], self.counts_[own[ok]]
+        model = self.clone()
+        model.matrix_, model.means_, model.counts_ = matrix, means, counts
+        return model, []
 
 
 class ClientMeanModel(_LineMeanModel):
@@ -151,6 +175,7 @@ class ClientMeanModel(_LineMeanModel):
     name = "client_mean"
     summary = "the mean of the client's bookings"
     axis = 0
+    STATE_ARRAYS = {"means": (("clients",), "f"), "counts": (("clients",), "i")}
 
     def describe(self):
         return "the client's mean"
@@ -162,6 +187,7 @@ class SalespersonMeanModel(_LineMeanModel):
     name = "salesperson_mean"
     summary = "the mean of the salesperson's bookings"
     axis = 1
+    STATE_ARRAYS = {"means": (("salespeople",), "f"), "counts": (("salespeople",), "i")}
 
     def describe(self):
         return "the salesperson's mean"
@@ -261,7 +287,41 @@ class BaselineModel(Model):
     def _learned_arrays(self):
         return {"salesperson_offsets": self.salesperson_offsets_, "client_offsets": self.client_offsets_}
 
+    STATE_ARRAYS = {"salesperson_offsets": (("salespeople",), "f"), "client_offsets": (("clients",), "f")}
+    STATE_NUMBERS = ("mean",)
+    STATE_PREDICTS = True
+
     def _restore(self, matrix, learned, arrays):
-        self.matrix_, self.mean_ = matrix, float(learned["mean"])
+        if matrix is not None:
+            self.matrix_ = matrix
+        self.mean_ = float(learned["mean"])
         self.salesperson_offsets_ = arrays["salesperson_offsets"]
         self.client_offsets_ = arrays["client_offsets"]
+
+    def _fold_in(self, matrix, rmap, cmap):
+        """A salesperson the model does not know gets the offset the fit's last step would give it with the
+        clients' offsets fixed: its bookings with the model's clients, less the mean and their offsets,
+        summed and divided by ``reg_salesperson`` plus their count (0 with none); a client the same against
+        the salespeople the model knows."""
+        x, mu = matrix.values, self.mean_
+        bs = np.zeros(matrix.shape[0])
+        bc = np.zeros(matrix.shape[1])
+        ok_r, ok_c = rmap >= 0, cmap >= 0
+        bs[ok_r] = self.salesperson_offsets_[rmap[ok_r]]
+        bc[ok_c] = self.client_offsets_[cmap[ok_c]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for own, other, ok, offsets, b, reg, axis in ((rmap, cmap, ok_c, bc, bs, self.reg_salesperson, 1),
+                                                          (cmap, rmap, ok_r, bs, bc, self.reg_client, 0)):
+                new = own < 0
+                if not new.any():
+                    continue
+                resid = x - mu - (offsets[None, :] if axis == 1 else offsets[:, None])
+                mask = ~np.isnan(x) & (ok[None, :] if axis == 1 else ok[:, None])
+                total = np.where(mask, resid, 0.0).sum(axis=axis)
+                count = mask.sum(axis=axis)
+                value = np.where(count > 0, total / (reg + count), 0.0)
+                b[new] = np.where(np.isfinite(value[new]), value[new], 0.0)
+        model = self.clone()
+        model.matrix_, model.mean_ = matrix, mu
+        model.salesperson_offsets_, model.client_offsets_ = bs, bc
+        return model, []

@@ -407,11 +407,83 @@ class FactorizationModel(Model):
         return {"salesperson_factors": self.salesperson_factors_, "client_factors": self.client_factors_,
                 "salesperson_offsets": self.salesperson_offsets_, "client_offsets": self.client_offsets_}
 
+    STATE_ARRAYS = {"salesperson_factors": (("salespeople", "rank"), "f"),
+                    "client_factors": (("clients", "rank"), "f"),
+                    "salesperson_offsets": (("salespeople",), "f"), "client_offsets": (("clients",), "f")}
+    STATE_NUMBERS = ("mean", "scale")
+    STATE_PREDICTS = True
+
     def _restore(self, matrix, learned, arrays):
-        self.matrix_, self.shape_ = matrix, matrix.shape
+        if matrix is not None:
+            self.matrix_ = matrix
+        self.shape_ = (arrays["salesperson_offsets"].shape[0], arrays["client_offsets"].shape[0])
         self.mean_, self.scale_ = float(learned["mean"]), float(learned["scale"])
         self.objective_ = list(learned.get("objective", []))
         self.salesperson_factors_ = arrays["salesperson_factors"]
         self.client_factors_ = arrays["client_factors"]
         self.salesperson_offsets_ = arrays["salesperson_offsets"]
         self.client_offsets_ = arrays["client_offsets"]
+
+    # -- folding in -----------------------------------------------------------------------------------------
+
+    def _fold_in(self, matrix, rmap, cmap):
+        """A salesperson the model does not know gets the factors and offset that the fit would give it with
+        the clients' fixed: the ridge (elastic net) regression of its standardized bookings, less the clients'
+        offsets, on ``[1, q_c]`` over the model's clients it booked, regularized by ``l2`` (``l1``) times
+        its ``reg_weight`` of those bookings (one half-sweep of the fit, for that row alone). A client the
+        model does not know: the same against the salespeople's factors. One with no booking among the
+        model's (clients) keeps zero factors and offset, as in the fit."""
+        n, m = matrix.shape
+        P, Q = _take(self.salesperson_factors_, rmap), _take(self.client_factors_, cmap)
+        bs, bc = _take(self.salesperson_offsets_, rmap), _take(self.client_offsets_, cmap)
+        z = (matrix.values - self.mean_) / self.scale_
+        remarks = []
+        for side, kind, of in ((0, "salespeople", "clients"), (1, "clients", "salespeople")):
+            own, other = (rmap, cmap) if side == 0 else (cmap, rmap)
+            new = np.flatnonzero(own < 0)
+            if new.size == 0:
+                continue
+            used = other >= 0
+            zz = (z if side == 0 else z.T)[np.ix_(new, np.flatnonzero(used))]
+            trained = other[used]
+            factors = self.client_factors_ if side == 0 else self.salesperson_factors_
+            offsets = self.client_offsets_ if side == 0 else self.salesperson_offsets_
+            f, b, none = self._solve_rows(zz, trained, factors, offsets)
+            (P if side == 0 else Q)[new] = f
+            (bs if side == 0 else bc)[new] = b
+            if none:
+                remarks.append(f"{none:,} of them with no booking among the model's {of}: the mean and offsets "
+                               "alone")
+        model = self.clone()
+        model.matrix_, model.shape_ = matrix, (n, m)
+        model.mean_, model.scale_, model.objective_ = self.mean_, self.scale_, list(self.objective_)
+        model.salesperson_factors_, model.client_factors_ = P, Q
+        model.salesperson_offsets_, model.client_offsets_ = bs, bc
+        return model, remarks
+
+    def _solve_rows(self, zz, trained, factors, offsets):
+        """(factors, offsets, how many had no booking) of the rows of ``zz`` (standardized bookings, NaN
+        blank, over the other side's rows ``trained`` of ``factors``/``offsets``)."""
+        known = ~np.isnan(zz)
+        rr, cc = np.nonzero(known)
+        nr, k = zz.shape[0], factors.shape[1]
+        with_bias = bool(self.biases)
+        target = zz[rr, cc] - (offsets[trained[cc]] if with_bias else 0.0)
+        side = _Side(rr, cc, nr, zz.shape[1])
+        counts = np.bincount(rr, minlength=nr)
+        weight = REG_WEIGHTS[self.reg_weight](counts)
+        w = np.zeros((nr, k + 1 if with_bias else k))
+        _gram_solve(side, target[side.perm], factors[trained], w, float(self.l2) * weight,
+                    float(self.l1) * weight, bool(self.nonnegative), with_bias)
+        w[counts == 0] = 0.0
+        if with_bias:
+            return w[:, 1:], w[:, 0], int((counts == 0).sum())
+        return w, np.zeros(nr), int((counts == 0).sum())
+
+
+def _take(a, index):
+    """``a``'s rows at ``index``, zero where the index is -1."""
+    out = np.zeros((index.size,) + a.shape[1:])
+    ok = index >= 0
+    out[ok] = a[index[ok]]
+    return out

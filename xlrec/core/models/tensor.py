@@ -416,6 +416,17 @@ class CPModel(Model):
                 "period_factors": self.period_factors_, "salesperson_offsets": self.salesperson_offsets_,
                 "client_offsets": self.client_offsets_, "period_offsets": self.period_offsets_}
 
+    STATE_ARRAYS = {"tensor_rows": (("cells",), "i"), "tensor_cols": (("cells",), "i"),
+                    "tensor_periods": (("cells",), "i"), "tensor_values": (("cells",), "f"),
+                    "salesperson_factors": (("salespeople", "rank"), "f"), "client_factors": (("clients", "rank"), "f"),
+                    "period_factors": (("periods", "rank"), "f"), "salesperson_offsets": (("salespeople",), "f"),
+                    "client_offsets": (("clients",), "f"), "period_offsets": (("periods",), "f")}
+    STATE_NUMBERS = ("mean", "scale")
+
+    def _fold_in(self, matrix, rmap, cmap):
+        raise InputError("a cp model file predicts periods of a bookings table; it is not applied to a sales "
+                         "matrix (train cp again on the bookings, or train another model for the matrix)")
+
     def _restore(self, matrix, learned, arrays):
         periods = list(learned["periods"])
         values = np.full((len(matrix.salespeople), len(matrix.clients), len(periods)), np.nan)

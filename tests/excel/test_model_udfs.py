@@ -1,0 +1,125 @@
+"""Model files in Excel: every function takes a model in place of a matrix (called through xlwings' own
+custom-function machinery), MODEL_INFO spills the card, a changed file is read again, and the Fill blanks
+button uses the model file named in the workbook's xlrec.conf sheet."""
+
+import os
+
+import numpy as np
+import pytest
+
+from conftest import CLIENTS, SALESPEOPLE, VALUES, article_cells
+from test_macros import _conf_sheet, payload, run, sheet_values, writes
+from test_udfs import call
+from xlrec.core.matrix import SalesMatrix
+from xlrec.core.models import make_model
+from xlrec.core.persist import save_model
+from xlrec.sheet.models import default_models
+
+MATRIX = article_cells()
+
+
+def article():
+    return SalesMatrix(SALESPEOPLE, CLIENTS, np.array(VALUES, dtype=float))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    default_models.clear()
+    yield
+    default_models.clear()
+
+
+@pytest.fixture
+def models(tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    save_model(make_model("neighbors").fit(article()), folder / "pipeline-2026Q3.xlrec", source="sales.xlsx")
+    save_model(make_model("baseline").fit(article()), folder / "baseline.xlrec")
+    monkeypatch.setenv("XLREC_MODELS", str(folder))
+    return folder
+
+
+def test_predict_booking_from_a_model_by_name_gives_what_the_matrix_gives(models):
+    assert call("PREDICT_BOOKING", "pipeline-2026Q3", "Alyssa", "Staples") == \
+        call("PREDICT_BOOKING", MATRIX, "Alyssa", "Staples")
+    assert call("PREDICT_BOOKING", "pipeline-2026Q3", "Alyssa", "Google") == [[500_000]]
+    assert call("PREDICT_BOOKING", "baseline", "Alyssa", "Staples") == \
+        call("PREDICT_BOOKING", MATRIX, "Alyssa", "Staples", None, None, None, None, "baseline")
+
+
+def test_a_model_by_path(models):
+    path = str(models / "baseline.xlrec")
+    assert call("PREDICT_BOOKING", path, "Alyssa", "Staples") == call("PREDICT_BOOKING", "baseline", "Alyssa",
+                                                                      "Staples")
+
+
+@pytest.mark.parametrize("func,args", [
+    ("EXPLAIN_BOOKING", ("Alyssa", "Staples")),
+    ("SIMILAR_SALESPEOPLE", ("Alyssa", 2)),
+    ("RECOMMEND_CLIENTS", ("Mike", 3)),
+])
+def test_every_function_over_a_matrix_takes_a_model(models, func, args):
+    assert call(func, "pipeline-2026Q3", *args) == call(func, MATRIX, *args)
+
+
+def test_fill_matrix_from_a_model(models):
+    from_model, from_matrix = call("FILL_MATRIX", "pipeline-2026Q3"), call("FILL_MATRIX", MATRIX)
+    assert from_model[1:] == from_matrix[1:] and from_model[0][1:] == from_matrix[0][1:]
+
+
+def test_model_info_spills_the_card(models):
+    card = dict((row[0], row[1]) for row in call("MODEL_INFO", "pipeline-2026Q3"))
+    assert card["Model file"] == "pipeline-2026Q3.xlrec" and card["Model"] == "neighbors"
+    assert card["Salespeople"] == 6 and card["Clients"] == 4 and card["Source"] == "sales.xlsx"
+    assert str(card["Fingerprint"]).startswith("sha256:")
+
+
+def test_a_changed_model_file_is_read_again(models):
+    loads = default_models.loads
+    first = call("PREDICT_BOOKING", "baseline", "Alyssa", "Staples")
+    path = models / "baseline.xlrec"
+    stat = os.stat(path)
+    save_model(make_model("baseline", reg_client=0.0, reg_salesperson=0.0).fit(article()), path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    second = call("PREDICT_BOOKING", "baseline", "Alyssa", "Staples")
+    assert second != first
+    assert default_models.loads == loads + 2
+    call("PREDICT_BOOKING", "baseline", "Alyssa", "Staples")
+    assert default_models.loads == loads + 2  # unchanged: not read again
+
+
+def test_model_arguments_beside_a_model_file_are_refused(models):
+    assert call("PREDICT_BOOKING", "baseline", "Alyssa", "Staples", 3) == \
+        [["xlrec: k: a model file fixes the model and its parameters; leave k blank when the first argument names "
+          "a model file"]]
+
+
+def test_an_unknown_model_and_a_hostile_file_are_messages(models):
+    out = call("PREDICT_BOOKING", "nope", "Alyssa", "Staples")
+    assert out == [[f"xlrec: no model 'nope' in the models folder {models} (XLREC_MODELS); it holds: baseline, "
+                    "pipeline-2026Q3"]]
+    (models / "evil.xlrec").write_bytes(b"cos\nsystem\n(S'echo hi'\ntR.")
+    out = call("PREDICT_BOOKING", "evil", "Alyssa", "Staples")[0][0]
+    assert out.startswith("xlrec: ") and "not loaded: not a model file (not a zip archive" in out
+
+
+def test_an_unknown_name_in_a_model_is_a_real_na(models):
+    assert call("PREDICT_BOOKING", "baseline", "Nobody", "Staples") == [[{"type": "Error",
+                                                                         "errorType": "NotAvailable"}]]
+
+
+def test_the_fill_blanks_button_uses_the_model_file_of_the_conf_sheet(models):
+    conf = _conf_sheet([["setting", "value"], ["model_file", "baseline"]])
+    book, message, actions = run(payload(sheet_values(), extra_sheets=[conf]))
+    assert message.startswith("xlrec: filled 6 of 6 blank cells in Sales!A1:E7; model file baseline")
+    expected = make_model("baseline").fit(article()).fill().values
+    for key, values in writes(actions, "setValues").items():
+        r, c = divmod(key, 1000)
+        assert values == [[pytest.approx(expected[r - 1, c - 1], rel=1e-12)]]
+
+
+def test_the_button_refuses_a_model_file_with_parameters(models):
+    conf = _conf_sheet([["model_file", "baseline"], ["k", 3]])
+    message = run(payload(sheet_values(), extra_sheets=[conf]))[1]
+    assert message == "xlrec: sheet xlrec.conf: model_file fixes the model and its parameters; remove the row " \
+                      "'k' (or the row model_file)"

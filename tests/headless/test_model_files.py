@@ -1,0 +1,157 @@
+"""``xlrec train`` and ``--model-file``: a trained model applied to workbooks gives what fitting in place gives,
+folds in new salespeople, and is refused in one line when it cannot be used."""
+
+import math
+
+import numpy as np
+import openpyxl
+import pytest
+
+from xlrec.cli import main
+from xlrec.core.models import MODELS
+from xlrec.sheet.models import default_models
+
+N, M = 12, 9
+
+
+def _values(seed=0, n=N, m=M):
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.normal(size=(n, 3)) @ rng.normal(size=(3, m)) * 100 + 1000, 2)
+    x[rng.random(x.shape) < 0.3] = np.nan
+    x[:, 0] = np.where(np.isnan(x[:, 0]), 950.0, x[:, 0])
+    return x
+
+
+def _workbook(path, x, salespeople=None, formulas=()):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sales"
+    salespeople = salespeople or [f"Rep {i}" for i in range(x.shape[0])]
+    ws.append(["Bookings"] + [f"Client {j}" for j in range(x.shape[1])])
+    for name, row in zip(salespeople, x):
+        ws.append([name] + [None if math.isnan(v) else float(v) for v in row])
+    for at, formula in formulas:
+        ws[at] = formula
+    wb.save(path)
+    return path
+
+
+def _grid(path, n=N, m=M):
+    ws = openpyxl.load_workbook(path)["Sales"]
+    return np.array([[np.nan if ws.cell(2 + i, 2 + j).value is None else ws.cell(2 + i, 2 + j).value
+                      for j in range(m)] for i in range(n)], dtype=float)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    default_models.clear()
+    yield
+    default_models.clear()
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_train_then_fill_with_the_model_file_gives_the_fill_in_place(name, tmp_path, capsys):
+    book = _workbook(tmp_path / "sales.xlsx", _values())
+    model = tmp_path / f"{name}.xlrec"
+    assert main(["train", str(book), "-o", str(model), "--model", name]) == 0
+    assert capsys.readouterr().out.startswith(f"{model}: model {name} (")
+    assert main(["fill", str(book), "-o", str(tmp_path / "with_file.xlsx"), "--model-file", str(model)]) == 0
+    summary = capsys.readouterr().out
+    assert f"predicted by model file {name}.xlrec ({name}, trained " in summary
+    assert main(["fill", str(book), "-o", str(tmp_path / "in_place.xlsx"), "--model", name]) == 0
+    np.testing.assert_array_equal(_grid(tmp_path / "with_file.xlsx"), _grid(tmp_path / "in_place.xlsx"))
+
+
+def test_cp_folds_nothing_in(tmp_path, capsys):
+    # cp predicts periods of a bookings table: its model file is applied to the matrix it was trained on
+    # (above), not to another one (said so)
+    x = _values(n=N + 1)
+    book = _workbook(tmp_path / "sales.xlsx", x[:N])
+    other = _workbook(tmp_path / "other.xlsx", x, [f"Rep {i}" for i in range(N)] + ["Newcomer"])
+    assert main(["train", str(book), "-o", str(tmp_path / "cp.xlrec"), "--model", "cp"]) == 0
+    assert main(["fill", str(other), "-o", str(tmp_path / "out.xlsx"), "--model-file", str(tmp_path / "cp.xlrec")]) == 2
+    assert "cp model file predicts periods of a bookings table" in capsys.readouterr().err
+
+
+def test_a_new_salesperson_is_folded_in_and_said(tmp_path, capsys):
+    x = _values(n=N + 1)
+    names = [f"Rep {i}" for i in range(N)] + ["Newcomer"]
+    train = _workbook(tmp_path / "train.xlsx", x[:N])
+    apply = _workbook(tmp_path / "apply.xlsx", x, names)
+    model = tmp_path / "mf.xlrec"
+    assert main(["train", str(train), "-o", str(model), "--model", "mf", "--rank", "2"]) == 0
+    assert main(["fill", str(apply), "-o", str(tmp_path / "out.xlsx"), "--model-file", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "1 salesperson not in the model file folded in from their bookings" in out
+    filled = _grid(tmp_path / "out.xlsx", n=N + 1)
+    assert not np.isnan(filled).any()
+    assert main(["predict", str(apply), "Newcomer", "Client 3", "--model-file", str(model)]) == 0
+    assert capsys.readouterr().out.startswith("Newcomer / Client 3: ")
+
+
+def test_the_model_file_fixes_the_model(tmp_path, capsys):
+    book = _workbook(tmp_path / "sales.xlsx", _values())
+    model = tmp_path / "m.xlrec"
+    assert main(["train", str(book), "-o", str(model), "--model", "baseline"]) == 0
+    assert main(["fill", str(book), "-o", str(tmp_path / "o.xlsx"), "--model-file", str(model), "--model", "mf",
+                 "--rank", "3"]) == 2
+    assert capsys.readouterr().err == "xlrec: error: --model-file fixes the model and its options; leave out " \
+                                      "--model, --rank\n"
+
+
+def test_a_model_is_found_by_name_in_the_models_folder(tmp_path, capsys, monkeypatch):
+    book = _workbook(tmp_path / "sales.xlsx", _values())
+    folder = tmp_path / "models"
+    folder.mkdir()
+    assert main(["train", str(book), "-o", str(folder / "pipeline-2026Q3.xlrec"), "--model", "mf"]) == 0
+    monkeypatch.setenv("XLREC_MODELS", str(folder))
+    assert main(["predict", str(book), "Rep 1", "Client 2", "--model-file", "pipeline-2026Q3"]) == 0
+    assert main(["predict", str(book), "Rep 1", "Client 2", "--model-file", "pipeline"]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith(f"no model 'pipeline' in the models folder {folder} (XLREC_MODELS); it holds: "
+                        "pipeline-2026Q3\n")
+
+
+def test_info_prints_the_card(tmp_path, capsys):
+    book = _workbook(tmp_path / "sales.xlsx", _values())
+    model = tmp_path / "m.xlrec"
+    assert main(["train", str(book), "-o", str(model), "--model", "mf", "--folds", "3"]) == 0
+    assert "3-fold cross-validated RMSE" in capsys.readouterr().out
+    assert main(["info", str(model)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["Model", "file", "m.xlrec"] and lines[1].split() == ["Model", "mf"]
+    assert any(line.startswith("Cross-validated rmse") for line in lines)
+    assert any(line.split()[:2] == ["Source", "sales.xlsx"] for line in lines)
+
+
+def test_info_refuses_a_workbook_in_one_line(tmp_path, capsys):
+    book = _workbook(tmp_path / "sales.xlsx", _values())
+    assert main(["info", str(book)]) == 2
+    assert capsys.readouterr().err == f"xlrec: error: {book}: not loaded: unexpected member " \
+                                      "'[Content_Types].xml' (a model file holds arrays.npz, model.json)\n"
+
+
+def test_batch_with_a_model_file(tmp_path, capsys):
+    books = [_workbook(tmp_path / f"b{i}.xlsx", _values(seed=i)) for i in range(2)]
+    model = tmp_path / "m.xlrec"
+    assert main(["train", str(books[0]), "-o", str(model), "--model", "baseline"]) == 0
+    capsys.readouterr()
+    assert main(["batch", *map(str, books), "-o", str(tmp_path / "out"), "-j", "1", "-q", "--model-file",
+                 str(model)]) == 0
+    assert capsys.readouterr().out.startswith("filled 2 of 2 workbooks")
+
+
+def test_convert_with_a_model_file_and_a_formula_naming_one(tmp_path, capsys):
+    x = _values()
+    formulas = [("L2", '=PREDICT_BOOKING(A1:J13,"Rep 0","Client 1")'),
+                ("L3", '=PREDICT_BOOKING("m.xlrec","Rep 0","Client 1")')]
+    blank = next(j for j in range(M) if np.isnan(x[0, j]))
+    formulas = [(at, f.replace("Client 1", f"Client {blank}")) for at, f in formulas]
+    book = _workbook(tmp_path / "sales.xlsx", x, formulas=formulas)
+    assert main(["train", str(book), "-o", str(tmp_path / "m.xlrec"), "--model", "mf", "--rank", "2"]) == 0
+    assert main(["convert", str(book), "-o", str(tmp_path / "out.xlsx"), "--model-file", str(tmp_path / "m.xlrec")]) == 0
+    ws = openpyxl.load_workbook(tmp_path / "out.xlsx")["Sales"]
+    assert main(["fill", str(book), "-o", str(tmp_path / "filled.xlsx"), "--model", "mf", "--rank", "2"]) == 0
+    expected = _grid(tmp_path / "filled.xlsx")[0, blank]
+    assert ws["L2"].value == pytest.approx(expected, rel=1e-12)
+    assert ws["L3"].value == pytest.approx(expected, rel=1e-12)

@@ -1,0 +1,168 @@
+"""Model files where a spreadsheet names them: an Excel function given a model instead of a matrix, the Fill
+blanks button's ``model_file`` setting, ``--model-file``.
+
+A model argument is one cell of text: a path to a ``.xlrec`` file, or a name looked up in the models folder
+(the environment variable ``XLREC_MODELS``): ``"pipeline-2026Q3"`` is ``$XLREC_MODELS/pipeline-2026Q3.xlrec``.
+A loaded model is cached and read again when its file changes (its modification time or size).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from ..core.matrix import shown
+from ..core.persist import SUFFIX, load_model
+from ..exceptions import InputError
+
+__all__ = ["MODELS_ENV", "model_reference", "resolve_model", "ModelCache", "default_models", "LoadedFitted",
+           "FoldedFitted", "load_cached"]
+
+#: the environment variable naming the models folder
+MODELS_ENV = "XLREC_MODELS"
+
+
+def model_reference(cells):
+    """The text of a model argument, or None when ``cells`` are not one: a string, or a single cell (1 x 1)
+    holding text. A sales matrix has at least two rows, so the two never meet."""
+    v = cells
+    while isinstance(v, (list, tuple)) and len(v) == 1:
+        v = v[0]
+    if isinstance(v, str) and v.strip():
+        return v.strip()
+    return None
+
+
+def resolve_model(ref, folder=None, check=True) -> str:
+    """The path of the model file ``ref`` names: a path (it holds a folder separator or ends in .xlrec),
+    relative ones taken from the models folder when one is set; else a name in the models folder
+    (``folder``, or ``XLREC_MODELS``). With ``check``, a file that is not there is an InputError naming the
+    models folder and what it holds (without, the caller's ``os.stat`` finds out: one system call less on
+    the path of every formula)."""
+    folder = folder or os.environ.get(MODELS_ENV) or None
+    text = str(ref).strip()
+    is_path = "/" in text or "\\" in text or text.lower().endswith(SUFFIX)
+    if is_path:
+        path = os.path.expanduser(text)
+        if not os.path.isabs(path) and folder:
+            path = os.path.join(folder, path)
+    else:
+        if not folder:
+            raise InputError(f"no model named {shown(text)}: set {MODELS_ENV} to the models folder, or give "
+                             f"the path of a {SUFFIX} file")
+        path = os.path.join(folder, text + SUFFIX)
+    if check and not os.path.isfile(path):
+        if is_path:
+            raise InputError(f"{path}: no such model file")
+        names = _names(folder)
+        hint = f"; it holds: {', '.join(names[:10])}" if names else f"; it holds no {SUFFIX} file"
+        raise InputError(f"no model {shown(text)} in the models folder {folder} ({MODELS_ENV}){hint}")
+    return path
+
+
+def _names(folder):
+    try:
+        return sorted(p.stem for p in Path(folder).glob("*" + SUFFIX))
+    except OSError:
+        return []
+
+
+class LoadedFitted:
+    """A model read from a file, as the Excel functions use a fitted matrix (:class:`~.cache.Fitted`): one
+    cell without building the matrix (:meth:`value`), the matrix and a fill only when asked for."""
+
+    def __init__(self, model, path):
+        self.model = model
+        self.path = path  # str
+        self._filled = None
+        self._lock = threading.Lock()
+
+    @property
+    def matrix(self):
+        return self.model.matrix_
+
+    @property
+    def filled(self):
+        with self._lock:
+            if self._filled is None:
+                self._filled = self.model.fill(explain=True)
+            return self._filled
+
+    def value(self, salesperson, client):
+        return self.model.value(salesperson, client)
+
+    def predict(self, salesperson, client):
+        return self.model.predict(salesperson, client)
+
+
+class FoldedFitted:
+    """A model file applied to a matrix (:class:`~xlrec.core.models.base.FoldIn`), as a fitted matrix."""
+
+    def __init__(self, folded):
+        self.folded = folded
+        self.model = folded.model
+        self.matrix = folded.matrix
+        self._filled = None
+
+    @property
+    def filled(self):
+        if self._filled is None:
+            self._filled = self.folded.fill(explain=True)
+        return self._filled
+
+    def value(self, salesperson, client):
+        m = self.matrix
+        return float(self.filled.values[m.salesperson_index(salesperson), m.client_index(client)])
+
+    def predict(self, salesperson, client):
+        m = self.matrix
+        i, j = m.salesperson_index(salesperson), m.client_index(client)
+        return self.model.explain(i, j) if m.known[i, j] else self.filled.explain(i, j)
+
+
+class ModelCache:
+    """Loaded model files by path, read again when a file's modification time or size changes; at most
+    ``maxsize`` kept, least recently used dropped first."""
+
+    def __init__(self, maxsize: int = 8):
+        self.maxsize = maxsize
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+        self.loads = 0
+
+    def get(self, path) -> LoadedFitted:
+        key = os.fspath(path)
+        try:
+            st = os.stat(key)
+        except OSError as exc:
+            raise InputError(f"{key}: {exc.strerror or exc}") from None
+        signature = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == signature:
+                self._entries.move_to_end(key)
+                return entry[1]
+        fitted = LoadedFitted(load_model(path), path)
+        self.loads += 1
+        with self._lock:
+            self._entries[key] = (signature, fitted)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+        return fitted
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+#: the model files the Excel functions, the button and the command line share in one process
+default_models = ModelCache()
+
+
+def load_cached(ref, folder=None):
+    """The model file ``ref`` names (:func:`resolve_model`), loaded once per change of the file: a fitted
+    model."""
+    return default_models.get(resolve_model(ref, folder)).model

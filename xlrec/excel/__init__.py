@@ -6,7 +6,7 @@ button of the xlrec add-in runs :func:`xlrec.main` (see :mod:`xlrec.excel.macros
 
 from .macros import clear_predictions, clear_predictions_script, fill_blanks, fill_blanks_script, main
 from .udfs import (EVALUATE_MODEL, EXPLAIN_BOOKING, FILL_MATRIX, PREDICT_BOOKING, PREDICT_BOOKING_TABLE, RECOMMEND_CLIENTS,
-                   SIMILAR_SALESPEOPLE)
+                   SIMILAR_SALESPEOPLE, TUNE_MODEL)
 
 __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
-           "EVALUATE_MODEL", "PREDICT_BOOKING_TABLE", "main", "fill_blanks", "clear_predictions", "fill_blanks_script", "clear_predictions_script"]
+           "EVALUATE_MODEL", "TUNE_MODEL", "PREDICT_BOOKING_TABLE", "main", "fill_blanks", "clear_predictions", "fill_blanks_script", "clear_predictions_script"]

@@ -22,6 +22,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from .. import functions
 from ..sheet.cache import _table
 from ..core.models import make_model
+from ..core.tune import choose_model
 from ..exceptions import NotFoundError, XlrecError
 from ..sheet.cache import Fitted
 from ..sheet.cells import cell_address, matrix_from_cells
@@ -362,7 +363,8 @@ class _Book:
             sheet, row, col = self.origins.get(id(cells), (None, 1, 1))
             rows = [[v.code if isinstance(v, XlError) else v for v in r] for r in cells]
             matrix = _table(rows) if table else matrix_from_cells(rows, sheet=sheet, origin=(row, col))
-            fitted = self.fits[key] = Fitted(matrix, make_model(**params).fit(matrix))
+            model = make_model(**params) if table else choose_model(matrix, **params)
+            fitted = self.fits[key] = Fitted(matrix, model.fit(matrix))
         return fitted
 
     def _xlrec(self, name):

@@ -23,7 +23,8 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from ..core.matrix import SalesMatrix, _label, shown
-from ..core.models import FillResult, make_model
+from ..core.models import FillResult
+from ..core.tune import choose_model
 from ..exceptions import InputError, WorkbookError
 from ..files import write_atomic
 from .cells import exact_numbers, put
@@ -397,7 +398,8 @@ def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, r
     name (:func:`~xlrec.core.models.make_model`). ``remarks`` (how the matrix was found) start the plan's remarks."""
     matrix = read_block(with_cached(values, cached), bounds, title)
     earlier, typed = match_record(matrix, record)
-    result = _fill(make_model(**params).fit(matrix.with_blanks(earlier)), progress)
+    train = matrix.with_blanks(earlier)
+    result = _fill(choose_model(train, **params).fit(train), progress)
     remarks = list(remarks)
     kept = typed_over_phrase(int((typed & matrix.known).sum()))
     if kept:
@@ -853,7 +855,7 @@ def read_matrix_for_model(input_path, *, sheet=None, cell_range=None) -> SalesMa
 def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_range=None, **params):
     """Predict and explain one cell of the workbook's sales matrix (read by :func:`read_matrix_for_model`)."""
     matrix = read_matrix_for_model(input_path, sheet=sheet, cell_range=cell_range)
-    return make_model(**params).fit(matrix).predict(salesperson, client)
+    return choose_model(matrix, **params).fit(matrix).predict(salesperson, client)
 
 
 def _locate_and_read(wb, path, sheet, cell_range):

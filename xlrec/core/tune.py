@@ -55,7 +55,7 @@ TUNABLE = tuple(name for name in MODELS if name != "cp")
 GRIDS = {
     "neighbors": {"k": tuple(range(1, 51))},
     "baseline_neighbors": {"k": (10, 20, 40, 80), "shrinkage": (10.0, 100.0)},
-    "mf": {"rank": (2, 5, 10, 20), "l2": (0.1, 0.3, 1.0, 3.0, 10.0), "l1": (0.0, 0.1, 1.0)},
+    "mf": {"rank": (2, 5, 10), "l2": (0.3, 1.0, 3.0, 10.0), "l1": (0.0, 0.3)},
     "baseline": {"reg_client": (0.0, 5.0, 10.0, 25.0), "reg_salesperson": (0.0, 5.0, 15.0, 30.0)},
 }
 

@@ -21,6 +21,7 @@ import openpyxl
 from openpyxl.chart import LineChart, Reference, ScatterChart, Series
 from openpyxl.styles import Font
 
+from ..core.distances import METRICS
 from ..core.tune import TuneResult
 from ..files import write_atomic
 from .cells import exact_numbers, put
@@ -135,7 +136,8 @@ def _by_k(wb, summary, result, anchor):
         return
     lead = next(r for r in result.search.results if r["model"] == "neighbors")["params"]  # best neighbour setting
     keep = [r for r in rows if r["params"]["weighting"] == lead["weighting"] and r["params"]["by"] == lead["by"]]
-    metrics = list(dict.fromkeys(r["params"]["metric"] for r in keep))
+    found = {r["params"]["metric"] for r in keep}
+    metrics = [m for m in METRICS if m in found]  # in the declaration's order
     ks = sorted({r["params"]["k"] for r in keep})
     score = {(r["params"]["metric"], r["params"]["k"]): r["mean_test_score"] for r in keep}
     ws = wb.create_sheet("By k")

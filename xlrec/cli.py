@@ -13,6 +13,9 @@ import warnings
 
 from . import __version__
 from .core.models import DEFAULT_MODEL, MODELS, model_class
+from .core.tune import AUTO_MIN_BOOKINGS, TUNABLE
+
+AUTO = "auto"  # the pseudo-model of --model: chosen by a short search (xlrec.core.tune.choose_model)
 from .exceptions import InputError, XlrecError
 
 __all__ = ["main", "build_parser"]
@@ -25,6 +28,16 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a number of seconds above 0")
     return value
 
 
@@ -44,9 +57,11 @@ def _model_options(p):
     """``--model NAME`` and every model's options, generated from the models' declarations: a group of
     options per model; an option two models share is listed once, under the first."""
     g = p.add_argument_group("model", "which model predicts (see 'Models' in the README)")
-    g.add_argument("--model", choices=list(MODELS), default=None,
+    g.add_argument("--model", choices=[*MODELS, AUTO], default=None,
                    help=f"the model (default {DEFAULT_MODEL}): " + "; ".join(f"{name}: {cls.summary}"
-                                                                         for name, cls in MODELS.items()))
+                                                                         for name, cls in MODELS.items())
+                   + f"; {AUTO}: chosen by a short 'xlrec tune' when the matrix has {AUTO_MIN_BOOKINGS} bookings "
+                     "or more, else the article's")
     owners = {}
     for cls in MODELS.values():
         for param in cls.PARAMS:
@@ -69,7 +84,14 @@ def _model_options(p):
 
 def _params(args) -> dict:
     """The model's name and the parameters given on the command line, for ``make_model``; an option of
-    another model is a mistake said in one line."""
+    another model is a mistake said in one line. ``--model auto`` takes no options: the search sets them."""
+    if args.model == AUTO:
+        given = [param.option for other in MODELS.values() for param in other.PARAMS
+                 if getattr(args, param.name, None) is not None]
+        if given:
+            raise InputError(f"--model auto chooses the settings itself; {', '.join(dict.fromkeys(given))} cannot be "
+                             "given with it (name a model to set them)")
+        return {"model": AUTO}
     cls = model_class(args.model or DEFAULT_MODEL)
     own = {param.name for param in cls.PARAMS}
     out = {"model": cls.name}
@@ -266,6 +288,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write a workbook with the table, the per-fold figures, every held-out cell and "
                         "charts (predicted against actual, error by model)")
 
+    p = sub.add_parser("tune", help="which model, with which settings? search them by cross-validation",
+                       description="Search the models and their parameters (a grid where small; with --budget, a "
+                                   "random order within the time, each model's defaults first), score every "
+                                   "setting by K-fold cross-validation over the known cells, and score the winner "
+                                   "by nested cross-validation: each outer fold runs the whole search without its "
+                                   "cells and is predicted by that search's winner, so the figure is honest. "
+                                   "Prints the ranking (RMSE, lower is better) and the winner.")
+    p.add_argument("input", metavar="INPUT.xlsx")
+    _where(p)
+    g = p.add_argument_group("search")
+    g.add_argument("--models", default=",".join(TUNABLE), metavar="NAME,NAME",
+                   help=f"the models to search (default: {','.join(TUNABLE)})")
+    g.add_argument("--budget", type=_seconds, default=None, metavar="SECONDS",
+                   help="stop searching after about this long, the nested searches included (default: search "
+                        "every setting)")
+    g.add_argument("--folds", type=_positive_int, default=5, help="folds of the search and of the nested score "
+                                                                   "(at least 2; default 5)")
+    g.add_argument("--seed", type=int, default=0, help="how the cells are dealt into folds (default 0)")
+    g.add_argument("--no-nested", dest="nested", action="store_false",
+                   help="skip the nested score (folds + 1 times faster; the search's own score flatters the winner)")
+    g.add_argument("--top", type=_positive_int, default=20, help="rows of the ranking printed (default 20)")
+    g.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    g.add_argument("--report", metavar="OUT.xlsx",
+                   help="also write a workbook: the ranking, the winner's settings and charts (error against k, "
+                        "against rank and regularization, predicted against actual)")
+
     p = sub.add_parser("pivot", help="build a sales matrix workbook from a CRM export (one row per booking)",
                        description="Sum an amount column per salesperson and client (and per period) from a CSV "
                                    "(.csv, .csv.gz) or workbook export into a sales matrix workbook. A column spec "
@@ -398,6 +446,9 @@ def _evaluate(args) -> int:
     from .core.models import make_model
     from .io.workbook import read_matrix_for_model
 
+    if args.model == AUTO:
+        raise InputError("--model auto is scored honestly by 'xlrec tune' (nested cross-validation); evaluate "
+                         "scores a named model")
     model = make_model(**_params(args))
     if args.holdout == "last-period":
         evaluation = holdout_last_period(_evaluated_tensor(args), model)
@@ -514,6 +565,31 @@ def _refuse_tensor_folds(args):
         if len(periods) > 1:
             raise InputError(f"{args.input}: has a sales matrix per period ({periods[0]} to {periods[-1]}): {advice}, "
                              "or pick one period's sheet with --sheet NAME")
+
+
+def _tune(args) -> int:
+    import json
+
+    from .core.tune import tune
+    from .io.workbook import read_matrix_for_model
+
+    matrix = read_matrix_for_model(args.input, sheet=args.sheet, cell_range=args.cell_range)
+    with _Progress(unit="fit") as progress:
+        result = tune(matrix, models=args.models, folds=args.folds, seed=args.seed, budget=args.budget,
+                      nested=args.nested, progress=lambda done, total: progress("tuning", done, total))
+    if args.report:
+        from .io.tune_report import write_tune_report
+
+        write_tune_report(result, args.report)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1, allow_nan=False))
+    else:
+        print(result.text_table(args.top))
+        print()
+        print(result.summary())
+        if args.report:
+            print(f"report: {args.report}")
+    return 0
 
 
 def _batch(args) -> int:
@@ -658,6 +734,8 @@ def _run(args) -> int:
             return _train(args)
         elif args.command == "info":
             return _info(args)
+        elif args.command == "tune":
+            return _tune(args)
         elif args.command == "pivot":
             from .io.pivot import pivot
 

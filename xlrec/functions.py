@@ -20,7 +20,7 @@ from .sheet.settings import blank, params
 
 __all__ = ["FUNCTIONS", "ARGUMENTS", "predict_booking", "explain_booking", "similar_salespeople",
            "recommend_clients", "fill_matrix", "evaluate_model", "predict_booking_table", "model_info",
-           "assign_clients"]
+           "assign_clients", "tune_model"]
 
 
 def _fit(fit, matrix, model=None, settings=None, **given):
@@ -179,6 +179,34 @@ def _amount(value, name):
     return out
 
 
+def tune_model(fit, matrix, models=None, budget=None, folds=None, seed=None, top=None):
+    """The ranking of :func:`xlrec.core.tune.tune` (rank, model, settings, RMSE, MAE, coverage, the folds'
+    spread, seconds per fold), the best ``top`` rows (default 20), then a blank row and the summary: the winner
+    and its nested score. ``budget`` defaults to :data:`TUNE_BUDGET` seconds: a worksheet waits for it."""
+    from .core.tune import tune
+
+    if isinstance(models, (list, tuple)):  # a range of names
+        models = ",".join(str(v) for row in models for v in (row if isinstance(row, (list, tuple)) else [row])
+                          if not blank(v))
+    models = None if blank(models) else str(models)
+    if blank(budget):
+        budget = TUNE_BUDGET
+    else:
+        try:
+            budget = float(budget)
+        except (TypeError, ValueError):
+            raise InputError(f"budget must be a number of seconds, not {budget!r}") from None
+    folds, seed, top = _count(folds, 5, "folds", 2), _count(seed, 0, "seed", 0), _count(top, 20, "top", 1)
+    result = tune(fit(matrix).matrix, models=models, folds=folds, seed=seed, budget=budget)
+    rows = result.table(top)
+    width = len(rows[0])
+    return rows + [[""] * width, [result.summary()] + [""] * (width - 1)]
+
+
+#: TUNE_MODEL's time budget when none is given, in seconds
+TUNE_BUDGET = 30.0
+
+
 #: name -> (function, "scalar" or "table")
 FUNCTIONS = {
     "PREDICT_BOOKING": (predict_booking, "scalar"),
@@ -187,6 +215,7 @@ FUNCTIONS = {
     "RECOMMEND_CLIENTS": (recommend_clients, "table"),
     "FILL_MATRIX": (fill_matrix, "table"),
     "EVALUATE_MODEL": (evaluate_model, "table"),
+    "TUNE_MODEL": (tune_model, "table"),
     "PREDICT_BOOKING_TABLE": (predict_booking_table, "scalar"),
     "MODEL_INFO": (model_info, "table"),
     "ASSIGN_CLIENTS": (assign_clients, "table"),

@@ -248,3 +248,53 @@ def test_assign_clients_spills_the_client_table_with_the_capacity_held():
 
 def test_assign_clients_says_what_cannot_be_met():
     assert "capacities add up to 0" in call("ASSIGN_CLIENTS", MATRIX, 0)[0][0]
+
+
+def _tune_cells():
+    """A 12 x 10 matrix with about 70 bookings: enough for --model auto to tune (50 or more)."""
+    import numpy as np
+
+    rng = np.random.default_rng(8)
+    values = np.round(rng.lognormal(9, 1, (12, 10)), 2)
+    blank = rng.random((12, 10)) < 0.4
+    return [["Bookings"] + [f"Client {j}" for j in range(10)]] + \
+        [[f"Rep {i}"] + [None if blank[i, j] else float(values[i, j]) for j in range(10)] for i in range(12)]
+
+
+def test_tune_model_spills_the_ranking_and_the_winner():
+    from xlrec.core.tune import tune
+    from xlrec.sheet.cells import matrix_from_cells
+
+    cells = _tune_cells()
+    # a range of model names, a budget, folds and seed as Excel sends them (floats), the top 5 rows
+    table = call("TUNE_MODEL", cells, [["neighbors"], ["client_mean"]], 600.0, 3.0, 1.0, 5.0)
+    expected = tune(matrix_from_cells(cells), models=["neighbors", "client_mean"], folds=3, seed=1)
+    assert table[0] == ["Rank", "Model", "Settings", "RMSE", "MAE", "Coverage", "Std over folds", "Seconds per fold"]
+    assert len(table) == 1 + 5 + 2 and all(len(r) == 8 for r in table)
+    for got, want in zip(table[1:6], expected.table(5)[1:]):
+        assert got[:3] == want[:3]
+        assert got[3:7] == pytest.approx(want[3:7], rel=1e-12)
+    assert table[7][0].startswith(f"best: {expected.label()}; RMSE ")
+    assert "by nested cross-validation" in table[7][0]
+
+
+def test_tune_model_mistakes_show_in_the_cell():
+    assert call("TUNE_MODEL", _tune_cells(), "neighbours") == \
+        [["xlrec: unknown model 'neighbours'; choose one of: neighbors, baseline_neighbors, mf, mean, client_mean, "
+          "salesperson_mean, baseline, cp (did you mean 'neighbors'?)"]]
+    assert call("TUNE_MODEL", _tune_cells(), "mean", "soon") == [["xlrec: budget must be a number of seconds, not 'soon'"]]
+
+
+def test_model_auto_in_a_formula():
+    from xlrec.core.tune import choose_model
+    from xlrec.sheet.cells import matrix_from_cells
+
+    cells = _tune_cells()
+    chosen = choose_model(matrix_from_cells(cells), "auto")
+    model = chosen.fit(matrix_from_cells(cells))
+    blank_cell = next((i, j) for i, row in enumerate(cells[1:], 1) for j, v in enumerate(row[1:], 1) if v is None)
+    sp, cl = cells[blank_cell[0]][0], cells[0][blank_cell[1]]
+    want = model.fill().values[blank_cell[0] - 1, blank_cell[1] - 1]
+    assert call("PREDICT_BOOKING", cells, sp, cl, None, None, None, None, "auto") == [[pytest.approx(want, rel=1e-12)]]
+    assert call("PREDICT_BOOKING", cells, sp, cl, 3, None, None, None, "auto") == \
+        [["xlrec: model auto chooses the settings itself; k cannot be given with it (name a model to set them)"]]

@@ -16,9 +16,10 @@ from .udfs import (
     PREDICT_BOOKING_TABLE,
     RECOMMEND_CLIENTS,
     SIMILAR_SALESPEOPLE,
+    TUNE_MODEL,
 )
 
 __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
-           "EVALUATE_MODEL", "PREDICT_BOOKING_TABLE", "MODEL_INFO", "ASSIGN_CLIENTS", "main", "fill_blanks",
+           "EVALUATE_MODEL", "TUNE_MODEL", "PREDICT_BOOKING_TABLE", "MODEL_INFO", "ASSIGN_CLIENTS", "main", "fill_blanks",
            "clear_predictions", "fill_blanks_script", "clear_predictions_script", "assign_clients",
            "assign_clients_script"]

@@ -18,11 +18,13 @@ import xlwings as xw
 
 from .. import functions
 from ..core.models import DEFAULT_MODEL, MODELS, format_amount
+from ..core.tune import TUNABLE
+from ..functions import TUNE_BUDGET
 from ..exceptions import NotFoundError, XlrecError
 from ..sheet.cache import fitted_for
 
 __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
-           "EVALUATE_MODEL", "PREDICT_BOOKING_TABLE", "MODEL_INFO", "ASSIGN_CLIENTS"]
+           "EVALUATE_MODEL", "TUNE_MODEL", "PREDICT_BOOKING_TABLE", "MODEL_INFO", "ASSIGN_CLIENTS"]
 
 # Office.js runtimes (xlwings Server, xlwings Lite) turn the text "#N/A" into a real error value
 _ERROR_VALUES = os.environ.get("XLWINGS_ON_SERVER") == "true" or sys.platform == "emscripten"
@@ -42,7 +44,10 @@ def _docs() -> dict:
         "table": "The bookings: a range of four columns (salesperson, client, period, amount) under a header row",
         "period": "The period to predict, as the table writes periods (e.g. 2025-Q1); default: the one after the "
                   "table's last",
-        "model": f"The model: {', '.join(MODELS)} (default {DEFAULT_MODEL})",
+        "model": f"The model: {', '.join(MODELS)}, or auto (chosen by a short search; default {DEFAULT_MODEL})",
+        "models": f"The models to search, e.g. \"neighbors,mf\" (default: {', '.join(TUNABLE)})",
+        "budget": f"Seconds the search may take, nested scores included (default {TUNE_BUDGET:g})",
+        "top": "How many settings of the ranking to list (default 20)",
         "folds": "Cross-validation folds: each hides a share of the bookings and predicts them (at least 2; "
                  "default 5)",
         "seed": "How the bookings are dealt into folds (a whole number of at least 0; default 0)",
@@ -134,6 +139,13 @@ def FILL_MATRIX(matrix, k=None, metric=None, weighting=None, by=None, model=None
 def EVALUATE_MODEL(matrix, model=None, folds=None, seed=None, repeats=None, settings=None):
     """How good the predictions are: cross-validated errors of a model beside the baselines."""
     return _safe("table", functions.evaluate_model, matrix, model, folds, seed, repeats, settings)
+
+
+@xw.func
+@_args("matrix", "models", "budget", "folds", "seed", "top")
+def TUNE_MODEL(matrix, models=None, budget=None, folds=None, seed=None, top=None):
+    """Which model and settings predict best: the ranking of a cross-validated search, then the winner."""
+    return _safe("table", functions.tune_model, matrix, models, budget, folds, seed, top)
 
 
 @xw.func

@@ -23,6 +23,8 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from .. import functions
 from ..core.models import Model, make_model
+from ..core.tune import choose_model
+from ..sheet.cache import _table
 from ..exceptions import NotFoundError, XlrecError
 from ..sheet.cache import Fitted, _table
 from ..sheet.cells import cell_address, matrix_from_cells
@@ -379,7 +381,8 @@ class _Book:
                 self.report.remarks += [r for r in folded.remarks if r not in self.report.remarks]
                 fitted = FoldedFitted(folded)
             else:
-                fitted = Fitted(matrix, make_model(**params).fit(matrix))
+                model = make_model(**params) if table else choose_model(matrix, **params)
+                fitted = Fitted(matrix, model.fit(matrix))
             self.fits[key] = fitted
         return fitted
 

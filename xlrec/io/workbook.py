@@ -24,6 +24,7 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from ..core.matrix import SalesMatrix, _label, shown
 from ..core.models import FillResult, Model, make_model
+from ..core.tune import choose_model
 from ..exceptions import InputError, WorkbookError
 from ..files import write_atomic
 from ..sheet.cells import (
@@ -427,7 +428,7 @@ def plan_fill(values: dict, bounds, title, record: Record | None, cached=None, r
         result = _fill(folded, progress, learn)
         remarks += [_model_file_phrase(model_file)] + folded.remarks
     else:
-        result = _fill(fitted(learn) if fitted is not None else make_model(**params).fit(learn), progress, learn)
+        result = _fill(fitted(learn) if fitted is not None else choose_model(learn, **params).fit(learn), progress, learn)
     kept = typed_over_phrase(int((typed & matrix.known).sum()))
     if kept:
         remarks.append(kept)
@@ -943,7 +944,7 @@ def predict_from_workbook(input_path, salesperson, client, *, sheet=None, cell_r
     matrix = read_matrix_for_model(input_path, sheet=sheet, cell_range=cell_range)
     if model_file is not None:
         return model_file.fold_in(matrix).predict(salesperson, client)
-    return make_model(**params).fit(matrix).predict(salesperson, client)
+    return choose_model(matrix, **params).fit(matrix).predict(salesperson, client)
 
 
 def _model_file(model_file, params):

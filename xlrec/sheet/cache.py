@@ -17,6 +17,7 @@ import numpy as np
 from ..core.matrix import SalesMatrix
 from ..core.models import make_model
 from ..exceptions import InputError
+from ..core.tune import choose_model
 from .cells import matrix_from_cells
 
 __all__ = ["Fitted", "FitCache", "default_cache"]
@@ -88,7 +89,7 @@ class FitCache:
         self.misses += 1
         cells = [list(r) for r in cells]  # our own copy: the caller's lists may change
         matrix = _table(cells) if table else matrix_from_cells(cells)
-        fitted = Fitted(matrix, make_model(**params).fit(matrix))
+        fitted = Fitted(matrix, (make_model(**params) if table else choose_model(matrix, **params)).fit(matrix))
         if key is not None:
             with self._lock:
                 self._entries[key] = (cells, fitted, _zeros_and_ones(cells))

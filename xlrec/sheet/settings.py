@@ -57,6 +57,12 @@ def params(model=None, settings=None, **given) -> dict:
     checked. ``given`` are the function's own parameter arguments (``k``, ``metric``...); ``settings`` adds
     any other parameter of the model."""
     name = DEFAULT_MODEL if blank(model) else str(model).strip().lower()
+    if name == "auto":  # chosen by a short search (xlrec.core.tune.choose_model): it takes no parameters
+        given = [str(k) for k, v in [*given.items(), *settings_pairs(settings)] if not blank(v)]
+        if given:
+            raise InputError(f"model auto chooses the settings itself; {', '.join(given)} cannot be given with it "
+                             "(name a model to set them)")
+        return {"model": name}
     declared = {p.name: p for p in model_class(name).PARAMS}
     out = {"model": name}
     for key, value in [*given.items(), *settings_pairs(settings)]:

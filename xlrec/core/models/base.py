@@ -97,6 +97,9 @@ class FillResult:
         """One line: cells filled, cells that could not be and why (the first reason)."""
         blanks = int((~self.matrix.known).sum())
         text = f"filled {self.n_filled:,} of {blanks:,} blank cells"
+        tuning = getattr(self.model, "tuning_", None)  # --model auto: the model chosen and its error
+        if tuning is not None:
+            text = f"{tuning.text}; {text}"
         if self.fallback.any():
             text += f" ({int(self.fallback.sum()):,} by the fallback, not by {self.model.source})"
         if self.n_unfilled:

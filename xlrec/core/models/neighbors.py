@@ -661,6 +661,69 @@ class NeighborModel(Model):
             out[int(i), int(j)] = self._explain_filled(result, int(i), int(j)).note()
         return out
 
+    # -- for tuning (xlrec.core.tune): many k and weightings from one neighbour search -----------------------
+    # A separate addition: it uses only ``_vote``'s contract (a sink receiving each block's slot indices and
+    # distances, nearest first, -1 / inf past the last donor), so the fill's internals may change beneath it.
+
+    def _predict_cells_many(self, rows, cols, ks, weightings):
+        """The predictions of cells (rows[t], cols[t]) for every k in ``ks`` and weighting in ``weightings``,
+        from one search for each cell's ``max(ks)`` nearest donors (one distance computation).
+
+        The model must be fitted; its own ``k`` and ``weighting`` are not used. The result equals
+        ``clone(k=k, weighting=w)._fit(same)._predict_cells(rows, cols)`` for every (k, w): the first k of the
+        ``max(ks)`` nearest donors are the k nearest (ties by row order), and the vote sums the weighted
+        bookings in the same order as the compiled vote (a running sum), so on the compiled path the floats
+        are identical; the pure-numpy vote sums in pairs past 8 neighbours, a few units in the last place away.
+
+        Returns
+        -------
+        ndarray of shape (len(ks), len(weightings), len(rows)), NaN where no neighbour can vote.
+        """
+        import copy
+
+        r, c = (rows, cols) if self.by == "salesperson" else (cols, rows)
+        x = self._data.x
+        m = x.shape[1]
+        k_max = int(max(ks))
+        cells, inverse = np.unique(np.asarray(r, dtype=np.int64) * m + c, return_inverse=True)
+        ur, uc = np.divmod(cells, m)
+        slot_idx = np.full((cells.size, k_max), -1, dtype=np.int64)
+        slot_dist = np.full((cells.size, k_max), np.inf)
+
+        def sink(sel, p, nused, idx, dist, ok):
+            slot_idx[sel, :idx.shape[1]] = idx
+            slot_dist[sel, :idx.shape[1]] = dist
+
+        twin = copy.copy(self)  # shares the fitted data; only the number of slots differs
+        twin.k = max(1, min(k_max, x.shape[0] - 1))  # no more neighbours than other rows
+        twin._vote(ur, uc, sink)
+        ok = slot_idx >= 0
+        used = ok.sum(axis=1)
+        vals = np.where(ok, x[np.maximum(slot_idx, 0), uc[:, None]], 0.0)
+        out = np.full((len(ks), len(weightings), cells.size), np.nan)
+        have = used > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for wi, weighting in enumerate(weightings):
+                if weighting == "uniform":
+                    w = ok.astype(float)
+                elif weighting == "rank":
+                    w = np.where(ok, 1.0 / np.arange(1, k_max + 1)[None, :], 0.0)
+                else:
+                    w = np.where(ok, 1.0 / slot_dist, 0.0)
+                num, den = np.cumsum(w * vals, axis=1), np.cumsum(w, axis=1)
+                if weighting == "distance":  # neighbours at distance 0 come first; when any votes, only they do
+                    zero = ok & (slot_dist == 0)
+                    znum, zden = np.cumsum(np.where(zero, vals, 0.0), axis=1), np.cumsum(zero, axis=1)
+                # every k at once: the running sums at each cell's last voting neighbour
+                last = np.minimum(np.asarray(ks, dtype=np.int64)[:, None], used[None, :]) - 1
+                at = (np.arange(cells.size)[None, :], np.maximum(last, 0))
+                p = num[at] / den[at]
+                if weighting == "distance":
+                    zd = zden[at]
+                    p = np.where(zd > 0, znum[at] / zd, p)
+                out[:, wi] = np.where(have[None, :], p, np.nan)
+        return out[:, :, inverse.ravel()]
+
 
 def _amount(v: float) -> str:
     """:func:`~.explanation.format_amount` of a finite float, in one formatting step when it is 10 or more."""

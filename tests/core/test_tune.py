@@ -1,0 +1,190 @@
+"""The search (xlrec.core.tune): shared-distance predictions equal separate fits, the nested score equals a
+plain loop written here, and the search's choice equals an exhaustive search's."""
+
+import math
+
+import numpy as np
+import pytest
+
+from xlrec.core.evaluate import cross_validate, kfold_cells
+from xlrec.core.matrix import SalesMatrix
+from xlrec.core.models import make_model
+from xlrec.core.models.neighbors import BY, WEIGHTINGS
+from xlrec.core.distances import METRICS
+from xlrec.core.tune import AUTO_MIN_BOOKINGS, candidates, choose_model, search, search_space, tune
+from xlrec.exceptions import InputError
+
+
+def synthetic(seed=7, shape=(12, 15), blank=0.55, ties=False):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 5, shape).astype(float) * 1000 if ties else np.round(rng.lognormal(8, 1, shape), 2)
+    x[rng.random(shape) < blank] = np.nan
+    return SalesMatrix([f"S{i}" for i in range(shape[0])], [f"C{j}" for j in range(shape[1])], x)
+
+
+# -- many k and weightings from one neighbour search ----------------------------------------------------------
+
+@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("by", BY)
+@pytest.mark.parametrize("ties", [False, True])
+def test_many_k_and_weightings_equal_separate_fits(kernels, metric, by, ties):
+    matrix = synthetic(seed=3, shape=(30, 24), blank=0.5, ties=ties)
+    held = kfold_cells(matrix, 4, seed=1).test[0]
+    train = matrix.with_blanks(held)
+    rows, cols = np.nonzero(held)
+    ks = (1, 2, 3, 5, 8, 9, 13, 40)  # past 8 neighbours numpy sums in pairs; 40 is more than there are
+    weightings = tuple(WEIGHTINGS)
+    many = make_model("neighbors", metric=metric, by=by, k=7).fit(train)._predict_cells_many(rows, cols, ks,
+                                                                                             weightings)
+    assert many.shape == (len(ks), len(weightings), rows.size)
+    # the compiled vote is a running sum, as the shared vote is: the same floats, for the exact-sum metrics;
+    # matrix-product metrics recompute near-ties exactly only where a search looks, hence a few ulps
+    exact = kernels == "compiled" and metric in ("manhattan", "supremum")
+    for ki, k in enumerate(ks):
+        for wi, weighting in enumerate(weightings):
+            alone = make_model("neighbors", k=k, metric=metric, weighting=weighting, by=by).fit(train)
+            one = alone.predict_cells(rows, cols)
+            np.testing.assert_array_equal(np.isnan(many[ki, wi]), np.isnan(one))
+            if exact:
+                np.testing.assert_array_equal(many[ki, wi], one)
+            else:
+                np.testing.assert_allclose(many[ki, wi], one, rtol=1e-13)
+    assert not np.isnan(many).all()
+
+
+# -- the nested score against a plain loop --------------------------------------------------------------------
+
+SMALL = {"neighbors": {"k": [1, 2, 3, 6], "metric": ["manhattan", "euclidean"], "weighting": ["rank", "distance"]},
+         "baseline": {"reg_client": [0, 10], "reg_salesperson": [15]}, "client_mean": {}}
+
+
+def plain_rmse(matrix, model, params, folds, seed):
+    """Cross-validated RMSE of one setting, written out with the public functions."""
+    errors = []
+    dealt = kfold_cells(matrix, folds, seed)
+    for f in range(folds):
+        test = dealt.test[f]
+        train = matrix.with_blanks(test)
+        rows, cols = np.nonzero(test)
+        pred = make_model(model, **params).fit(train).predict_cells(rows, cols)
+        mean = float(np.nanmean(train.values))
+        errors += [(mean if math.isnan(p) else p) - matrix.values[i, j] for p, i, j in zip(pred, rows, cols)]
+    return math.sqrt(sum(e * e for e in errors) / len(errors))
+
+
+def plain_grid():
+    """The SMALL space spelt out by hand, in the order the search lists it (declaration order, last fastest)."""
+    grid = [("neighbors", {"k": k, "metric": m, "weighting": w, "by": b, "min_shared": 1, "fallback": None})
+            for k in SMALL["neighbors"]["k"] for m in SMALL["neighbors"]["metric"]
+            for w in SMALL["neighbors"]["weighting"] for b in BY]
+    grid += [("baseline", {"reg_client": float(r), "reg_salesperson": 15.0, "iterations": 10})
+             for r in SMALL["baseline"]["reg_client"]]
+    return grid + [("client_mean", {})]
+
+
+def test_candidates_are_the_grid_in_order():
+    assert candidates(list(SMALL), SMALL) == plain_grid()
+
+
+def test_nested_score_equals_a_plain_loop():
+    matrix = synthetic(seed=11, shape=(14, 16), blank=0.5)
+    folds, seed = 3, 5
+    got = tune(matrix, models=list(SMALL), spaces=SMALL, folds=folds, seed=seed)
+    grid = plain_grid()
+    errors, winners = [], []
+    outer = kfold_cells(matrix, folds, seed)
+    for f in range(folds):
+        test = outer.test[f]
+        train = matrix.with_blanks(test)
+        scores = [plain_rmse(train, name, params, folds, seed) for name, params in grid]
+        best = min(range(len(grid)), key=lambda i: (scores[i], i))
+        name, params = grid[best]
+        winners.append((name, params))
+        rows, cols = np.nonzero(test)
+        pred = make_model(name, **params).fit(train).predict_cells(rows, cols)
+        mean = float(np.nanmean(train.values))
+        errors += [(mean if math.isnan(p) else p) - matrix.values[i, j] for p, i, j in zip(pred, rows, cols)]
+    assert [(o["model"], o["params"]) for o in got.outer] == winners
+    assert got.nested_rmse == pytest.approx(math.sqrt(sum(e * e for e in errors) / len(errors)), rel=1e-12)
+    assert got.nested_mae == pytest.approx(sum(abs(e) for e in errors) / len(errors), rel=1e-12)
+    # the search over every cell: its scores, and so its winner
+    scores = [plain_rmse(matrix, name, params, folds, seed) for name, params in grid]
+    by_setting = {(r["model"], tuple(sorted(r["params"].items(), key=str))): r["mean_test_score"]
+                  for r in got.search.results}
+    assert [by_setting[(n, tuple(sorted(p.items(), key=str)))] for n, p in grid] == pytest.approx(scores, rel=1e-12)
+    best = min(range(len(grid)), key=lambda i: (scores[i], i))
+    assert (got.best["model"], got.best["params"]) == grid[best]
+
+
+def test_the_search_chooses_what_an_exhaustive_search_chooses():
+    """Every setting cross-validated on its own (cross_validate, one model at a time) against the search that
+    shares one neighbour search among k and weightings."""
+    matrix = synthetic(seed=2, shape=(16, 12), blank=0.45)
+    space = {"neighbors": {"k": [1, 2, 4, 7, 12]}, "baseline": {}, "mean": {}}
+    grid = candidates(list(space), space)
+    assert len(grid) == 5 * 4 * 3 * 2 + 16 + 1  # neighbours; the baseline over its two regularizations; mean
+    res = search(matrix, grid, folds=4, seed=9)
+    assert res.strategy == "grid" and len(res.results) == len(grid)
+    alone = [cross_validate(matrix, make_model(n, **p), folds=4, seed=9, baselines=()).scores[0].rmse
+             for n, p in grid]
+    best = min(range(len(grid)), key=lambda i: (alone[i], i))
+    assert (res.best["model"], res.best["params"]) == grid[best]
+    got = {r["position"]: r["mean_test_score"] for r in res.results}
+    assert [got[i] for i in range(len(grid))] == pytest.approx(alone, rel=1e-12)
+    assert [r["rank_test_score"] for r in res.results] == list(range(1, len(grid) + 1))
+    assert all(a["mean_test_score"] <= b["mean_test_score"] for a, b in zip(res.results, res.results[1:]))
+
+
+def test_a_budget_that_runs_out_scores_the_defaults_first():
+    matrix = synthetic(seed=4, shape=(20, 20))
+    res = search(matrix, candidates(["neighbors", "client_mean"]), folds=3, budget=1e-9)
+    assert res.strategy == "random"
+    # one unit always runs: the one holding the neighbour model's defaults, with its 150 k x weighting settings
+    assert len(res.results) == 150
+    assert any(r["params"] == make_model("neighbors").get_params() for r in res.results)
+
+
+def test_a_generous_budget_is_the_grid():
+    matrix = synthetic(seed=4, shape=(20, 20))
+    grid = candidates(["neighbors", "client_mean"], {"neighbors": {"k": [1, 3]}})
+    with_budget = search(matrix, grid, folds=3, budget=600)
+    without = search(matrix, grid, folds=3)
+    assert with_budget.strategy == "grid"
+    assert [(r["model"], r["params"], r["mean_test_score"]) for r in with_budget.results] == \
+        [(r["model"], r["params"], r["mean_test_score"]) for r in without.results]
+
+
+def test_default_space_comes_from_the_declarations():
+    space = search_space("neighbors")
+    assert space["k"] == tuple(range(1, 51))
+    assert space["weighting"] == tuple(WEIGHTINGS) and space["by"] == BY and space["fallback"] == (None,)
+    assert len(candidates(["neighbors"])) == 1200
+    assert search_space("mean") == {}
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda m: tune(m, models=["neighbours"]), "unknown model 'neighbours'.*did you mean 'neighbors'"),
+    (lambda m: tune(m, models=["cp"]), "model 'cp' predicts periods"),
+    (lambda m: tune(m, budget=0), "budget must be a number of seconds above 0"),
+    (lambda m: tune(m, models=["neighbors"], spaces={"neighbors": {"kk": [1]}}), "has no parameter 'kk'"),
+    (lambda m: tune(m, models=["neighbors"], spaces={"neighbors": {"k": [0]}}), "k must be a whole number"),
+    (lambda m: tune(m, folds=1), "folds must be a whole number of at least 2"),
+])
+def test_mistakes_are_one_clear_line(call, match):
+    with pytest.raises(InputError, match=match):
+        call(synthetic())
+
+
+def test_auto_tunes_a_full_matrix_and_not_a_thin_one():
+    matrix = synthetic(seed=5, shape=(15, 15), blank=0.3)
+    model = choose_model(matrix, "auto")
+    assert model.tuning_.text.startswith(f"auto: {model.name}")
+    assert "typical error +/- " in model.tuning_.text and "5-fold" in model.tuning_.text
+    thin = synthetic(seed=5, shape=(7, 8), blank=0.3)
+    assert thin.known.sum() < AUTO_MIN_BOOKINGS
+    model = choose_model(thin, "auto")
+    assert model.get_params() == make_model("neighbors").get_params()
+    assert "the article's settings" in model.tuning_.text
+    with pytest.raises(InputError, match="auto chooses the settings itself"):
+        choose_model(matrix, "auto", k=3)
+    assert choose_model(matrix, "baseline", reg_client=1.0).get_params()["reg_client"] == 1.0

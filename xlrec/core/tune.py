@@ -1,0 +1,571 @@
+"""Which model, with which settings? A search over the models' declared parameters, scored by cross-validation.
+
+The article: "N (neighbor count) is an adjustable parameter of an algorithm tuned with machine learning", and so
+is the weighting function. :func:`tune` searches the models and their parameters (one engine, parameters as
+data, results as a table, as scikit-learn's ``GridSearchCV``), scores every setting by K-fold cross-validation
+over the known cells (:func:`~xlrec.core.evaluate.kfold_cells`), and reports the winner's error by **nested**
+cross-validation: each outer fold runs the whole search on the other folds' cells only and scores its winner on
+the fold it never saw, so the figure a user is shown is not flattered by the choice itself.
+
+How the work is shared
+----------------------
+- The neighbour model finds each fold's ``max(k)`` nearest donors once per metric and ``by`` and votes for
+  every k and weighting from them (:meth:`~xlrec.core.models.NeighborModel._predict_cells_many`): the 1,200
+  settings of k 1..50 x 4 metrics x 3 weightings x 2 ``by`` cost 8 neighbour searches per fold, not 1,200.
+- Scores are accumulated as sums of squared and absolute errors per setting and fold: memory does not grow
+  with the number of settings times cells. No process pool: nothing to hang or to copy.
+
+Search
+------
+Every setting of the space (:func:`search_space`) is tried when ``budget`` is None (a grid search, in grid
+order). With a ``budget`` in seconds the work units (a neighbour search shared by its k and weightings, or one
+setting of another model) run in a random order fixed by ``seed``, each model's default settings first,
+until the budget is spent (a random search; at least one unit always runs). What the budget left out is
+missing from the table, and ``strategy`` says so. A budgeted search depends on the machine's speed; a grid
+search does not.
+
+Score and ties
+--------------
+The score is the RMSE over every held-out cell of every fold pooled (as :func:`~xlrec.core.evaluate.
+cross_validate` computes it), lower is better; a cell a setting cannot predict is scored with its fallback
+model when it has one, else with the mean of the fold's training bookings. Equal scores rank in the order of
+the settings in the space (the order of :func:`candidates`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..exceptions import InputError
+from .evaluate import _check_sizes, kfold_cells
+from .models import DEFAULT_MODEL, MODELS, as_matrix, format_amount, make_model, model_class
+
+__all__ = ["tune", "search", "search_space", "candidates", "TuneResult", "SearchResult", "choose_model",
+           "TUNABLE", "GRIDS", "AUTO_MIN_BOOKINGS", "AUTO_BUDGET"]
+
+#: the models :func:`tune` searches by default: every model of a sales matrix (``cp`` reads periods)
+TUNABLE = tuple(name for name in MODELS if name != "cp")
+
+#: the values tried for numeric parameters; a choice is tried over every declared choice unless fixed below
+GRIDS = {
+    "neighbors": {"k": tuple(range(1, 51))},
+    "baseline_neighbors": {"k": (10, 20, 40, 80), "shrinkage": (10.0, 100.0)},
+    "mf": {"rank": (2, 5, 10), "l2": (0.3, 1.0, 3.0, 10.0), "l1": (0.0, 0.3)},
+    "baseline": {"reg_client": (0.0, 5.0, 10.0, 25.0), "reg_salesperson": (0.0, 5.0, 15.0, 30.0)},
+}
+
+#: parameters left at their default unless a space names them: they say what to do (a fallback, a seed, when
+#: to stop), not how to predict
+FIXED = frozenset({"fallback", "min_shared", "reg_weight", "nonnegative", "biases", "iterations", "tol",
+                   "random_state", "base"})
+
+#: ``--model auto`` tunes only when the matrix has at least this many bookings, else takes the article's model
+AUTO_MIN_BOOKINGS = 50
+#: ``--model auto``'s time budget, in seconds
+AUTO_BUDGET = 10.0
+#: ``--model auto``'s search: the article's model over a shorter k grid, and two baselines
+AUTO_SPACES = {"neighbors": {"k": (1, 2, 3, 5, 8, 13, 20, 30)}, "baseline": {}, "client_mean": {}}
+
+
+def search_space(model, space=None) -> dict:
+    """{parameter: values to try} for ``model``, in the order of its declaration.
+
+    A parameter of ``space`` takes the values given there; else a numeric one takes :data:`GRIDS`'s values
+    (its default alone when there are none), and a choice every declared choice (its default alone when it is
+    in :data:`FIXED`).
+
+    >>> search_space("neighbors")["metric"]
+    ('manhattan', 'euclidean', 'supremum', 'nan_euclidean')
+    >>> search_space("neighbors", {"k": [3]})["k"], search_space("neighbors")["fallback"]
+    ((3,), (None,))
+    """
+    cls = model_class(model)
+    space = dict(space or {})
+    declared = {p.name: p for p in cls.PARAMS}
+    for name in space:
+        if name not in declared:
+            from .models.base import unknown_parameter
+
+            raise InputError(unknown_parameter(cls.name, name, list(declared)))
+    grids = GRIDS.get(cls.name, {})
+    out = {}
+    for p in cls.PARAMS:
+        if p.name in space:
+            values = space[p.name]
+            values = tuple(values) if isinstance(values, (list, tuple, range)) else (values,)
+            if not values:
+                raise InputError(f"model {cls.name!r}: no values to try for {p.name}")
+            out[p.name] = tuple(p.parse(v) for v in values)
+        elif p.name in grids:
+            out[p.name] = grids[p.name]
+        elif p.kind == "choice" and p.name not in FIXED:
+            out[p.name] = tuple(p.choices)
+        else:
+            out[p.name] = (p.default,)
+    return out
+
+
+def candidates(models=None, spaces=None) -> list:
+    """Every (model name, parameters) of the search, in grid order: models in the order given, then the
+    product of the parameters' values in declaration order (the last parameter varying fastest)."""
+    models = _models(models)
+    spaces = spaces or {}
+    out = []
+    for name in models:
+        space = search_space(name, spaces.get(name))
+        keys = list(space)
+        for values in itertools.product(*(space[k] for k in keys)):
+            out.append((name, dict(zip(keys, values))))
+    return out
+
+
+def _models(models):
+    if models is None:
+        return list(TUNABLE)
+    if isinstance(models, str):
+        models = [m.strip() for m in models.split(",") if m.strip()]
+    out = []
+    for name in models:
+        name = model_class(name).name
+        if name == "cp":
+            raise InputError("model 'cp' predicts periods from a bookings table; tune searches the models of a sales "
+                             f"matrix: {', '.join(TUNABLE)}")
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise InputError(f"no model to tune; choose among: {', '.join(TUNABLE)}")
+    return out
+
+
+# -- the work: units of settings that share a fit ------------------------------------------------------------
+
+@dataclass
+class _Unit:
+    """Settings scored together from one fit per fold: a neighbour search (every k and weighting of one metric,
+    ``by``, ``min_shared`` and fallback), or one setting of another model."""
+
+    model: str
+    params: dict
+    members: list  # candidate positions
+    ks: tuple = ()
+    weightings: tuple = ()
+
+    def predictions(self, train, rows, cols):
+        """[(candidate position, predictions with NaN, fallback predictions or None)] on one fold."""
+        if self.model == "neighbors":
+            model = make_model("neighbors", **{**self.params, "k": max(self.ks), "weighting": self.weightings[0]})
+            model._fit(train)
+            many = model._predict_cells_many(rows, cols, self.ks, self.weightings)
+            fb = _fallback(model, rows, cols, np.isnan(many).any(axis=(0, 1)))
+            return [(pos, many[ki, wi], fb) for pos, (ki, wi) in zip(self.members, self._grid())]
+        model = make_model(self.model, **self.params)._fit(train)
+        pred = model._predict_cells(rows, cols)
+        return [(self.members[0], pred, _fallback(model, rows, cols, np.isnan(pred)))]
+
+    def _grid(self):
+        return [(ki, wi) for ki in range(len(self.ks)) for wi in range(len(self.weightings))]
+
+
+def _fallback(model, rows, cols, missing):
+    if not missing.any():
+        return None
+    fb = model._fallback_model()
+    if fb is None:
+        return None
+    out = np.full(rows.size, np.nan)
+    out[missing] = fb._predict_cells(rows[missing], cols[missing])
+    return out
+
+
+def _units(cands) -> list:
+    """The candidates grouped into units; a neighbour unit's members in (k, weighting) order."""
+    units, by_key = [], {}
+    for pos, (name, params) in enumerate(cands):
+        if name == "neighbors":
+            key = tuple((k, v) for k, v in params.items() if k not in ("k", "weighting"))
+            unit = by_key.get(key)
+            if unit is None:
+                unit = by_key[key] = _Unit(name, dict(key), [], [], [])
+                units.append(unit)
+            unit.members.append((pos, params["k"], params["weighting"]))
+        else:
+            units.append(_Unit(name, params, [pos]))
+    for unit in units:
+        if unit.model == "neighbors":
+            ks = sorted({k for _, k, _ in unit.members})
+            ws = list(dict.fromkeys(w for _, _, w in unit.members))
+            at = {(k, w): pos for pos, k, w in unit.members}
+            unit.ks, unit.weightings = tuple(ks), tuple(ws)
+            # every (k, weighting) pair is scored; pairs outside the candidates are dropped by position -1
+            unit.members = [at.get((k, w), -1) for k in ks for w in ws]
+    return units
+
+
+def _complete(pred, fb, train_mean):
+    """Predictions with the fallback's, then the training mean, where the setting had none."""
+    out = np.array(pred)
+    own = ~np.isnan(out)
+    if fb is not None:
+        out = np.where(own, out, fb)
+    out[np.isnan(out)] = train_mean
+    return out, own
+
+
+# -- one search ----------------------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class SearchResult:
+    """One search's results, as scikit-learn's ``cv_results_``: one entry per setting scored.
+
+    Attributes
+    ----------
+    results : list of dict
+        Per setting: ``model``, ``params``, ``mean_test_score`` (the RMSE pooled over every held-out cell of
+        every fold; lower is better), ``mae``, ``coverage``, ``split0_test_score``... (each fold's RMSE),
+        ``std_test_score``, ``mean_fit_time`` (seconds per fold, a shared fit divided among its settings),
+        ``rank_test_score`` (1 is the best; ties in the order of the space). Sorted by rank.
+    n_candidates : int
+        Settings in the space; ``len(results)`` of them were scored.
+    strategy : str
+        ``"grid"`` when every setting was scored, else ``"random"`` (the budget ran out).
+    folds : int
+    seconds : float
+    """
+
+    results: list
+    n_candidates: int
+    strategy: str
+    folds: int
+    seconds: float
+
+    @property
+    def best(self) -> dict:
+        return self.results[0]
+
+    def best_model(self):
+        """The winner, unfitted."""
+        return make_model(self.best["model"], **self.best["params"])
+
+
+def search(matrix, cands, folds=5, seed=0, budget=None, progress=None, checked=False) -> SearchResult:
+    """Score every (model name, parameters) of ``cands`` by ``folds``-fold cross-validation over the known cells
+    of ``matrix`` (dealt by ``kfold_cells(matrix, folds, seed)``), within ``budget`` seconds if given.
+
+    ``progress(done, total)`` is called after each unit's fold.
+    """
+    t0 = time.perf_counter()
+    matrix = as_matrix(matrix)
+    if not checked:
+        for name, params in cands:
+            make_model(name, **params).check()  # once: the folds call the private kernels
+    dealt = kfold_cells(matrix, folds, seed)
+    units = _units(cands)
+    order = list(range(len(units)))
+    if budget is not None:
+        order = _budget_order(units, cands, seed)
+    nc = len(cands)
+    sse, sae, times = np.zeros((nc, folds)), np.zeros((nc, folds)), np.zeros((nc, folds))
+    owned = np.zeros((nc, folds))
+    counts = np.zeros(folds)
+    scored = np.zeros(nc, dtype=bool)
+    fold_data = []
+    for f in range(folds):
+        test = dealt.test[f]
+        train = matrix.with_blanks(test)
+        rows, cols = np.nonzero(test)
+        fold_data.append((train, rows, cols, matrix.values[rows, cols], float(train.values[train.known].mean())))
+        counts[f] = rows.size
+    total, done = len(units) * folds, 0
+    for u in order:
+        if budget is not None and done and time.perf_counter() - t0 > budget:
+            break
+        unit = units[u]
+        for f, (train, rows, cols, truth, train_mean) in enumerate(fold_data):
+            t1 = time.perf_counter()
+            preds = unit.predictions(train, rows, cols)
+            seconds = (time.perf_counter() - t1) / max(1, sum(pos >= 0 for pos, _, _ in preds))
+            for pos, pred, fb in preds:
+                if pos < 0:
+                    continue
+                full, own = _complete(pred, fb, train_mean)
+                e = full - truth
+                sse[pos, f], sae[pos, f] = float(np.dot(e, e)), float(np.abs(e).sum())
+                owned[pos, f], times[pos, f] = float(own.sum()), seconds
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        scored[[pos for pos in unit.members if pos >= 0]] = True
+    if progress is not None and done < total:
+        progress(total, total)
+    n = counts.sum()
+    results = []
+    for pos in np.flatnonzero(scored):
+        name, params = cands[pos]
+        split = np.sqrt(sse[pos] / counts)
+        row = {"model": name, "params": dict(params), "mean_test_score": float(math.sqrt(sse[pos].sum() / n)),
+               "mae": float(sae[pos].sum() / n), "coverage": float(owned[pos].sum() / n)}
+        row.update({f"split{f}_test_score": float(split[f]) for f in range(folds)})
+        row.update({"std_test_score": float(split.std()), "mean_fit_time": float(times[pos].mean()),
+                    "position": int(pos)})
+        results.append(row)
+    results.sort(key=lambda r: (r["mean_test_score"], r["position"]))
+    for rank, row in enumerate(results, 1):
+        row["rank_test_score"] = rank
+    strategy = "grid" if scored.all() else "random"
+    return SearchResult(results, nc, strategy, folds, time.perf_counter() - t0)
+
+
+def _budget_order(units, cands, seed):
+    """Units in a random order fixed by ``seed``, the unit holding each model's default settings first."""
+    defaults = []
+    for u, unit in enumerate(units):
+        members = [pos for pos in unit.members if pos >= 0]
+        name = unit.model
+        default = make_model(name).get_params()
+        if any(cands[pos][1] == default for pos in members) and u not in defaults:
+            defaults.append(u)
+    rest = [u for u in np.random.default_rng(seed).permutation(len(units)).tolist() if u not in defaults]
+    return defaults + rest
+
+
+# -- tune: the search, and its honest score ------------------------------------------------------------------
+
+@dataclass(eq=False)
+class TuneResult:
+    """The result of :func:`tune`.
+
+    Attributes
+    ----------
+    matrix : SalesMatrix
+    search : SearchResult
+        The search over every known cell: its ranking and its winner (the settings to use).
+    nested_rmse, nested_mae : float or None
+        The winner's error by nested cross-validation: pooled over every outer held-out cell, each predicted by
+        the winner of a search that never saw it. None when ``nested=False``.
+    outer : list of dict
+        Per outer fold: ``fold``, ``model``, ``params`` (that fold's winner), ``rmse``, ``cells``.
+    held_out : dict of ndarray
+        The outer folds' cells pooled: ``rows``, ``cols``, ``actual``, ``predicted``.
+    typical : float
+        The mean absolute known booking.
+    folds, seed : int
+    budget : float or None
+    seconds : float
+    """
+
+    matrix: object
+    search: SearchResult
+    nested_rmse: float | None
+    nested_mae: float | None
+    outer: list
+    held_out: dict
+    typical: float
+    folds: int
+    seed: int
+    budget: float | None
+    seconds: float
+    models: list = field(default_factory=list)
+
+    HEADER = ("Rank", "Model", "Settings", "RMSE", "MAE", "Coverage", "Std over folds", "Seconds per fold")
+
+    @property
+    def best(self) -> dict:
+        return self.search.best
+
+    def best_model(self):
+        """The winner, unfitted: fit it on the whole matrix to use it."""
+        return self.search.best_model()
+
+    def amount(self, v) -> str:
+        return format_amount(round(v) if self.typical >= 100 else v)
+
+    def table(self, top=None) -> list:
+        """The ranking: a header, then per setting its rank, model, settings, RMSE, MAE, coverage (a fraction),
+        the standard deviation of the folds' RMSE and the fit + predict seconds per fold."""
+        rows = [list(self.HEADER)]
+        for r in self.search.results[:top]:
+            rows.append([r["rank_test_score"], r["model"], _settings_text(r["params"], r["model"]),
+                         r["mean_test_score"], r["mae"], r["coverage"], r["std_test_score"], r["mean_fit_time"]])
+        return rows
+
+    def text_table(self, top=20) -> str:
+        rows = [list(self.HEADER)]
+        for r in self.table(top)[1:]:
+            rows.append([str(r[0]), r[1], r[2], self.amount(r[3]), self.amount(r[4]), f"{r[5]:.1%}",
+                         self.amount(r[6]), f"{r[7]:.4f}"])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return "\n".join("  ".join(c.ljust(w) if i in (1, 2) else c.rjust(w) for i, (c, w) in
+                                   enumerate(zip(r, widths))).rstrip() for r in rows)
+
+    def label(self) -> str:
+        b = self.best
+        text = _settings_text(b["params"], b["model"])
+        return f"{b['model']} ({text})" if text else b["model"]
+
+    def typical_error(self) -> str:
+        """``typical error +/- 1,950, 5-fold``: the nested RMSE when there is one, else the search's."""
+        rmse = self.nested_rmse if self.nested_rmse is not None else self.best["mean_test_score"]
+        return f"typical error +/- {self.amount(rmse)}, {self.folds}-fold{' nested' if self.nested_rmse is not None else ''}"
+
+    def summary(self) -> str:
+        """One paragraph: the winner, its nested score against its own search score, the search and the time."""
+        s = self.search
+        b = self.best
+        what = (f"{len(s.results):,} settings of {', '.join(self.models)}" if s.strategy == "grid" else
+                f"{len(s.results):,} of {s.n_candidates:,} settings of {', '.join(self.models)} (random order; the "
+                f"{self.budget:g} s budget ran out)")
+        text = f"best: {self.label()}; RMSE {self.amount(b['mean_test_score'])} in the search ({self.folds}-fold)"
+        if self.nested_rmse is not None:
+            winners = {o["model"] + " " + _settings_text(o["params"], o["model"]) for o in self.outer}
+            text += (f", {self.amount(self.nested_rmse)} by nested cross-validation (MAE {self.amount(self.nested_mae)}"
+                     f"; the outer folds chose {len(winners)} different setting{'s' if len(winners) > 1 else ''})")
+        return f"{text}. Searched {what} in {self.seconds:.1f} s."
+
+    def to_dict(self) -> dict:
+        return {"best": {"model": self.best["model"], "params": self.best["params"],
+                         "rmse": self.best["mean_test_score"], "mae": self.best["mae"]},
+                "nested": None if self.nested_rmse is None else
+                {"rmse": self.nested_rmse, "mae": self.nested_mae, "outer": self.outer},
+                "folds": self.folds, "seed": self.seed, "budget": self.budget, "seconds": self.seconds,
+                "strategy": self.search.strategy, "n_candidates": self.search.n_candidates,
+                "typical_booking": self.typical, "summary": self.summary(),
+                "results": [{k: v for k, v in r.items() if k != "position"} for r in self.search.results]}
+
+
+def _settings_text(params, model) -> str:
+    """The settings as ``k=7, metric=euclidean, ...``: every parameter but those of :data:`FIXED` left at their
+    default; empty for a model without parameters."""
+    defaults = make_model(model).get_params()
+    varied = {k: v for k, v in params.items() if k not in FIXED or v != defaults[k]}
+    return ", ".join(f"{k}={'none' if v is None else v}" for k, v in varied.items())
+
+
+def tune(matrix, models=None, spaces=None, folds=5, seed=0, budget=None, nested=True, progress=None) -> TuneResult:
+    """Search ``models`` over their parameters and score the winner by nested cross-validation.
+
+    Parameters
+    ----------
+    matrix : SalesMatrix or ndarray of shape (n_salespeople, n_clients) with NaN blanks
+    models : list of str, str "a,b" or None
+        The models to search (default :data:`TUNABLE`).
+    spaces : dict or None
+        {model: {parameter: values}} replacing :func:`search_space`'s values for those parameters.
+    folds : int, default 5
+        Folds of the search, and of the outer loop of the nested score.
+    seed : int, default 0
+        How cells are dealt into folds (``kfold_cells(..., seed)``, for the outer folds and for every search
+        within them) and the order of a budgeted search.
+    budget : float or None
+        Seconds for the whole run (shared evenly by the ``folds + 1`` searches when ``nested``); None searches
+        every setting.
+    nested : bool, default True
+        Also score the winner by nested cross-validation.
+    progress : callable or None
+        ``progress(done, total)`` as searches advance.
+
+    Returns
+    -------
+    TuneResult
+    """
+    t0 = time.perf_counter()
+    matrix = as_matrix(matrix)
+    _check_sizes(matrix, folds, seed)
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or
+                               not budget > 0 or not math.isfinite(budget)):
+        raise InputError(f"budget must be a number of seconds above 0, got {budget!r}")
+    names = _models(models)
+    cands = candidates(names, spaces)
+    for name, params in cands:
+        make_model(name, **params).check()
+    runs = folds + 1 if nested else 1
+    share = None if budget is None else budget / runs
+
+    def step(run):
+        if progress is None:
+            return None
+
+        def report(done, total):
+            progress(run * total + done, runs * total)
+        return report
+
+    outer, held = [], {"rows": [], "cols": [], "actual": [], "predicted": []}
+    nested_rmse = nested_mae = None
+    if nested:
+        dealt = kfold_cells(matrix, folds, seed)
+        for f in range(folds):
+            test = dealt.test[f]
+            train = matrix.with_blanks(test)
+            inner = search(train, cands, folds, seed, share, step(f), checked=True)
+            rows, cols = np.nonzero(test)
+            winner = inner.best_model()
+            fitted = winner._fit(train)
+            pred = fitted._predict_cells(rows, cols)
+            full, _ = _complete(pred, _fallback(fitted, rows, cols, np.isnan(pred)),
+                                float(train.values[train.known].mean()))
+            truth = matrix.values[rows, cols]
+            e = full - truth
+            outer.append({"fold": f + 1, "model": inner.best["model"], "params": inner.best["params"],
+                          "rmse": float(np.sqrt(np.mean(e * e))), "cells": int(rows.size),
+                          "inner_rmse": inner.best["mean_test_score"]})
+            for key, v in (("rows", rows), ("cols", cols), ("actual", truth), ("predicted", full)):
+                held[key].append(v)
+        held = {k: np.concatenate(v) for k, v in held.items()}
+        e = held["predicted"] - held["actual"]
+        nested_rmse, nested_mae = float(np.sqrt(np.mean(e * e))), float(np.mean(np.abs(e)))
+    else:
+        held = {k: np.array([]) for k in held}
+    final = search(matrix, cands, folds, seed, share, step(runs - 1), checked=True)
+    typical = float(np.mean(np.abs(matrix.values[matrix.known])))
+    return TuneResult(matrix, final, nested_rmse, nested_mae, outer, held, typical, folds, seed, budget,
+                      time.perf_counter() - t0, names)
+
+
+# -- --model auto --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AutoChoice:
+    """How ``--model auto`` chose: ``text`` is what a summary line says."""
+
+    model: str
+    params: dict
+    text: str
+    rmse: float | None = None
+
+
+def choose_model(matrix, model=DEFAULT_MODEL, budget=AUTO_BUDGET, **params):
+    """The unfitted model named ``model`` with ``params`` (:func:`~xlrec.core.models.make_model`); for
+    ``model="auto"`` the winner of a short :func:`tune` within ``budget`` seconds (neighbours over a few k,
+    every metric, weighting and ``by``; the baseline; the client mean) when the matrix has at least
+    :data:`AUTO_MIN_BOOKINGS` bookings, else the article's model with its settings. An auto model carries
+    ``tuning_`` (an :class:`AutoChoice`), whose text names the model and its cross-validated error.
+    """
+    if model != "auto":
+        return make_model(model, **params)
+    if params:
+        raise InputError(f"--model auto chooses the settings itself; {', '.join(params)} cannot be given with it "
+                         "(name a model to set them)")
+    matrix = as_matrix(matrix)
+    n_known = int(matrix.known.sum())
+    if n_known < AUTO_MIN_BOOKINGS:
+        chosen = make_model(DEFAULT_MODEL)
+        chosen.tuning_ = AutoChoice(DEFAULT_MODEL, chosen.get_params(),
+                                    f"auto: {DEFAULT_MODEL} ({chosen.describe()}), the article's settings: "
+                                    f"{n_known} bookings are too few to tune on (at least {AUTO_MIN_BOOKINGS})")
+        return chosen
+    try:
+        result = tune(matrix, models=list(AUTO_SPACES), spaces=AUTO_SPACES, folds=5, seed=0, budget=budget,
+                      nested=False)
+    except InputError as exc:  # too few cells can be held out: the article's settings
+        chosen = make_model(DEFAULT_MODEL)
+        chosen.tuning_ = AutoChoice(DEFAULT_MODEL, chosen.get_params(),
+                                    f"auto: {DEFAULT_MODEL} ({chosen.describe()}), the article's settings ({exc})")
+        return chosen
+    chosen = result.best_model()
+    chosen.tuning_ = AutoChoice(chosen.name, chosen.get_params(),
+                                f"auto: {result.label()}, {result.typical_error()}", result.best["mean_test_score"])
+    return chosen

@@ -7,7 +7,7 @@ neighbours, same summation order); the tests run both.
 import numba
 import numpy as np
 
-__all__ = ["columnwise", "scan", "nearest_donors", "vote"]
+__all__ = ["columnwise", "scan_vote", "nearest_donors", "vote"]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -43,24 +43,37 @@ def columnwise(x, known, lo, hi, indptr, indices, values, mode):  # pragma: no c
     return out, shared
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def scan(order, dsorted, row_ptr, row_cols, row_vals, cell_of, k, slot_idx, slot_dist, slot_val):  # pragma: no cover
-    """For each row, walk its neighbours nearest first and give each of its blank cells the first k
-    neighbours that have a value there.
+def scan_vote(order, dsorted, row_ptr, row_cols, row_vals, m, cells, cell_ptr, cc, k, weighting,  # pragma: no cover
+              pred, used, left, slot_idx, slot_dist):
+    """For each row, walk its neighbours nearest first, give each of its blank cells the first k neighbours
+    that have a value there, and vote as they come (the walk and the vote fused: no per-cell slots).
 
-    ``row_ptr``/``row_cols``: for each row of the whole matrix, the columns it knows (CSR layout);
-    ``cell_of[r, c]``: the cell number of (block row r, column c), -1 for cells not asked for. Work per
-    row is the bookings of the neighbours walked, so sparse matrices cost little. Returns a mask over
-    the cells: True where the neighbours walked ran out before k donors were found.
+    ``row_ptr``/``row_cols``/``row_vals``: for each row of the whole matrix, the columns it knows and the
+    values (CSR layout), ``m`` the columns; ``cells[cell_ptr[r]:cell_ptr[r + 1]]``: the cells of block row r, whose column is
+    ``cc[cell]``. Weighting 0 uniform, 1 rank (1/i), 2 inverse distance (only the donors at distance 0 when
+    there are any: they come first, the walk being nearest first). Each cell's sums run over its donors
+    in walk order, as :func:`vote` and the numpy path sum, so all give the same floats. Writes ``pred``,
+    ``used`` and ``left`` (True where the walk ran out of steps before k donors; the row's finite
+    neighbours running out is not that); ``slot_idx``/``slot_dist`` are filled too when they have a row
+    per cell (pass (0, k) arrays to skip them). Work per row is the bookings of the neighbours walked.
     """
-    b, m = cell_of.shape
+    b = cell_ptr.size - 1
     steps = order.shape[1]
-    left = np.zeros(slot_idx.shape[0], dtype=np.bool_)
+    keep = slot_idx.shape[0] > 0
     for r in numba.prange(b):
-        cnt = np.zeros(m, dtype=np.int32)
-        remaining = 0
-        for c in range(m):
-            if cell_of[r, c] >= 0:
-                remaining += 1
+        lo = cell_ptr[r]
+        hi = cell_ptr[r + 1]
+        if lo == hi:
+            continue
+        nc = hi - lo
+        slot_of = np.full(m, -1, dtype=np.int64)
+        for u in range(nc):
+            slot_of[cc[cells[lo + u]]] = u
+        cnt = np.zeros(nc, dtype=np.int64)
+        num = np.zeros(nc)
+        den = np.zeros(nc)
+        zero = np.zeros(nc, dtype=np.bool_)
+        remaining = nc
         exhausted = False
         for s in range(steps):
             if remaining == 0:
@@ -71,24 +84,40 @@ def scan(order, dsorted, row_ptr, row_cols, row_vals, cell_of, k, slot_idx, slot
                 break
             j = order[r, s]
             for p in range(row_ptr[j], row_ptr[j + 1]):
-                c = row_cols[p]
-                cell = cell_of[r, c]
-                if cell < 0:
+                u = slot_of[row_cols[p]]
+                if u < 0:
                     continue
-                q = cnt[c]
-                if q < k:
-                    slot_idx[cell, q] = j
-                    slot_dist[cell, q] = dj
-                    slot_val[cell, q] = row_vals[p]
-                    cnt[c] = q + 1
-                    if q + 1 == k:
-                        remaining -= 1
-        if remaining > 0 and not exhausted:
-            for c in range(m):
-                cell = cell_of[r, c]
-                if cell >= 0 and cnt[c] < k:
-                    left[cell] = True
-    return left
+                q = cnt[u]
+                if q >= k:
+                    continue
+                if weighting == 0:
+                    w = 1.0
+                elif weighting == 1:
+                    w = 1.0 / (q + 1)
+                else:
+                    if q == 0:
+                        zero[u] = dj == 0.0
+                    if zero[u]:
+                        w = 1.0 if dj == 0.0 else 0.0
+                    else:
+                        w = 1.0 / dj
+                num[u] += w * row_vals[p]
+                den[u] += w
+                if keep:
+                    slot_idx[cells[lo + u], q] = j
+                    slot_dist[cells[lo + u], q] = dj
+                cnt[u] = q + 1
+                if q + 1 == k:
+                    remaining -= 1
+        for u in range(nc):
+            cell = cells[lo + u]
+            n = cnt[u]
+            used[cell] = n
+            if n > 0:
+                pred[cell] = num[u] / den[u]
+            if n < k and not exhausted:
+                left[cell] = True
+    return 0
 
 @numba.njit(cache=True, parallel=True, nogil=True)
 def nearest_donors(dist, cr, cc, cells, col_ptr, col_rows, col_vals, k,  # pragma: no cover - compiled

@@ -42,22 +42,39 @@ def columnwise(x, known, lo, hi, indptr, indices, values, mode):  # pragma: no c
                     row[j] += v * v
     return out, shared
 
+@numba.njit(cache=True, inline="always")
+def _weight(weighting, q, dj, zero, u):  # pragma: no cover - compiled
+    """The weight of a cell's (q+1)-th donor at distance dj (see :func:`scan_vote`)."""
+    if weighting == 0:
+        return 1.0
+    if weighting == 1:
+        return 1.0 / (q + 1)
+    if q == 0:
+        zero[u] = dj == 0.0
+    if zero[u]:
+        return 1.0 if dj == 0.0 else 0.0
+    return 1.0 / dj
+
+
 @numba.njit(cache=True, parallel=True, nogil=True)
-def scan_vote(order, dsorted, row_ptr, row_cols, row_vals, m, cells, cell_ptr, cc, k, weighting,  # pragma: no cover
-              pred, used, left, slot_idx, slot_dist):
+def scan_vote(order, dsorted, row_ptr, row_cols, row_vals, x, known, cells, cell_ptr, cc, k,  # pragma: no cover
+              weighting, pred, used, left, slot_idx, slot_dist):
     """For each row, walk its neighbours nearest first, give each of its blank cells the first k neighbours
     that have a value there, and vote as they come (the walk and the vote fused: no per-cell slots).
 
     ``row_ptr``/``row_cols``/``row_vals``: for each row of the whole matrix, the columns it knows and the
-    values (CSR layout), ``m`` the columns; ``cells[cell_ptr[r]:cell_ptr[r + 1]]``: the cells of block row r, whose column is
+    values (CSR layout); ``cells[cell_ptr[r]:cell_ptr[r + 1]]``: the cells of block row r, whose column is
     ``cc[cell]``. Weighting 0 uniform, 1 rank (1/i), 2 inverse distance (only the donors at distance 0 when
     there are any: they come first, the walk being nearest first). Each cell's sums run over its donors
     in walk order, as :func:`vote` and the numpy path sum, so all give the same floats. Writes ``pred``,
     ``used`` and ``left`` (True where the walk ran out of steps before k donors; the row's finite
     neighbours running out is not that); ``slot_idx``/``slot_dist`` are filled too when they have a row
-    per cell (pass (0, k) arrays to skip them). Work per row is the bookings of the neighbours walked.
+    per cell (pass (0, k) arrays to skip them). A step looks at the neighbour's bookings (CSR row) while the
+    row has many open cells, and at the row's open cells (``known``/``x``) once they are fewer: work per row is
+    about the smaller of the two at each step.
     """
     b = cell_ptr.size - 1
+    m = x.shape[1]
     steps = order.shape[1]
     keep = slot_idx.shape[0] > 0
     for r in numba.prange(b):
@@ -73,6 +90,8 @@ def scan_vote(order, dsorted, row_ptr, row_cols, row_vals, m, cells, cell_ptr, c
         num = np.zeros(nc)
         den = np.zeros(nc)
         zero = np.zeros(nc, dtype=np.bool_)
+        open_ = np.arange(nc)
+        n_open = nc
         remaining = nc
         exhausted = False
         for s in range(steps):
@@ -83,6 +102,30 @@ def scan_vote(order, dsorted, row_ptr, row_cols, row_vals, m, cells, cell_ptr, c
                 exhausted = True
                 break
             j = order[r, s]
+            if 4 * remaining < row_ptr[j + 1] - row_ptr[j]:  # few open cells: look them up in j's row
+                kept = 0
+                for t in range(n_open):
+                    u = open_[t]
+                    q = cnt[u]
+                    if q >= k:
+                        continue
+                    c = cc[cells[lo + u]]
+                    if known[j, c]:
+                        w = _weight(weighting, q, dj, zero, u)
+                        num[u] += w * x[j, c]
+                        den[u] += w
+                        if keep:
+                            slot_idx[cells[lo + u], q] = j
+                            slot_dist[cells[lo + u], q] = dj
+                        q += 1
+                        cnt[u] = q
+                        if q == k:
+                            remaining -= 1
+                            continue
+                    open_[kept] = u
+                    kept += 1
+                n_open = kept
+                continue
             for p in range(row_ptr[j], row_ptr[j + 1]):
                 u = slot_of[row_cols[p]]
                 if u < 0:
@@ -90,17 +133,7 @@ def scan_vote(order, dsorted, row_ptr, row_cols, row_vals, m, cells, cell_ptr, c
                 q = cnt[u]
                 if q >= k:
                     continue
-                if weighting == 0:
-                    w = 1.0
-                elif weighting == 1:
-                    w = 1.0 / (q + 1)
-                else:
-                    if q == 0:
-                        zero[u] = dj == 0.0
-                    if zero[u]:
-                        w = 1.0 if dj == 0.0 else 0.0
-                    else:
-                        w = 1.0 / dj
+                w = _weight(weighting, q, dj, zero, u)
                 num[u] += w * row_vals[p]
                 den[u] += w
                 if keep:

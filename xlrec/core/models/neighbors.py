@@ -54,6 +54,7 @@ FALLBACKS = (None, "mean", "client_mean", "salesperson_mean", "baseline")
 
 _BLOCK_ELEMENTS = 1 << 23  # cells of one (rows x salespeople) distance block: 64 MiB of float64
 _SLOT_ELEMENTS = 1 << 21  # (blank cell, neighbour) slots handled at once: about 50 bytes each in a block
+_DENSE_STEP = 8  # the pure walk masks whole rows when they hold at least 1/_DENSE_STEP of the bookings
 
 
 def _weights(dist, rank, use, weighting):
@@ -726,8 +727,9 @@ def _scan_vote(order, dsorted, cr, cc, cells, k, code, pred, used, slot_idx, slo
 
     ``cells`` (ascending rows) index ``cr``/``cc``; writes ``pred`` and ``used`` for them, and the slots
     when kept. The compiled kernel walks one row at a time; the numpy twin takes the i-th nearest neighbour
-    of every row at once, gathering that neighbour's bookings (a CSR row), so the work is about the
-    bookings of the neighbours walked, not (cells x depth). Each cell's sums run over its donors in walk
+    of every row at once: on sparse rows it gathers that neighbour's bookings (a CSR row), on dense rows it
+    masks the neighbour's row of the known mask with the open cells, and once few cells are open it looks
+    those up; so the work is about the bookings of the neighbours walked, not (cells x depth). Each cell's sums run over its donors in walk
     order in both, so they give the same floats. Returns the cells still short of k donors when the prefix
     runs out (a row whose finite neighbours ran out has none left to find).
     """
@@ -738,10 +740,9 @@ def _scan_vote(order, dsorted, cr, cc, cells, k, code, pred, used, slot_idx, slo
     if state["compiled"]:
         cell_ptr = np.searchsorted(cell_row, np.arange(b + 1))
         left = np.zeros(pred.size, dtype=bool)
-        _accel.scan_vote(order, dsorted, row_ptr, row_cols, row_vals, m, cells, cell_ptr, cc, k, code,
-                         pred, used, left, slot_idx, slot_dist)
+        _accel.scan_vote(order, dsorted, row_ptr, row_cols, row_vals, state["x"], state["known"], cells, cell_ptr,
+                         cc, k, code, pred, used, left, slot_idx, slot_dist)
         return np.flatnonzero(left)
-    keep = slot_idx.shape[0] > 0
     nc = cells.size
     slot_of = np.full((b, m), -1, dtype=np.int64 if nc >= 2 ** 31 else np.int32)
     slot_of[cell_row, cc[cells]] = np.arange(nc)
@@ -751,50 +752,94 @@ def _scan_vote(order, dsorted, cr, cc, cells, k, code, pred, used, slot_idx, slo
     remaining = np.bincount(cell_row, minlength=b)
     exhausted = np.zeros(b, dtype=bool)
     ar = np.flatnonzero(remaining)  # the rows with cells still short of k donors
+    act = None  # once few cells are open: those cells (then each step looks them up in the neighbour's row)
+    todo = None  # for dense rows: (row, client) -> the cell is open
+    x, known = state["x"], state["known"]
     for s in range(order.shape[1]):
-        if ar.size == 0:
-            break
-        dj = dsorted[ar, s]
-        fin = np.isfinite(dj)
-        if not fin.all():
-            exhausted[ar[~fin]] = True
-            ar, dj = ar[fin], dj[fin]
+        if act is None:
             if ar.size == 0:
                 break
-        j = order[ar, s]
-        starts, lens = row_ptr[j], row_ptr[j + 1] - row_ptr[j]
-        ends = np.cumsum(lens)
-        if ends[-1] == 0:
-            continue
-        rep = np.repeat(np.arange(ar.size), lens)  # the neighbour's bookings, row after row
-        pos = np.arange(ends[-1]) + np.repeat(starts - (ends - lens), lens)
-        u = slot_of[ar[rep], row_cols[pos]]
-        hit = u >= 0
-        u, pos, rep = u[hit], pos[hit], rep[hit]
-        q = cnt[u]
-        hit = q < k
-        u, pos, rep, q = u[hit], pos[hit], rep[hit], q[hit]  # one neighbour per row: no cell twice
-        dd = dj[rep]
-        if code == 0:
-            w = 1.0
-        elif code == 1:
-            w = 1.0 / (q + 1)
-        else:
-            first = q == 0
-            zero[u[first]] = dd[first] == 0
-            with np.errstate(divide="ignore"):
-                w = np.where(zero[u], (dd == 0).astype(float), 1.0 / dd)
-        num[u] += w * row_vals[pos]
-        den[u] += w
-        cnt[u] = q + 1
-        if keep:
-            slot_idx[cells[u], q] = j[rep]
-            slot_dist[cells[u], q] = dd
-        full = u[q + 1 == k]
-        if full.size:
-            remaining -= np.bincount(cell_row[full], minlength=b)
-            ar = ar[remaining[ar] > 0]
+            dj = dsorted[ar, s]
+            fin = np.isfinite(dj)
+            if not fin.all():
+                exhausted[ar[~fin]] = True
+                ar, dj = ar[fin], dj[fin]
+                if ar.size == 0:
+                    break
+            j = order[ar, s]
+            starts, lens = row_ptr[j], row_ptr[j + 1] - row_ptr[j]
+            ends = np.cumsum(lens)
+            if 4 * remaining[ar].sum() < ends[-1]:
+                act = np.flatnonzero((cnt < k) & np.isin(cell_row, ar))
+            elif ends[-1] == 0:
+                continue
+            elif ar.size * m <= _DENSE_STEP * ends[-1]:  # dense rows: mask whole rows, then touch only the donors found
+                if todo is None:
+                    todo = np.zeros((b, m), dtype=bool)
+                    todo[cell_row, cc[cells]] = cnt < k
+                hit = known[j]
+                hit &= todo[ar]
+                rr, cols = np.nonzero(hit)
+                u = slot_of[ar[rr], cols]
+                full = _add_votes(u, cnt[u], dj[rr], x[j[rr], cols], j[rr], code, k, cells, cnt, num, den, zero,
+                                  slot_idx, slot_dist)
+                if full.size:
+                    todo[cell_row[full], cc[cells[full]]] = False
+                    remaining -= np.bincount(cell_row[full], minlength=b)
+                    ar = ar[remaining[ar] > 0]
+                continue
+            else:
+                rep = np.repeat(np.arange(ar.size), lens)  # the neighbour's bookings, row after row
+                pos = np.arange(ends[-1]) + np.repeat(starts - (ends - lens), lens)
+                u = slot_of[ar[rep], row_cols[pos]]
+                hit = u >= 0
+                u, pos, rep = u[hit], pos[hit], rep[hit]
+                q = cnt[u]
+                hit = q < k
+                u, pos, rep, q = u[hit], pos[hit], rep[hit], q[hit]  # one neighbour per row: no cell twice
+                full = _add_votes(u, q, dj[rep], row_vals[pos], j[rep], code, k, cells, cnt, num, den, zero,
+                                  slot_idx, slot_dist)
+                if full.size:
+                    remaining -= np.bincount(cell_row[full], minlength=b)
+                    ar = ar[remaining[ar] > 0]
+                continue
+        if act.size == 0:
+            break
+        ra = cell_row[act]
+        dj = dsorted[ra, s]
+        fin = np.isfinite(dj)
+        if not fin.all():
+            exhausted[ra[~fin]] = True
+            act, ra, dj = act[fin], ra[fin], dj[fin]
+        j = order[ra, s]
+        ca = cc[cells[act]]
+        has = known[j, ca]
+        u = act[has]
+        _add_votes(u, cnt[u], dj[has], x[j[has], ca[has]], j[has], code, k, cells, cnt, num, den, zero,
+                   slot_idx, slot_dist)
+        act = act[cnt[act] < k]
     has = cnt > 0
     pred[cells[has]] = num[has] / den[has]
     used[cells] = cnt
     return cells[(cnt < k) & ~exhausted[cell_row]]
+
+
+def _add_votes(u, q, dd, vals, j, code, k, cells, cnt, num, den, zero, slot_idx, slot_dist):
+    """Give the cells ``u`` (no cell twice) their (q+1)-th donor ``j`` at distance ``dd`` with value
+    ``vals``: the numpy twin of the compiled walk's inner step. Returns the cells now holding k donors."""
+    if code == 0:
+        w = 1.0
+    elif code == 1:
+        w = 1.0 / (q + 1)
+    else:
+        first = q == 0
+        zero[u[first]] = dd[first] == 0
+        with np.errstate(divide="ignore"):
+            w = np.where(zero[u], (dd == 0).astype(float), 1.0 / dd)
+    num[u] += w * vals
+    den[u] += w
+    cnt[u] = q + 1
+    if slot_idx.shape[0] > 0:
+        slot_idx[cells[u], q] = j
+        slot_dist[cells[u], q] = dd
+    return u[q + 1 == k]

@@ -84,8 +84,10 @@ def scan_vote(order, dsorted, row_ptr, row_cols, row_vals, x, known, cells, cell
             continue
         nc = hi - lo
         slot_of = np.full(m, -1, dtype=np.int64)
+        col = np.empty(nc, dtype=np.int64)
         for u in range(nc):
-            slot_of[cc[cells[lo + u]]] = u
+            col[u] = cc[cells[lo + u]]
+            slot_of[col[u]] = u
         cnt = np.zeros(nc, dtype=np.int64)
         num = np.zeros(nc)
         den = np.zeros(nc)
@@ -102,14 +104,14 @@ def scan_vote(order, dsorted, row_ptr, row_cols, row_vals, x, known, cells, cell
                 exhausted = True
                 break
             j = order[r, s]
-            if 4 * remaining < row_ptr[j + 1] - row_ptr[j]:  # few open cells: look them up in j's row
+            if remaining < row_ptr[j + 1] - row_ptr[j]:  # fewer open cells than j's bookings: look them up
                 kept = 0
                 for t in range(n_open):
                     u = open_[t]
                     q = cnt[u]
                     if q >= k:
                         continue
-                    c = cc[cells[lo + u]]
+                    c = col[u]
                     if known[j, c]:
                         w = _weight(weighting, q, dj, zero, u)
                         num[u] += w * x[j, c]

@@ -1,4 +1,5 @@
-"""Optional compiled kernels (numba), used when numba is installed: ``pip install xlrec[fast]``.
+"""Compiled kernels (numba), used when numba is installed: a plain ``pip install xlrec`` brings it wherever
+numba has wheels (an environment marker leaves it out of Pyodide, where xlwings Lite runs the pure path).
 
 Each kernel (in :mod:`._kernels`) has a pure-numpy twin in :mod:`.distances` / :mod:`.neighbors` that gives
 the same results (same neighbours, same summation order); the tests run both. numba is imported, and the
@@ -20,7 +21,7 @@ MIN_CELLS = 100_000
 _available = importlib.util.find_spec("numba") is not None  # the core must run where only numpy and scipy exist
 _enabled = _available and os.environ.get("XLREC_ACCELERATE", "1") != "0"
 _threads = None
-_KERNELS = ("columnwise", "scan", "nearest_donors", "vote")
+_KERNELS = ("columnwise", "scan_vote", "nearest_donors", "vote")
 
 
 def available() -> bool:

@@ -7,7 +7,7 @@ neighbours, same summation order); the tests run both.
 import numba
 import numpy as np
 
-__all__ = ["columnwise", "scan", "nearest_donors", "vote"]
+__all__ = ["columnwise", "scan_vote", "nearest_donors", "vote"]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -42,25 +42,59 @@ def columnwise(x, known, lo, hi, indptr, indices, values, mode):  # pragma: no c
                     row[j] += v * v
     return out, shared
 
-@numba.njit(cache=True, parallel=True, nogil=True)
-def scan(order, dsorted, row_ptr, row_cols, row_vals, cell_of, k, slot_idx, slot_dist, slot_val):  # pragma: no cover
-    """For each row, walk its neighbours nearest first and give each of its blank cells the first k
-    neighbours that have a value there.
+@numba.njit(cache=True, inline="always")
+def _weight(weighting, q, dj, zero, u):  # pragma: no cover - compiled
+    """The weight of a cell's (q+1)-th donor at distance dj (see :func:`scan_vote`)."""
+    if weighting == 0:
+        return 1.0
+    if weighting == 1:
+        return 1.0 / (q + 1)
+    if q == 0:
+        zero[u] = dj == 0.0
+    if zero[u]:
+        return 1.0 if dj == 0.0 else 0.0
+    return 1.0 / dj
 
-    ``row_ptr``/``row_cols``: for each row of the whole matrix, the columns it knows (CSR layout);
-    ``cell_of[r, c]``: the cell number of (block row r, column c), -1 for cells not asked for. Work per
-    row is the bookings of the neighbours walked, so sparse matrices cost little. Returns a mask over
-    the cells: True where the neighbours walked ran out before k donors were found.
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def scan_vote(order, dsorted, row_ptr, row_cols, row_vals, x, known, cells, cell_ptr, cc, k,  # pragma: no cover
+              weighting, pred, used, left, slot_idx, slot_dist):
+    """For each row, walk its neighbours nearest first, give each of its blank cells the first k neighbours
+    that have a value there, and vote as they come (the walk and the vote fused: no per-cell slots).
+
+    ``row_ptr``/``row_cols``/``row_vals``: for each row of the whole matrix, the columns it knows and the
+    values (CSR layout); ``cells[cell_ptr[r]:cell_ptr[r + 1]]``: the cells of block row r, whose column is
+    ``cc[cell]``. Weighting 0 uniform, 1 rank (1/i), 2 inverse distance (only the donors at distance 0 when
+    there are any: they come first, the walk being nearest first). Each cell's sums run over its donors
+    in walk order, as :func:`vote` and the numpy path sum, so all give the same floats. Writes ``pred``,
+    ``used`` and ``left`` (True where the walk ran out of steps before k donors; the row's finite
+    neighbours running out is not that); ``slot_idx``/``slot_dist`` are filled too when they have a row
+    per cell (pass (0, k) arrays to skip them). A step looks at the neighbour's bookings (CSR row) while the
+    row has many open cells, and at the row's open cells (``known``/``x``) once they are fewer: work per row is
+    about the smaller of the two at each step.
     """
-    b, m = cell_of.shape
+    b = cell_ptr.size - 1
+    m = x.shape[1]
     steps = order.shape[1]
-    left = np.zeros(slot_idx.shape[0], dtype=np.bool_)
+    keep = slot_idx.shape[0] > 0
     for r in numba.prange(b):
-        cnt = np.zeros(m, dtype=np.int32)
-        remaining = 0
-        for c in range(m):
-            if cell_of[r, c] >= 0:
-                remaining += 1
+        lo = cell_ptr[r]
+        hi = cell_ptr[r + 1]
+        if lo == hi:
+            continue
+        nc = hi - lo
+        slot_of = np.full(m, -1, dtype=np.int64)
+        col = np.empty(nc, dtype=np.int64)
+        for u in range(nc):
+            col[u] = cc[cells[lo + u]]
+            slot_of[col[u]] = u
+        cnt = np.zeros(nc, dtype=np.int64)
+        num = np.zeros(nc)
+        den = np.zeros(nc)
+        zero = np.zeros(nc, dtype=np.bool_)
+        open_ = np.arange(nc)
+        n_open = nc
+        remaining = nc
         exhausted = False
         for s in range(steps):
             if remaining == 0:
@@ -70,25 +104,55 @@ def scan(order, dsorted, row_ptr, row_cols, row_vals, cell_of, k, slot_idx, slot
                 exhausted = True
                 break
             j = order[r, s]
+            if remaining < row_ptr[j + 1] - row_ptr[j]:  # fewer open cells than j's bookings: look them up
+                kept = 0
+                for t in range(n_open):
+                    u = open_[t]
+                    q = cnt[u]
+                    if q >= k:
+                        continue
+                    c = col[u]
+                    if known[j, c]:
+                        w = _weight(weighting, q, dj, zero, u)
+                        num[u] += w * x[j, c]
+                        den[u] += w
+                        if keep:
+                            slot_idx[cells[lo + u], q] = j
+                            slot_dist[cells[lo + u], q] = dj
+                        q += 1
+                        cnt[u] = q
+                        if q == k:
+                            remaining -= 1
+                            continue
+                    open_[kept] = u
+                    kept += 1
+                n_open = kept
+                continue
             for p in range(row_ptr[j], row_ptr[j + 1]):
-                c = row_cols[p]
-                cell = cell_of[r, c]
-                if cell < 0:
+                u = slot_of[row_cols[p]]
+                if u < 0:
                     continue
-                q = cnt[c]
-                if q < k:
-                    slot_idx[cell, q] = j
-                    slot_dist[cell, q] = dj
-                    slot_val[cell, q] = row_vals[p]
-                    cnt[c] = q + 1
-                    if q + 1 == k:
-                        remaining -= 1
-        if remaining > 0 and not exhausted:
-            for c in range(m):
-                cell = cell_of[r, c]
-                if cell >= 0 and cnt[c] < k:
-                    left[cell] = True
-    return left
+                q = cnt[u]
+                if q >= k:
+                    continue
+                w = _weight(weighting, q, dj, zero, u)
+                num[u] += w * row_vals[p]
+                den[u] += w
+                if keep:
+                    slot_idx[cells[lo + u], q] = j
+                    slot_dist[cells[lo + u], q] = dj
+                cnt[u] = q + 1
+                if q + 1 == k:
+                    remaining -= 1
+        for u in range(nc):
+            cell = cells[lo + u]
+            n = cnt[u]
+            used[cell] = n
+            if n > 0:
+                pred[cell] = num[u] / den[u]
+            if n < k and not exhausted:
+                left[cell] = True
+    return 0
 
 @numba.njit(cache=True, parallel=True, nogil=True)
 def nearest_donors(dist, cr, cc, cells, col_ptr, col_rows, col_vals, k,  # pragma: no cover - compiled

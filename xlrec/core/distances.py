@@ -58,15 +58,20 @@ def _product_sums(state, block):
     return out
 
 
-def _columnwise(state, block, reduce):
-    """Sum (or max) over shared columns of |a - b|, working one column at a time over its known rows."""
+def _columnwise(state, block, reduce, count=False):
+    """Sum (``"sum"``), max (``"max"``) or sum of squares (``"sumsq"``) over shared columns of |a - b|,
+    working one column at a time over its known rows; with ``count``, also how many columns are shared.
+
+    Sums run column by column in order, as the compiled kernel's do, so both give the same floats.
+    """
     lo, hi = block.start, block.stop
     n, m = state["x"].shape
     indptr, col_rows, col_vals = _csc(state)  # once per matrix, not a strided pass over each column per block
     out = np.zeros((hi - lo, n))
+    shared = np.zeros((hi - lo, n), dtype=np.int32) if count else None
     for c in range(m):
         rows, vals = col_rows[indptr[c]:indptr[c + 1]], col_vals[indptr[c]:indptr[c + 1]]
-        if rows.size < 2:
+        if rows.size < (1 if count else 2):
             continue
         a, b = np.searchsorted(rows, (lo, hi))
         mine = rows[a:b]
@@ -76,9 +81,13 @@ def _columnwise(state, block, reduce):
         ix = np.ix_(mine - lo, rows)
         if reduce == "sum":
             out[ix] += diff
+        elif reduce == "sumsq":
+            out[ix] += diff * diff
         else:
             out[ix] = np.maximum(out[ix], diff)
-    return out
+        if count:
+            shared[ix] += 1
+    return out if shared is None else (out, shared)
 
 
 def _csc(state):
@@ -102,7 +111,19 @@ _MODES = {"manhattan": 0, "supremum": 1, "euclidean": 2, "nan_euclidean": 2}
 
 def _compiled_distances(state, metric, block):
     """Exact distances from the compiled kernel (no rounding beyond the column-by-column sums)."""
-    s, shared = _compiled(state, block, _MODES[metric])
+    return _finish(state, metric, *_compiled(state, block, _MODES[metric]))
+
+
+def _sparse_distances(state, metric, block):
+    """The same floats as :func:`_compiled_distances`, column by column in numpy: for sparse matrices,
+    where the matrix products would cost more and round (and then ties would need recomputing)."""
+    reduce = ("sum", "max", "sumsq")[_MODES[metric]]
+    return _finish(state, metric, *_columnwise(state, block, reduce, count=True))
+
+
+def _finish(state, metric, s, shared):
+    """(distances, shared, None) from the column-by-column sums ``s``: roots, scaling, ``inf`` where
+    nothing is shared."""
     none = shared == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         if metric == "euclidean":
@@ -193,6 +214,8 @@ def _block_distances(state, metric, block):
     """
     if state["compiled"] and (not METRICS[metric][1] or state["density"] < _SPARSE):
         return _compiled_distances(state, metric, block)
+    if state["density"] < _SPARSE:  # the pure path computes what the compiled one does, to the same floats
+        return _sparse_distances(state, metric, block)
     k32 = _mask(state, np.float32)
     # counts of shared columns: exact in float32 up to 2**24 columns, and twice as fast
     shared = (k32 @ k32.T if block.start == 0 and block.stop == k32.shape[0] else k32[block] @ k32.T)

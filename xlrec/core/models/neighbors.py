@@ -54,6 +54,7 @@ FALLBACKS = (None, "mean", "client_mean", "salesperson_mean", "baseline")
 
 _BLOCK_ELEMENTS = 1 << 23  # cells of one (rows x salespeople) distance block: 64 MiB of float64
 _SLOT_ELEMENTS = 1 << 21  # (blank cell, neighbour) slots handled at once: about 50 bytes each in a block
+_DENSE_STEP = 8  # the pure walk masks whole rows when they hold at least 1/_DENSE_STEP of the bookings
 
 
 def _weights(dist, rank, use, weighting):
@@ -456,7 +457,7 @@ class NeighborModel(Model):
                 nb[0][r, c] = slot_idx
                 nb[1][r, c] = np.where(ok, slot_dist, np.nan)
 
-        self._vote(rows, cols, sink, progress)
+        self._vote(rows, cols, sink, progress, keep=explain)
         if self.by == "client":
             pred = np.ascontiguousarray(pred.T)
             if nb is not None:
@@ -477,10 +478,11 @@ class NeighborModel(Model):
         self._vote(ur, uc, sink)
         return out[inverse.ravel()]
 
-    def _vote(self, rows, cols, sink, progress=None):
+    def _vote(self, rows, cols, sink, progress=None, keep=False):
         """Vote for the cells (rows[t], cols[t]) of the oriented matrix, ``rows`` ascending and no cell twice,
         a block of rows at a time: ``sink(cells, predictions, neighbours used, slot indices, slot distances,
-        slot used)`` receives each block's votes, ``cells`` a slice of the arrays given."""
+        slot used)`` receives each block's votes, ``cells`` a slice of the arrays given; the three slot arrays
+        (the neighbours that voted, of shape (cells, k)) are None unless ``keep``."""
         d = self._data
         known = d.known
         n, m = known.shape
@@ -490,13 +492,18 @@ class NeighborModel(Model):
         prefix = int(min(n - 1, max(8 * self.k, 64, math.ceil(4 * self.k * n / median)), 1024))
         # clients booked by so few that scanning the prefix would rarely find k of them go client by client
         dense = donors_per_col * prefix >= 2 * self.k * n
-        # blocks of rows bounded both in distances (rows x n) and in cells and their k slots (rows x m x k)
-        block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1), _SLOT_ELEMENTS // max(m * self.k, 1)))
+        # blocks of rows bounded in distances (rows x n); the slots kept for explaining (rows x m x k) and the
+        # pure path's map from (row, client) to cell (rows x m) bound them too
+        block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1)))
+        if keep:
+            block_rows = max(1, min(block_rows, _SLOT_ELEMENTS // max(m * self.k, 1)))
+        if not d.state["compiled"]:
+            block_rows = max(1, min(block_rows, _BLOCK_ELEMENTS // max(m, 1)))
         for lo in range(0, n, block_rows):
             hi = min(n, lo + block_rows)
             a, b = np.searchsorted(rows, [lo, hi])
             if b > a:
-                sink(slice(a, b), *self._vote_block(slice(lo, hi), rows[a:b] - lo, cols[a:b], dense, prefix))
+                sink(slice(a, b), *self._vote_block(slice(lo, hi), rows[a:b] - lo, cols[a:b], dense, prefix, keep))
             if progress is not None:
                 progress(hi, n)
 
@@ -517,19 +524,23 @@ class NeighborModel(Model):
         ex[np.take_along_axis(invalid_rows, cols, axis=1)] = np.inf
         return ex
 
-    def _vote_block(self, block, cr, cc, dense, prefix):
+    def _vote_block(self, block, cr, cc, dense, prefix, keep=False):
         """The votes for the cells (block.start + cr, cc): (predictions, neighbours used, slot indices,
-        slot distances, which slots hold a neighbour)."""
+        slot distances, which slots hold a neighbour), the last three None unless ``keep``.
+
+        Most cells are voted for as each row's neighbours are walked (:func:`_scan_vote`); the cells of
+        clients few people booked, and those whose prefix held fewer than ``k`` donors, get their ``k``
+        nearest donors client by client (:meth:`_by_client`), then vote (:func:`_vote_slots`)."""
         d = self._data
-        x, known = d.x, d.known
-        n, m = x.shape
+        n = d.x.shape[0]
         k = self.k
+        code = _WEIGHTING_CODES[self.weighting]
         dist, invalid, tol = self._block(block)
         ncell = cr.size
-        slot_idx = np.full((ncell, k), -1, dtype=np.int32)
-        compiled = d.state["compiled"]
-        slot_val = np.zeros((ncell, k)) if compiled else None  # donors' values (compiled path)
-        slot_dist = np.full((ncell, k), np.inf)
+        pred = np.full(ncell, np.nan)
+        nused = np.zeros(ncell, dtype=np.int64)
+        slot_idx = np.full((ncell if keep else 0, k), -1, dtype=np.int32)
+        slot_dist = np.full((ncell if keep else 0, k), np.inf)
         exact_rows = np.zeros(dist.shape[0], dtype=bool)
         scan = dense[cc]
         redo = np.flatnonzero(~scan)
@@ -546,24 +557,22 @@ class NeighborModel(Model):
                     order[rows], dsorted[rows] = _k_smallest(dist[rows], pre)
             more = np.isfinite(dsorted[:, -1]) if pre < n else np.zeros(dist.shape[0], dtype=bool)
             steps = pre - 1 if pre < n else pre
-            left = _scan(order[:, :steps], dsorted[:, :steps], known, cr, cc, np.flatnonzero(scan), k,
-                         slot_idx, slot_dist, slot_val, d.state)
+            left = _scan_vote(order[:, :steps], dsorted[:, :steps], cr, cc, np.flatnonzero(scan), k, code,
+                              pred, nused, slot_idx, slot_dist, d.state)
             # cells whose prefix held fewer than k donors while more neighbours exist beyond it
             redo = np.concatenate([redo, left[more[cr[left]]]])
         if redo.size:
-            self._by_client(redo, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist, slot_val)
-        # the vote
-        ok = slot_idx >= 0
-        if compiled:
-            p, nused, w = _accel.vote(slot_idx, slot_dist, slot_val, _WEIGHTING_CODES[self.weighting])
-        else:
-            rank = np.arange(1, k + 1)[None, :]
-            w = _weights(slot_dist, rank, ok, self.weighting)
-            vals = np.where(ok, x[np.maximum(slot_idx, 0), cc[:, None]], 0.0)
-            nused = ok.sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                p = np.where(nused > 0, (w * vals).sum(axis=1) / w.sum(axis=1), np.nan)
-        return p, nused, slot_idx, slot_dist, ok
+            si = np.full((redo.size, k), -1, dtype=np.int32)
+            sd = np.full((redo.size, k), np.inf)
+            sv = np.zeros((redo.size, k))
+            self._by_client(np.arange(redo.size), cr[redo], cc[redo], block, dist, invalid, tol, exact_rows,
+                            si, sd, sv)
+            pred[redo], nused[redo] = _vote_slots(si, sd, sv, code, d.state["compiled"])
+            if keep:
+                slot_idx[redo], slot_dist[redo] = si, sd
+        if not keep:
+            return pred, nused, None, None, None
+        return pred, nused, slot_idx, slot_dist, slot_idx >= 0
 
     def _by_client(self, cells, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist, slot_val):
         """Exact k nearest donors for the given cells, one client at a time over that client's donors."""
@@ -597,8 +606,7 @@ class NeighborModel(Model):
             slot_dist[group, :kk] = np.where(ok, dv, np.inf)
             slot_idx[group, kk:] = -1
             slot_dist[group, kk:] = np.inf
-            if slot_val is not None:
-                slot_val[group, :kk] = np.where(ok, x[donors[pos], c], 0.0)
+            slot_val[group, :kk] = np.where(ok, x[donors[pos], c], 0.0)
 
     def _explain_filled(self, result, si, ci):
         votes = result.detail
@@ -742,39 +750,159 @@ def _ambiguous(dsorted, tol):
     return close.any(axis=1)
 
 
-def _scan(order, dsorted, known, cr, cc, cells, k, slot_idx, slot_dist, slot_val, state):
-    """Walk each row's neighbours nearest first and give every blank cell its first k donors.
+def _csr(state):
+    """For each row, the columns it knows and the values: (indptr, columns, values), once per matrix."""
+    if "csr" not in state:
+        rows, cols = np.nonzero(state["known"])
+        state["csr"] = (np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=state["known"].shape[0]))]),
+                        cols, state["x"][rows, cols])
+    return state["csr"]
 
-    One step handles the i-th nearest neighbour of every row at once, for every cell still short of k
-    donors; cells drop out as they are served, so the work is about (cells x the depth at which k donors are
-    found), not (cells x prefix). Returns the cells still short of k donors when the prefix runs out.
+
+def _vote_slots(slot_idx, slot_dist, slot_val, code, compiled):
+    """(predictions, neighbours used) of cells whose donors are in slots, nearest first (-1 past the last):
+    the compiled :func:`~xlrec.core._kernels.vote` or its numpy twin, summing slot by slot in order as it
+    does, so both give the same floats."""
+    if compiled:
+        p, used, _ = _accel.vote(slot_idx, slot_dist, slot_val, code)
+        return p, used
+    ok = slot_idx >= 0
+    used = ok.sum(axis=1)
+    num, den = np.zeros(used.size), np.zeros(used.size)
+    zero = (ok & (slot_dist == 0)).any(axis=1)
+    for q in range(slot_idx.shape[1]):
+        if code == 0:
+            w = np.ones(used.size)
+        elif code == 1:
+            w = np.full(used.size, 1.0 / (q + 1))
+        else:
+            with np.errstate(divide="ignore"):
+                w = np.where(zero, (slot_dist[:, q] == 0).astype(float), 1.0 / slot_dist[:, q])
+        np.add(num, w * slot_val[:, q], out=num, where=ok[:, q])
+        np.add(den, w, out=den, where=ok[:, q])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(used > 0, num / den, np.nan), used
+
+
+def _scan_vote(order, dsorted, cr, cc, cells, k, code, pred, used, slot_idx, slot_dist, state):
+    """Walk each row's neighbours nearest first, give every blank cell its first k donors, and vote as they
+    come: the walk and the vote fused, so no cell keeps its k donors unless ``slot_idx`` has a row per cell.
+
+    ``cells`` (ascending rows) index ``cr``/``cc``; writes ``pred`` and ``used`` for them, and the slots
+    when kept. The compiled kernel walks one row at a time; the numpy twin takes the i-th nearest neighbour
+    of every row at once: on sparse rows it gathers that neighbour's bookings (a CSR row), on dense rows it
+    masks the neighbour's row of the known mask with the open cells, and once few cells are open it looks
+    those up; so the work is about the bookings of the neighbours walked, not (cells x depth). Each cell's sums run over its donors in walk
+    order in both, so they give the same floats. Returns the cells still short of k donors when the prefix
+    runs out (a row whose finite neighbours ran out has none left to find).
     """
+    b = order.shape[0]
+    m = state["x"].shape[1]
+    row_ptr, row_cols, row_vals = _csr(state)
+    cell_row = cr[cells]
     if state["compiled"]:
-        cell_of = np.full((order.shape[0], known.shape[1]), -1, dtype=np.int64)
-        cell_of[cr[cells], cc[cells]] = cells
-        if "csr" not in state:  # the columns each row knows, and the values, once per matrix
-            rows, cols = np.nonzero(known)
-            state["csr"] = (np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=known.shape[0]))]), cols,
-                            state["x"][rows, cols])
-        left = _accel.scan(order, dsorted, *state["csr"], cell_of, k, slot_idx, slot_dist, slot_val)
+        cell_ptr = np.searchsorted(cell_row, np.arange(b + 1))
+        left = np.zeros(pred.size, dtype=bool)
+        _accel.scan_vote(order, dsorted, row_ptr, row_cols, row_vals, state["x"], state["known"], cells, cell_ptr,
+                         cc, k, code, pred, used, left, slot_idx, slot_dist)
         return np.flatnonzero(left)
-    act = cells
-    ar, ac = cr[act], cc[act]
-    cnt = np.zeros(slot_idx.shape[0], dtype=np.int64)
-    for step in range(order.shape[1]):
-        j = order[ar, step]
-        dj = dsorted[ar, step]
-        fin = np.isfinite(dj)
-        has = known[j, ac] & fin
-        hit = act[has]
-        slot = cnt[hit]
-        slot_idx[hit, slot] = j[has]
-        slot_dist[hit, slot] = dj[has]
-        cnt[hit] += 1
-        done = ~fin | (cnt[act] >= k)
-        if done.any():
-            keep = ~done
-            act, ar, ac = act[keep], ar[keep], ac[keep]
-            if act.size == 0:
+    nc = cells.size
+    slot_of = np.full((b, m), -1, dtype=np.int64 if nc >= 2 ** 31 else np.int32)
+    slot_of[cell_row, cc[cells]] = np.arange(nc)
+    cnt = np.zeros(nc, dtype=np.int64)
+    num, den = np.zeros(nc), np.zeros(nc)
+    zero = np.zeros(nc, dtype=bool)
+    remaining = np.bincount(cell_row, minlength=b)
+    exhausted = np.zeros(b, dtype=bool)
+    ar = np.flatnonzero(remaining)  # the rows with cells still short of k donors
+    act = None  # once few cells are open: those cells (then each step looks them up in the neighbour's row)
+    todo = None  # for dense rows: (row, client) -> the cell is open
+    x, known = state["x"], state["known"]
+    for s in range(order.shape[1]):
+        if act is None:
+            if ar.size == 0:
                 break
-    return act
+            dj = dsorted[ar, s]
+            fin = np.isfinite(dj)
+            if not fin.all():
+                exhausted[ar[~fin]] = True
+                ar, dj = ar[fin], dj[fin]
+                if ar.size == 0:
+                    break
+            j = order[ar, s]
+            starts, lens = row_ptr[j], row_ptr[j + 1] - row_ptr[j]
+            ends = np.cumsum(lens)
+            if 4 * remaining[ar].sum() < ends[-1]:
+                act = np.flatnonzero((cnt < k) & np.isin(cell_row, ar))
+            elif ends[-1] == 0:
+                continue
+            elif ar.size * m <= _DENSE_STEP * ends[-1]:  # dense rows: mask whole rows, then touch only the donors found
+                if todo is None:
+                    todo = np.zeros((b, m), dtype=bool)
+                    todo[cell_row, cc[cells]] = cnt < k
+                hit = known[j]
+                hit &= todo[ar]
+                rr, cols = np.nonzero(hit)
+                u = slot_of[ar[rr], cols]
+                full = _add_votes(u, cnt[u], dj[rr], x[j[rr], cols], j[rr], code, k, cells, cnt, num, den, zero,
+                                  slot_idx, slot_dist)
+                if full.size:
+                    todo[cell_row[full], cc[cells[full]]] = False
+                    remaining -= np.bincount(cell_row[full], minlength=b)
+                    ar = ar[remaining[ar] > 0]
+                continue
+            else:
+                rep = np.repeat(np.arange(ar.size), lens)  # the neighbour's bookings, row after row
+                pos = np.arange(ends[-1]) + np.repeat(starts - (ends - lens), lens)
+                u = slot_of[ar[rep], row_cols[pos]]
+                hit = u >= 0
+                u, pos, rep = u[hit], pos[hit], rep[hit]
+                q = cnt[u]
+                hit = q < k
+                u, pos, rep, q = u[hit], pos[hit], rep[hit], q[hit]  # one neighbour per row: no cell twice
+                full = _add_votes(u, q, dj[rep], row_vals[pos], j[rep], code, k, cells, cnt, num, den, zero,
+                                  slot_idx, slot_dist)
+                if full.size:
+                    remaining -= np.bincount(cell_row[full], minlength=b)
+                    ar = ar[remaining[ar] > 0]
+                continue
+        if act.size == 0:
+            break
+        ra = cell_row[act]
+        dj = dsorted[ra, s]
+        fin = np.isfinite(dj)
+        if not fin.all():
+            exhausted[ra[~fin]] = True
+            act, ra, dj = act[fin], ra[fin], dj[fin]
+        j = order[ra, s]
+        ca = cc[cells[act]]
+        has = known[j, ca]
+        u = act[has]
+        _add_votes(u, cnt[u], dj[has], x[j[has], ca[has]], j[has], code, k, cells, cnt, num, den, zero,
+                   slot_idx, slot_dist)
+        act = act[cnt[act] < k]
+    has = cnt > 0
+    pred[cells[has]] = num[has] / den[has]
+    used[cells] = cnt
+    return cells[(cnt < k) & ~exhausted[cell_row]]
+
+
+def _add_votes(u, q, dd, vals, j, code, k, cells, cnt, num, den, zero, slot_idx, slot_dist):
+    """Give the cells ``u`` (no cell twice) their (q+1)-th donor ``j`` at distance ``dd`` with value
+    ``vals``: the numpy twin of the compiled walk's inner step. Returns the cells now holding k donors."""
+    if code == 0:
+        w = 1.0
+    elif code == 1:
+        w = 1.0 / (q + 1)
+    else:
+        first = q == 0
+        zero[u[first]] = dd[first] == 0
+        with np.errstate(divide="ignore"):
+            w = np.where(zero[u], (dd == 0).astype(float), 1.0 / dd)
+    num[u] += w * vals
+    den[u] += w
+    cnt[u] = q + 1
+    if slot_idx.shape[0] > 0:
+        slot_idx[cells[u], q] = j
+        slot_dist[cells[u], q] = dd
+    return u[q + 1 == k]

@@ -1,0 +1,65 @@
+"""The compiled kernels and the pure-numpy path give the same fill, to 1e-12 relative, on data with ties.
+
+Ties are where the paths used to part: values drawn from a few amounts (log1p of prices, as Online Retail's
+log1p revenue) make many pairs of salespeople exactly as far apart (and duplicated rows put some at
+distance 0, near-duplicates some at distances far below the products' rounding), so the order among equals and the ``"distance"`` weighting (1/d, or only the neighbours at
+distance 0) both depend on every distance being the same float on both paths; the amounts are not whole
+numbers, so sums of their squares round, and differently in a different order.
+"""
+
+import numpy as np
+import pytest
+
+from xlrec import NeighborModel
+from xlrec.core import _accel
+
+pytestmark = pytest.mark.skipif(not _accel.available(), reason="numba is not installed")
+
+
+def _ratings(n, m, filled, seed):
+    rng = np.random.default_rng(seed)
+    x = np.log1p(rng.choice([1.25, 2.1, 3.99, 9.95, 19.9, 0.85], (n, m)))  # a few amounts: ties everywhere
+    spread = rng.random(n) < 0.5  # and half the rows without ties, whose distances the products round
+    x[spread] = np.log1p(rng.lognormal(2, 1, (spread.sum(), m)))
+    x[rng.random((n, m)) >= filled] = np.nan
+    t = n // 20
+    x[:t] = x[2 * t: 3 * t]  # duplicated rows: neighbours at distance 0
+    x[t: 2 * t] = x[3 * t: 4 * t] * (1 + 1e-9 * rng.random((t, m)))  # near-duplicates: tiny distances, where
+    # the matrix products' rounding is largest against the distance itself
+    return x
+
+
+def _both(x, explain=False, **params):
+    previous, min_cells = _accel.set_enabled(True), _accel.MIN_CELLS
+    _accel.MIN_CELLS = 0
+    try:
+        out = []
+        for flag in (True, False):
+            _accel.set_enabled(flag)
+            out.append(NeighborModel(**params).fit(x).fill(explain=explain))
+        return out
+    finally:
+        _accel.set_enabled(previous)
+        _accel.MIN_CELLS = min_cells
+
+
+@pytest.mark.parametrize("filled", [0.05, 0.3], ids=["sparse", "dense"])
+@pytest.mark.parametrize("weighting", ["distance", "rank", "uniform"])
+@pytest.mark.parametrize("metric", ["manhattan", "euclidean", "supremum", "nan_euclidean"])
+def test_compiled_and_numpy_fills_agree_on_ties(metric, weighting, filled):
+    x = _ratings(200, 300, filled, seed=3)
+    compiled, pure = _both(x, k=4, metric=metric, weighting=weighting)
+    assert np.array_equal(np.isnan(compiled.values), np.isnan(pure.values))
+    assert compiled.predicted.sum() > 10_000  # the test fills enough cells to mean something
+    np.testing.assert_allclose(pure.values, compiled.values, rtol=1e-12, atol=0)  # the promise
+    # and, by construction, the very same floats: the same distances, neighbours and sums in the same order
+    np.testing.assert_array_equal(pure.values, compiled.values)
+
+
+@pytest.mark.parametrize("by", ["salesperson", "client"])
+def test_the_same_neighbours_vote_on_both_paths(by):
+    x = _ratings(150, 200, 0.08, seed=5)
+    compiled, pure = _both(x, explain=True, k=5, metric="nan_euclidean", weighting="distance", by=by)
+    np.testing.assert_array_equal(compiled.detail.index, pure.detail.index)
+    np.testing.assert_allclose(pure.detail.distance, compiled.detail.distance, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(pure.values, compiled.values)

@@ -704,7 +704,7 @@ class NeighborModel(Model):
 
         twin = copy.copy(self)  # shares the fitted data; only the number of slots differs
         twin.k = max(1, min(k_max, x.shape[0] - 1))  # no more neighbours than other rows
-        twin._vote(ur, uc, sink)
+        twin._vote(ur, uc, sink, keep=True)
         ok = slot_idx >= 0
         used = ok.sum(axis=1)
         vals = np.where(ok, x[np.maximum(slot_idx, 0), uc[:, None]], 0.0)

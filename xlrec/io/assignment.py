@@ -23,7 +23,7 @@ from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.styles import Font
 
 from ..core.assign import Assignment
-from .cells import exact_numbers, put
+from .cells import put, put_row
 from .package import refusal
 from .workbook import check_file, check_output, load_workbook, save_atomic
 
@@ -44,13 +44,6 @@ def _free_title(names, title=SHEET):
     return f"{title} {k}"
 
 
-def _row(ws, r, values, formats=(), bold=False):
-    for c, v in enumerate(values, 1):
-        cell = put(ws.cell(r, c), v)
-        if c - 1 < len(formats) and formats[c - 1]:
-            cell.number_format = formats[c - 1]
-        if bold:
-            cell.font = _BOLD
 
 
 def add_assignment_sheet(wb, assignment: Assignment, settings=()):
@@ -60,9 +53,9 @@ def add_assignment_sheet(wb, assignment: Assignment, settings=()):
     ws = wb.create_sheet(_free_title(wb.sheetnames))
     put(ws["A1"], "Who should own each client: xlrec assign").font = Font(bold=True, size=14)
     put(ws["A2"], a.summary())
-    _row(ws, 4, ["", "New assignment", "Today's owners", "Lift", "Lift %"], bold=True)
+    put_row(ws, 4, ["", "New assignment", "Today's owners", "Lift", "Lift %"], bold=True)
     pct = a.lift / abs(a.today_total) if a.today_total else ""
-    _row(ws, 5, ["Total expected bookings", a.total, a.today_total, a.lift, pct],
+    put_row(ws, 5, ["Total expected bookings", a.total, a.today_total, a.lift, pct],
          (None, _AMOUNT, _AMOUNT, _AMOUNT, "0.0%"))
     r = 6
     for label, value in settings:
@@ -71,9 +64,9 @@ def add_assignment_sheet(wb, assignment: Assignment, settings=()):
         put(ws.cell(r, 2), value)
     top = r + 2
     people = a.salespeople_table()
-    _row(ws, top, people[0], bold=True)
+    put_row(ws, top, people[0], bold=True)
     for k, row in enumerate(people[1:], top + 1):
-        _row(ws, k, row, (None, None, _AMOUNT, None, _PERCENT, None, _AMOUNT))
+        put_row(ws, k, row, (None, None, _AMOUNT, None, _PERCENT, None, _AMOUNT))
     last = top + len(people) - 1
 
     chart = BarChart()
@@ -94,9 +87,9 @@ def add_assignment_sheet(wb, assignment: Assignment, settings=()):
 
     start = last + 3
     clients = a.clients_table()
-    _row(ws, start, clients[0], bold=True)
+    put_row(ws, start, clients[0], bold=True)
     for k, row in enumerate(clients[1:], start + 1):
-        _row(ws, k, row, (None, None, _AMOUNT))
+        put_row(ws, k, row, (None, None, _AMOUNT))
     for col, width in zip("ABCDEFG", (26, 22, 18, 22, 14, 14, 22)):
         ws.column_dimensions[col].width = width
     return ws

@@ -15,7 +15,7 @@ from openpyxl.cell import _writer as _cell_writer
 from openpyxl.cell.cell import ERROR_CODES as OPENPYXL_ERROR_CODES
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-__all__ = ["put", "put_error", "clean_text", "exact_numbers"]
+__all__ = ["put", "put_error", "put_row", "clean_text", "exact_numbers"]
 
 
 def clean_text(value: str) -> str:
@@ -74,3 +74,17 @@ def exact_numbers():
         yield
     finally:
         _cell_writer.safe_string = original
+
+
+def put_row(ws, r, values, formats=(), bold=False):
+    """Write ``values`` along row ``r`` from column A with :func:`put` (text as text), each with its number
+    format from ``formats`` (None: none), in bold when asked: a table row of a report."""
+    from openpyxl.styles import Font
+
+    for c, v in enumerate(values, 1):
+        cell = put(ws.cell(r, c), v)
+        if c - 1 < len(formats) and formats[c - 1]:
+            cell.number_format = formats[c - 1]
+        if bold:
+            cell.font = Font(bold=True)
+

@@ -12,7 +12,6 @@ Excel saved with the workbook, when there is one, and reported too.
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,6 @@ from openpyxl.worksheet.formula import ArrayFormula
 from .. import functions
 from ..core.models import Model, make_model
 from ..core.tune import choose_model
-from ..sheet.cache import _table
 from ..exceptions import NotFoundError, XlrecError
 from ..sheet.cache import Fitted, _table
 from ..sheet.cells import cell_address, matrix_from_cells
@@ -363,7 +361,12 @@ class _Book:
 
     # --- the xlrec functions
     def _fit(self, cells, table=False, **params):
-        from ..sheet.models import FoldedFitted, default_models, model_reference, resolve_model
+        from ..sheet.models import (
+            FoldedFitted,
+            default_models,
+            model_reference,
+            resolve_model,
+        )
 
         ref = model_reference(cells)
         if ref is not None:  # a model file named in the formula: relative to the workbook's folder

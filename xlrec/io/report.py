@@ -21,7 +21,7 @@ from openpyxl.styles import Font
 
 from ..core.evaluate import Evaluation, ForecastEvaluation
 from ..files import write_atomic
-from .cells import exact_numbers, put
+from .cells import exact_numbers, put, put_row
 
 __all__ = ["write_report", "DEFINITIONS"]
 
@@ -32,13 +32,6 @@ _AMOUNT, _PERCENT, _SECONDS = "#,##0.00", "0.0%", "0.000"
 _BOLD = Font(bold=True)
 
 
-def _row(ws, r, values, formats=(), bold=False):
-    for c, v in enumerate(values, 1):
-        cell = put(ws.cell(r, c), v)
-        if c - 1 < len(formats) and formats[c - 1]:
-            cell.number_format = formats[c - 1]
-        if bold:
-            cell.font = _BOLD
 
 
 def write_report(evaluation: Evaluation | ForecastEvaluation, path) -> None:
@@ -56,9 +49,9 @@ def write_report(evaluation: Evaluation | ForecastEvaluation, path) -> None:
     put(summary["A2"], ev.verdict())
     top = 4
     table = ev.table()
-    _row(summary, top, table[0], bold=True)
+    put_row(summary, top, table[0], bold=True)
     for r, row in enumerate(table[1:], top + 1):
-        _row(summary, r, row, (None, _AMOUNT, _AMOUNT, _PERCENT, _PERCENT, _SECONDS))
+        put_row(summary, r, row, (None, _AMOUNT, _AMOUNT, _PERCENT, _PERCENT, _SECONDS))
     last = top + len(table) - 1
     r = last + 2
     put(summary.cell(r, 1), "Settings").font = _BOLD
@@ -81,19 +74,19 @@ def write_report(evaluation: Evaluation | ForecastEvaluation, path) -> None:
 
     # -- Folds (a cross-validation's)
     if folds_ws is not None:
-        _row(folds_ws, 1, ["Model", "Repeat", "Fold", "Cells held out", "RMSE", "MAE", "Coverage", "Seconds"],
+        put_row(folds_ws, 1, ["Model", "Repeat", "Fold", "Cells held out", "RMSE", "MAE", "Coverage", "Seconds"],
              bold=True)
         for r, s in enumerate(ev.fold_scores, 2):
-            _row(folds_ws, r, [s.model, s.repeat, s.fold, s.cells, s.rmse, s.mae, s.coverage, s.seconds],
+            put_row(folds_ws, r, [s.model, s.repeat, s.fold, s.cells, s.rmse, s.mae, s.coverage, s.seconds],
                  (None, None, None, None, _AMOUNT, _AMOUNT, _PERCENT, _SECONDS))
         folds_ws.column_dimensions["A"].width = 18
 
     # -- Held out: every cell (salesperson, client, actual, predicted, ...), and the two points of y = x
     h = ev.held_out
     header, rows = ev.held_out_table()
-    _row(cells_ws, 1, header, bold=True)
+    put_row(cells_ws, 1, header, bold=True)
     for r, row in enumerate(rows, 2):  # amounts as amounts; counts (repeat, fold) and text as they are
-        _row(cells_ws, r, row, [_AMOUNT if isinstance(v, float) else None for v in row])
+        put_row(cells_ws, r, row, [_AMOUNT if isinstance(v, float) else None for v in row])
     n = h["actual"].size
     low = float(min(h["actual"].min(), h["predicted"].min()))
     high = float(max(h["actual"].max(), h["predicted"].max()))

@@ -24,7 +24,7 @@ from openpyxl.styles import Font
 from ..core.distances import METRICS
 from ..core.tune import TuneResult
 from ..files import write_atomic
-from .cells import exact_numbers, put
+from .cells import exact_numbers, put, put_row
 
 __all__ = ["write_tune_report"]
 
@@ -33,12 +33,7 @@ _BOLD = Font(bold=True)
 
 
 def _row(ws, r, values, formats=(), bold=False):
-    for c, v in enumerate(values, 1):
-        cell = put(ws.cell(r, c), "none" if v is None else v)
-        if c - 1 < len(formats) and formats[c - 1]:
-            cell.number_format = formats[c - 1]
-        if bold:
-            cell.font = _BOLD
+    put_row(ws, r, ["none" if v is None else v for v in values], formats, bold)
 
 
 def _axes(chart):

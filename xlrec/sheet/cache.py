@@ -16,8 +16,8 @@ import numpy as np
 
 from ..core.matrix import SalesMatrix
 from ..core.models import make_model
-from ..exceptions import InputError
 from ..core.tune import choose_model
+from ..exceptions import InputError
 from .cells import matrix_from_cells
 
 __all__ = ["Fitted", "FitCache", "default_cache"]
@@ -27,16 +27,23 @@ class Fitted:
     """A matrix, its fitted model and, once asked for, every blank predicted with its explanation."""
 
     def __init__(self, matrix: SalesMatrix, model):
-        self.matrix = matrix
+        self._matrix = matrix
         self.model = model
         self._filled = None
         self._lock = threading.Lock()
 
     @property
+    def matrix(self) -> SalesMatrix:
+        return self._matrix
+
+    def _fill(self):
+        return self.model.fill(explain=True)
+
+    @property
     def filled(self):
         with self._lock:
             if self._filled is None:
-                self._filled = self.model.fill(explain=True)
+                self._filled = self._fill()
             return self._filled
 
     def predict(self, salesperson, client):

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..core.matrix import shown
 from ..core.persist import SUFFIX, load_model
 from ..exceptions import InputError
+from .cache import Fitted
 
 __all__ = ["MODELS_ENV", "model_reference", "resolve_model", "ModelCache", "default_models", "LoadedFitted",
            "FoldedFitted", "load_cached"]
@@ -69,26 +70,17 @@ def _names(folder):
         return []
 
 
-class LoadedFitted:
+class LoadedFitted(Fitted):
     """A model read from a file, as the Excel functions use a fitted matrix (:class:`~.cache.Fitted`): one
     cell without building the matrix (:meth:`value`), the matrix and a fill only when asked for."""
 
     def __init__(self, model, path):
-        self.model = model
+        super().__init__(None, model)
         self.path = path  # str
-        self._filled = None
-        self._lock = threading.Lock()
 
     @property
     def matrix(self):
         return self.model.matrix_
-
-    @property
-    def filled(self):
-        with self._lock:
-            if self._filled is None:
-                self._filled = self.model.fill(explain=True)
-            return self._filled
 
     def value(self, salesperson, client):
         return self.model.value(salesperson, client)
@@ -97,29 +89,15 @@ class LoadedFitted:
         return self.model.predict(salesperson, client)
 
 
-class FoldedFitted:
+class FoldedFitted(Fitted):
     """A model file applied to a matrix (:class:`~xlrec.core.models.base.FoldIn`), as a fitted matrix."""
 
     def __init__(self, folded):
+        super().__init__(folded.matrix, folded.model)
         self.folded = folded
-        self.model = folded.model
-        self.matrix = folded.matrix
-        self._filled = None
 
-    @property
-    def filled(self):
-        if self._filled is None:
-            self._filled = self.folded.fill(explain=True)
-        return self._filled
-
-    def value(self, salesperson, client):
-        m = self.matrix
-        return float(self.filled.values[m.salesperson_index(salesperson), m.client_index(client)])
-
-    def predict(self, salesperson, client):
-        m = self.matrix
-        i, j = m.salesperson_index(salesperson), m.client_index(client)
-        return self.model.explain(i, j) if m.known[i, j] else self.filled.explain(i, j)
+    def _fill(self):
+        return self.folded.fill(explain=True)
 
 
 class ModelCache:

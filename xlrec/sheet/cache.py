@@ -68,13 +68,33 @@ def _fingerprint(cells):
     return len(cells), tuple(cells[0]), cells[-1][0] if cells[-1] else None
 
 
-class FitCache:
-    """Least-recently-used cache of :class:`Fitted`, bounded to ``maxsize`` matrices."""
+class _Bounded:
+    """Entries kept least recently used first, at most ``maxsize`` of them, behind one lock."""
 
-    def __init__(self, maxsize: int = 16):
+    def __init__(self, maxsize: int):
         self.maxsize = maxsize
         self._entries = OrderedDict()
         self._lock = threading.Lock()
+
+    def _keep(self, key, entry):
+        """Store ``entry`` under ``key`` as the most recently used, dropping the least recently used beyond
+        ``maxsize``."""
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+class FitCache(_Bounded):
+    """Least-recently-used cache of :class:`Fitted`, bounded to ``maxsize`` matrices."""
+
+    def __init__(self, maxsize: int = 16):
+        super().__init__(maxsize)
         self.hits = self.misses = 0
 
     def get(self, cells, *, table=False, **params) -> Fitted:
@@ -98,16 +118,8 @@ class FitCache:
         matrix = _table(cells) if table else matrix_from_cells(cells)
         fitted = Fitted(matrix, (make_model(**params) if table else choose_model(matrix, **params)).fit(matrix))
         if key is not None:
-            with self._lock:
-                self._entries[key] = (cells, fitted, _zeros_and_ones(cells))
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.maxsize:
-                    self._entries.popitem(last=False)
+            self._keep(key, (cells, fitted, _zeros_and_ones(cells)))
         return fitted
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
 
 
 def _table(cells):

@@ -9,14 +9,12 @@ A loaded model is cached and read again when its file changes (its modification 
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 from ..core.matrix import shown
 from ..core.persist import SUFFIX, load_model
 from ..exceptions import InputError
-from .cache import Fitted
+from .cache import Fitted, _Bounded
 
 __all__ = ["MODELS_ENV", "model_reference", "resolve_model", "ModelCache", "default_models", "LoadedFitted",
            "FoldedFitted", "load_cached"]
@@ -100,14 +98,12 @@ class FoldedFitted(Fitted):
         return self.folded.fill(explain=True)
 
 
-class ModelCache:
+class ModelCache(_Bounded):
     """Loaded model files by path, read again when a file's modification time or size changes; at most
     ``maxsize`` kept, least recently used dropped first."""
 
     def __init__(self, maxsize: int = 8):
-        self.maxsize = maxsize
-        self._entries = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(maxsize)
         self.loads = 0
 
     def get(self, path) -> LoadedFitted:
@@ -124,16 +120,8 @@ class ModelCache:
                 return entry[1]
         fitted = LoadedFitted(load_model(path), path)
         self.loads += 1
-        with self._lock:
-            self._entries[key] = (signature, fitted)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
+        self._keep(key, (signature, fitted))
         return fitted
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
 
 
 #: the model files the Excel functions, the button and the command line share in one process

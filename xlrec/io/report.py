@@ -34,6 +34,43 @@ _BOLD = Font(bold=True)
 
 
 
+
+def show_axes(chart):
+    """Recent Excel hides the axes openpyxl does not say to show."""
+    for axis in (chart.x_axis, chart.y_axis):
+        axis.delete = False
+
+
+def predicted_against_actual(ws, actual, predicted, line_col, title):
+    """The scatter chart of predicted against actual for the cells listed on ``ws`` (actual in column C,
+    predicted in column D, from row 2, a header above), with the line y = x drawn from two points written in
+    columns ``line_col`` and ``line_col + 1``."""
+    n = len(actual)
+    low = float(min(actual.min(), predicted.min()))
+    high = float(max(actual.max(), predicted.max()))
+    put(ws.cell(1, line_col), "Line y = x (for the chart)").font = _BOLD
+    put(ws.cell(1, line_col + 1), "y = x").font = _BOLD
+    for r, v in ((2, low), (3, high)):
+        put(ws.cell(r, line_col), v).number_format = _AMOUNT
+        put(ws.cell(r, line_col + 1), v).number_format = _AMOUNT
+    scatter = ScatterChart()
+    scatter.title = title
+    scatter.style = 13
+    scatter.x_axis.title, scatter.y_axis.title = "Actual booking", "Predicted booking"
+    points = Series(Reference(ws, min_col=4, min_row=1, max_row=n + 1),
+                    Reference(ws, min_col=3, min_row=2, max_row=n + 1), title_from_data=True)
+    points.marker.symbol = "circle"
+    points.marker.size = 4
+    points.graphicalProperties.line.noFill = True  # points only
+    line = Series(Reference(ws, min_col=line_col + 1, min_row=1, max_row=3),
+                  Reference(ws, min_col=line_col, min_row=2, max_row=3), title_from_data=True)
+    line.marker.symbol = "none"
+    scatter.series.extend([points, line])
+    show_axes(scatter)
+    scatter.width, scatter.height = 18, 12
+    return scatter
+
+
 def write_report(evaluation: Evaluation | ForecastEvaluation, path) -> None:
     """Write ``evaluation`` (a cross-validation, or a forecast of the last period: no Folds sheet then) as a
     workbook at ``path`` (through a temporary file and a rename)."""
@@ -87,14 +124,8 @@ def write_report(evaluation: Evaluation | ForecastEvaluation, path) -> None:
     put_row(cells_ws, 1, header, bold=True)
     for r, row in enumerate(rows, 2):  # amounts as amounts; counts (repeat, fold) and text as they are
         put_row(cells_ws, r, row, [_AMOUNT if isinstance(v, float) else None for v in row])
-    n = h["actual"].size
-    low = float(min(h["actual"].min(), h["predicted"].min()))
-    high = float(max(h["actual"].max(), h["predicted"].max()))
-    put(cells_ws.cell(1, 10), "Line y = x (for the chart)").font = _BOLD
-    put(cells_ws.cell(1, 11), "y = x").font = _BOLD
-    for r, v in ((2, low), (3, high)):
-        put(cells_ws.cell(r, 10), v).number_format = _AMOUNT
-        put(cells_ws.cell(r, 11), v).number_format = _AMOUNT
+    scatter = predicted_against_actual(cells_ws, h["actual"], h["predicted"], 10,
+                                       f"Predicted against actual: {ev.model.name}, every held-out booking")
     for col, width in zip("ABCDEFJK", (22, 22, 14, 14, 14, 14, 26, 14)):
         cells_ws.column_dimensions[col].width = width
 
@@ -112,23 +143,7 @@ def write_report(evaluation: Evaluation | ForecastEvaluation, path) -> None:
     bars.width, bars.height = 18, 9
     summary.add_chart(bars, "H4")
 
-    scatter = ScatterChart()
-    scatter.title = f"Predicted against actual: {ev.model.name}, every held-out booking"
-    scatter.style = 13
-    scatter.x_axis.title = "Actual booking"
-    scatter.y_axis.title = "Predicted booking"
-    points = Series(Reference(cells_ws, min_col=4, min_row=1, max_row=n + 1),
-                    Reference(cells_ws, min_col=3, min_row=2, max_row=n + 1), title_from_data=True)
-    points.marker.symbol = "circle"
-    points.marker.size = 4
-    points.graphicalProperties.line.noFill = True  # points only
-    line = Series(Reference(cells_ws, min_col=11, min_row=1, max_row=3),
-                  Reference(cells_ws, min_col=10, min_row=2, max_row=3), title_from_data=True)
-    line.marker.symbol = "none"
-    scatter.series.extend([points, line])
-    for axis in (scatter.x_axis, scatter.y_axis, bars.x_axis, bars.y_axis):
-        axis.delete = False  # recent Excel hides axes openpyxl does not say to show
-    scatter.width, scatter.height = 18, 12
+    show_axes(bars)
     summary.add_chart(scatter, "H24")
 
     def save(tmp):

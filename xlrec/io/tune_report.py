@@ -18,13 +18,14 @@ Every string goes through :func:`~xlrec.io.cells.put`; the file is written throu
 from __future__ import annotations
 
 import openpyxl
-from openpyxl.chart import LineChart, Reference, ScatterChart, Series
+from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Font
 
 from ..core.distances import METRICS
 from ..core.tune import TuneResult
 from ..files import write_atomic
 from .cells import exact_numbers, put, put_row
+from .report import predicted_against_actual, show_axes
 
 __all__ = ["write_tune_report"]
 
@@ -34,11 +35,6 @@ _BOLD = Font(bold=True)
 
 def _row(ws, r, values, formats=(), bold=False):
     put_row(ws, r, ["none" if v is None else v for v in values], formats, bold)
-
-
-def _axes(chart):
-    for axis in (chart.x_axis, chart.y_axis):
-        axis.delete = False  # recent Excel hides axes openpyxl does not say to show
 
 
 def write_tune_report(result: TuneResult, path) -> None:
@@ -121,7 +117,7 @@ def _line(title, x_title, y_title):
     chart.title, chart.x_axis.title, chart.y_axis.title = title, x_title, y_title
     chart.y_axis.numFmt = "#,##0"
     chart.width, chart.height = 18, 9
-    _axes(chart)
+    show_axes(chart)
     return chart
 
 
@@ -178,28 +174,6 @@ def _held_out(wb, summary, result, anchor):
     for r, (i, j, a, p) in enumerate(zip(h["rows"].tolist(), h["cols"].tolist(), h["actual"].tolist(),
                                          h["predicted"].tolist()), 2):
         _row(ws, r, [m.salespeople[i], m.clients[j], a, p, p - a], (None, None, _AMOUNT, _AMOUNT, _AMOUNT))
-    n = len(h["actual"])
-    low = float(min(h["actual"].min(), h["predicted"].min()))
-    high = float(max(h["actual"].max(), h["predicted"].max()))
-    put(ws.cell(1, 7), "Line y = x (for the chart)").font = _BOLD
-    put(ws.cell(1, 8), "y = x").font = _BOLD
-    for r, v in ((2, low), (3, high)):
-        put(ws.cell(r, 7), v).number_format = _AMOUNT
-        put(ws.cell(r, 8), v).number_format = _AMOUNT
-    scatter = ScatterChart()
-    scatter.title = "Predicted against actual: each outer fold's winner on the cells its search never saw"
-    scatter.style = 13
-    scatter.x_axis.title, scatter.y_axis.title = "Actual booking", "Predicted booking"
-    points = Series(Reference(ws, min_col=4, min_row=1, max_row=n + 1), Reference(ws, min_col=3, min_row=2,
-                                                                                  max_row=n + 1),
-                    title_from_data=True)
-    points.marker.symbol = "circle"
-    points.marker.size = 4
-    points.graphicalProperties.line.noFill = True
-    line = Series(Reference(ws, min_col=8, min_row=1, max_row=3), Reference(ws, min_col=7, min_row=2, max_row=3),
-                  title_from_data=True)
-    line.marker.symbol = "none"
-    scatter.series.extend([points, line])
-    _axes(scatter)
-    scatter.width, scatter.height = 18, 12
+    scatter = predicted_against_actual(ws, h["actual"], h["predicted"], 7, "Predicted against actual: each outer "
+                                       "fold's winner on the cells its search never saw")
     summary.add_chart(scatter, next(anchor))

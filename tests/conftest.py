@@ -38,6 +38,22 @@ def article():
     return SalesMatrix(SALESPEOPLE, CLIENTS, np.array(VALUES, dtype=float))
 
 
+NORTHWIND = DATA / "northwind" / "order_lines.csv"
+
+
+@pytest.fixture(scope="session")
+def northwind(tmp_path_factory):
+    """The Northwind orders pivoted by ``xlrec pivot`` into a 9 x 89 sales matrix workbook (once per run)."""
+    from xlrec.cli import main
+
+    if not NORTHWIND.exists():
+        pytest.skip(f"the Northwind data is not at {NORTHWIND}")
+    out = tmp_path_factory.mktemp("nw") / "matrix.xlsx"
+    assert main(["pivot", str(NORTHWIND), "--salesperson", "FirstName+LastName", "--client", "CustomerID",
+                 "--amount", "Revenue", "-o", str(out)]) == 0
+    return out
+
+
 @pytest.fixture
 def example_path():
     return EXAMPLE

@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from xlrec.core.assign import TIE_TOLERANCE, solve_assignment, today_owners
+from xlrec.core.assign import solve_assignment, today_owners
 from xlrec.exceptions import InputError
 
 

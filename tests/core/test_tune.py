@@ -6,12 +6,19 @@ import math
 import numpy as np
 import pytest
 
+from xlrec.core.distances import METRICS
 from xlrec.core.evaluate import cross_validate, kfold_cells
 from xlrec.core.matrix import SalesMatrix
 from xlrec.core.models import make_model
 from xlrec.core.models.neighbors import BY, WEIGHTINGS
-from xlrec.core.distances import METRICS
-from xlrec.core.tune import AUTO_MIN_BOOKINGS, candidates, choose_model, search, search_space, tune
+from xlrec.core.tune import (
+    AUTO_MIN_BOOKINGS,
+    candidates,
+    choose_model,
+    search,
+    search_space,
+    tune,
+)
 from xlrec.exceptions import InputError
 
 

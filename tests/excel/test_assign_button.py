@@ -1,8 +1,8 @@
 """The Assign clients button run on xlwings' own workbook object built from an add-in's JSON payload."""
 
 import xlwings as xw
-
 from conftest import article_cells
+
 from xlrec.excel import assign_clients
 
 

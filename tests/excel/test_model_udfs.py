@@ -6,10 +6,10 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import CLIENTS, SALESPEOPLE, VALUES, article_cells
 from test_macros import _conf_sheet, payload, run, sheet_values, writes
 from test_udfs import call
+
 from xlrec.core.matrix import SalesMatrix
 from xlrec.core.models import make_model
 from xlrec.core.persist import save_model

@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import openpyxl
 import pytest
-from conftest import DATA
+from conftest import NORTHWIND
 from cv_reference import plain_cross_validation, pooled
 from test_libreoffice import CSV_FILTER, SOFFICE
 
@@ -21,18 +21,7 @@ from xlrec.core.matrix import SalesMatrix
 from xlrec.core.models import BASELINES
 from xlrec.io.report import write_report
 
-NORTHWIND = DATA / "northwind" / "order_lines.csv"
 needs_northwind = pytest.mark.skipif(not NORTHWIND.exists(), reason=f"the Northwind data is not at {NORTHWIND}")
-
-
-@pytest.fixture(scope="module")
-def northwind(tmp_path_factory):
-    if not NORTHWIND.exists():
-        pytest.skip(f"the Northwind data is not at {NORTHWIND}")
-    out = tmp_path_factory.mktemp("nw") / "matrix.xlsx"
-    assert main(["pivot", str(NORTHWIND), "--salesperson", "FirstName+LastName", "--client", "CustomerID",
-                 "--amount", "Revenue", "-o", str(out)]) == 0
-    return out
 
 
 def matrix_of(path):

@@ -7,24 +7,12 @@ import zipfile
 
 import openpyxl
 import pytest
-
-from conftest import DATA
 from test_evaluate_cli import matrix_of
+
 from xlrec.cli import main
 from xlrec.core.tune import tune
 
-NORTHWIND = DATA / "northwind" / "order_lines.csv"
 MODELS = "neighbors,client_mean,baseline"
-
-
-@pytest.fixture(scope="module")
-def northwind(tmp_path_factory):
-    if not NORTHWIND.exists():
-        pytest.skip(f"the Northwind data is not at {NORTHWIND}")
-    out = tmp_path_factory.mktemp("nw") / "matrix.xlsx"
-    assert main(["pivot", str(NORTHWIND), "--salesperson", "FirstName+LastName", "--client", "CustomerID",
-                 "--amount", "Revenue", "-o", str(out)]) == 0
-    return out
 
 
 def test_table_json_and_report(northwind, capsys, tmp_path):

@@ -186,7 +186,7 @@ class BaselineNeighborModel(Model):
                     continue
                 resid = e_dense_cols.get(col)
                 if resid is None:
-                    resid = e_dense_cols[col] = self._E[:, [col]].toarray()[donors, 0]
+                    resid = e_dense_cols[col] = self._ET[col].toarray()[0, donors]
                 s = sim[np.ix_(r[group] - lo, donors)]
                 kk = min(self.k, donors.size)
                 # the k most similar, ties to the lower row: sort by (-similarity, row)

@@ -54,13 +54,13 @@ def _case(seed, n=3, m=4, ties=False):
     return rng, E, current
 
 
-def _check(E, **kw):
+def _check(E, solver=None, **kw):
     expected = brute_force(E, **kw)
     if expected is None:
         with pytest.raises(InputError):
-            solve_assignment(E, **kw)
+            solve_assignment(E, solver=solver, **kw)
         return None
-    s = solve_assignment(E, **kw)
+    s = solve_assignment(E, solver=solver, **kw)
     cur = kw.get("current")
     cur = np.zeros(E.shape, bool) if cur is None else cur
     assert s.objective == pytest.approx(expected[0], rel=1e-9, abs=1e-9)
@@ -79,10 +79,25 @@ BONUSES = [(0.0, 0.0), (1.0, 0.0), (2.5, 0.0), (0.0, 0.5), (1.0, 0.25)]
 @pytest.mark.parametrize("capacity", CAPACITIES)
 @pytest.mark.parametrize("bonus", BONUSES)
 @pytest.mark.parametrize("ties", [False, True])
-def test_the_optimum_is_brute_forces(capacity, bonus, ties):
+@pytest.mark.parametrize("solver", [None, "transportation LP"])
+def test_the_optimum_is_brute_forces(capacity, bonus, ties, solver):
     for seed in range(4):
         _, E, current = _case(seed, ties=ties)
-        _check(E, capacity=capacity, current=current, keep_bonus=bonus[0], keep_share=bonus[1])
+        s = _check(E, capacity=capacity, current=current, keep_bonus=bonus[0], keep_share=bonus[1], solver=solver)
+        if s is not None and capacity is not None:
+            assert s.solver == (solver or "shortest paths")
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_forbids_without_locks_against_brute_force(seed):
+    # the shortest paths with forbidden pairs, feasible or not (a client forbidden everywhere it could go)
+    rng, E, current = _case(300 + seed, n=3, m=4, ties=seed % 2 == 0)
+    capacity = [int(c) for c in rng.integers(0, 3, 3)]
+    forbids = sorted({(int(i), int(j)) for i, j in zip(rng.integers(0, 3, 4), rng.integers(0, 4, 4))})
+    s = _check(E, capacity=capacity, forbids=forbids, current=current, keep_bonus=1.0)
+    if s is not None:
+        assert s.solver == "shortest paths"
+        assert not set(forbids) & set(zip(s.rows.tolist(), s.cols.tolist()))
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -120,10 +135,11 @@ def test_the_three_solvers_agree_on_a_larger_case():
     current = np.zeros(E.shape, bool)
     current[today_owners(E)[today_owners(E) >= 0], np.flatnonzero(today_owners(E) >= 0)] = True
     a = solve_assignment(E, current=current, keep_bonus=1.0)
-    b = solve_assignment(E, current=current, keep_bonus=1.0, capacity=40)  # capacities that do not bind: the LP
+    b = solve_assignment(E, current=current, keep_bonus=1.0, capacity=40)  # capacities that do not bind
+    b2 = solve_assignment(E, current=current, keep_bonus=1.0, capacity=40, solver="transportation LP")
     c = solve_assignment(E, current=current, keep_bonus=1.0, max_share=1.0)
-    assert (a.solver, b.solver, c.solver) == ("per client", "transportation LP", "MILP")
-    for s in (b, c):
+    assert (a.solver, b.solver, b2.solver, c.solver) == ("per client", "shortest paths", "transportation LP", "MILP")
+    for s in (b, b2, c):
         assert (s.objective, s.kept, s.rows.sum()) == (pytest.approx(a.objective), a.kept, a.rows.sum())
 
 
@@ -133,7 +149,7 @@ def test_column_generation_reaches_pairs_outside_the_first_candidates():
     n, m = 30, 20
     E = rng.uniform(0, 1, (n, m))
     E[:8] += 10
-    s = solve_assignment(E, capacity=1)
+    s = solve_assignment(E, capacity=1, solver="transportation LP")
     assert s.rounds > 1
     from scipy.optimize import linear_sum_assignment
     r, c = linear_sum_assignment(E.T, maximize=True)
@@ -176,3 +192,44 @@ def test_infeasible_constraints_say_which_and_by_how_much(kw, message):
     E = np.arange(12, dtype=float).reshape(3, 4)
     with pytest.raises(InputError, match=message):
         solve_assignment(E, **kw)
+
+
+def _expanded_optimum(C, cap):
+    """The least total cost by scipy's linear_sum_assignment on the capacity-expanded matrix (a test oracle)."""
+    from scipy.optimize import linear_sum_assignment
+
+    big = np.repeat(np.where(np.isinf(C), 1e6, C), cap, axis=0).T  # clients x places
+    r, c = linear_sum_assignment(big)
+    return big[r, c].sum()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_transport_kernels_are_exact_and_agree(seed):
+    from xlrec.core import _accel
+    from xlrec.core.assign import _transport_numpy
+
+    rng = np.random.default_rng(500 + seed)
+    n, m = int(rng.integers(1, 7)), int(rng.integers(1, 16))
+    C = rng.integers(-4, 1, (n, m)).astype(float) if seed % 2 else -rng.uniform(0, 1, (n, m))
+    if seed % 3 == 0:
+        C[rng.random((n, m)) < 0.2] = np.inf  # forbidden
+    cap = rng.integers(0, 5, n).astype(np.int64)
+    cap[0] += max(0, m - cap.sum())
+    kernels = [_transport_numpy] + ([_accel.transport] if _accel.available() else [])
+    results = [k(np.ascontiguousarray(C.T), cap) for k in kernels]
+    feasible = _expanded_optimum(C, cap) < 1e5
+    for owner, pi_row, pi_col, pi_t in results:
+        if not feasible:
+            assert owner[0] == -1
+            continue
+        assert (owner >= 0).all() and (np.bincount(owner, minlength=n) <= cap).all()
+        total = C[owner, np.arange(m)].sum()
+        assert total == pytest.approx(_expanded_optimum(C, cap), abs=1e-9)
+        u, v = pi_t - pi_col, np.minimum(pi_row - pi_t, 0.0)  # dual feasible, and tight on the owned pairs
+        assert (C - u[None, :] - v[:, None] >= -1e-9).all()
+        assert np.abs(C[owner, np.arange(m)] - u - v[owner]).max() <= 1e-9
+        assert (v[np.bincount(owner, minlength=n) < cap] == 0).all()
+    for other in results[1:]:  # the compiled twin takes the same steps
+        assert np.array_equal(other[0], results[0][0])
+        if feasible:
+            np.testing.assert_allclose(other[1], results[0][1], rtol=0, atol=1e-12)

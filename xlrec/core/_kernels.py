@@ -7,7 +7,7 @@ neighbours, same summation order); the tests run both.
 import numba
 import numpy as np
 
-__all__ = ["columnwise", "scan_vote", "nearest_donors", "vote"]
+__all__ = ["columnwise", "scan_vote", "nearest_donors", "vote", "transport"]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -226,3 +226,126 @@ def vote(slot_idx, slot_dist, slot_val, weighting):  # pragma: no cover - compil
         pred[t] = num / den
         used[t] = n
     return pred, used, weights
+
+
+@numba.njit(cache=True, nogil=True)
+def transport(ct, cap):  # pragma: no cover - compiled
+    """The transportation problem by successive shortest paths; the twin of :func:`.assign._transport_numpy`
+    (same steps, same ties), which documents it. ``ct``: costs, clients x salespeople (inf: forbidden);
+    ``cap``: capacities. Returns (owner of each client, row potentials, client potentials, sink potential),
+    or owner[0] = -1 when some client cannot be placed."""
+    m, n = ct.shape
+    owner = np.full(m, -1, np.int64)
+    head = np.full(n, -1, np.int64)  # each row's clients as a linked list, in the order they came
+    tail = np.full(n, -1, np.int64)
+    nxt = np.full(m, -1, np.int64)
+    prv = np.full(m, -1, np.int64)
+    count = np.zeros(n, np.int64)
+    full = cap <= 0
+    tmin = np.full((n, n), np.inf)
+    targ = np.zeros((n, n), np.int64)
+    pi_row = np.zeros(n)
+    off = np.zeros(n)
+    pc = np.zeros(m)
+    pi_t = 0.0
+    d = np.empty(n)
+    dd = np.empty(n)
+    settled = np.zeros(n, np.bool_)
+    pred_client = np.empty(n, np.int64)
+    pred_row = np.empty(n, np.int64)
+    for j0 in range(m):
+        p0 = -np.inf
+        for i in range(n):
+            d[i] = ct[j0, i] - pi_row[i]
+            if -d[i] > p0:
+                p0 = -d[i]
+        if p0 == -np.inf:  # forbidden everywhere
+            owner[0] = -1
+            return owner, pi_row, pc, pi_t
+        for i in range(n):
+            d[i] += p0
+            dd[i] = d[i]
+            settled[i] = False
+            pred_client[i] = j0
+            pred_row[i] = -1
+        dt = np.inf
+        tgt = -1
+        while True:
+            i = 0
+            di = np.inf
+            for r in range(n):
+                if dd[r] < di:
+                    di = dd[r]
+                    i = r
+            if not di < dt:
+                break
+            settled[i] = True
+            dd[i] = np.inf
+            if not full[i]:
+                t = di + pi_row[i] - pi_t
+                if t < dt:
+                    dt = t
+                    tgt = i
+                continue
+            base = di + off[i]
+            for r in range(n):
+                if not settled[r]:
+                    cand = tmin[i, r] + base - pi_row[r]
+                    if cand < dd[r]:
+                        dd[r] = cand
+                        d[r] = cand
+                        pred_client[r] = targ[i, r]
+                        pred_row[r] = i
+        if tgt < 0:
+            owner[0] = -1
+            return owner, pi_row, pc, pi_t
+        for r in range(n):
+            inc = (d[r] if d[r] < dt else dt) if settled[r] else dt
+            pi_row[r] += inc
+            off[r] += inc
+        pi_t += dt
+        i = tgt
+        count[tgt] += 1
+        if count[tgt] >= cap[tgt]:
+            full[tgt] = True
+        while True:
+            j = pred_client[i]
+            prev = pred_row[i]
+            if prev < 0:
+                true = p0
+            else:
+                true = pc[j] + off[prev]
+                if prv[j] >= 0:
+                    nxt[prv[j]] = nxt[j]
+                else:
+                    head[prev] = nxt[j]
+                if nxt[j] >= 0:
+                    prv[nxt[j]] = prv[j]
+                else:
+                    tail[prev] = prv[j]
+            pc[j] = true - off[i]
+            prv[j] = tail[i]
+            nxt[j] = -1
+            if tail[i] >= 0:
+                nxt[tail[i]] = j
+            else:
+                head[i] = j
+            tail[i] = j
+            owner[j] = i
+            if full[i]:
+                for r in range(n):
+                    tmin[i, r] = np.inf
+                c = head[i]
+                while c >= 0:
+                    for r in range(n):
+                        v = ct[c, r] + pc[c]
+                        if v < tmin[i, r]:
+                            tmin[i, r] = v
+                            targ[i, r] = c
+                    c = nxt[c]
+            if prev < 0:
+                break
+            i = prev
+    for j in range(m):
+        pc[j] += off[owner[j]]
+    return owner, pi_row, pc, pi_t

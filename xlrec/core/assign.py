@@ -24,7 +24,13 @@ the same input gives the same assignment.
 
 - ``"per client"``: without capacities, minimums or max-share and with one owner per client, the problem
   separates: each client goes to its best pair (then the tie rule), vectorized over the whole matrix.
-- ``"transportation LP"``: with capacities and minimums (and several owners) the problem is a bipartite
+- ``"shortest paths"``: with capacities, one owner per client, and no minimums or locks (the common case,
+  and the one that reaches thousands of salespeople x tens of thousands of clients): the transportation
+  problem as a min-cost flow solved exactly by successive shortest paths over the salespeople
+  (:func:`_transport_numpy`, compiled when numba is installed). Its node potentials are optimal duals of the
+  LP below; they are checked against every pair of the full matrix, then the ties are broken on the optimal
+  face they describe exactly as below.
+- ``"transportation LP"``: with capacities and minimums (and several owners or locks) the problem is a bipartite
   b-matching whose constraint matrix is totally unimodular, so the LP's vertex optimum is integral. HiGHS'
   dual simplex (:func:`scipy.optimize.linprog`) solves it on a pruned set of candidate pairs (the best
   ``k`` per client, today's owners, the locks); the duals then price every pair of the full matrix (in
@@ -53,6 +59,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ..exceptions import InputError
+from . import _accel
 
 __all__ = ["assign", "Assignment", "solve_assignment", "Solution", "TIE_TOLERANCE", "today_owners"]
 
@@ -78,7 +85,8 @@ class Solution:
     kept : int
         Owned pairs that are today's owners.
     solver : str
-        ``"per client"``, ``"transportation LP"`` or ``"MILP"`` (see the module's text).
+        ``"per client"``, ``"shortest paths"``, ``"transportation LP"`` or ``"MILP"`` (see the module's
+        text).
     rounds : int
         LP solves of the column generation (1 when the first candidate set held the optimum).
     candidates : int
@@ -139,7 +147,8 @@ def _pairs(pairs, n, m, what):
 
 
 def solve_assignment(expected, *, capacity=None, min_clients=None, owners_per_client=1, current=None,
-                     keep_bonus=0.0, keep_share=0.0, locks=(), forbids=(), max_share=None, names=None) -> Solution:
+                     keep_bonus=0.0, keep_share=0.0, locks=(), forbids=(), max_share=None, names=None,
+                     solver=None) -> Solution:
     """The optimal assignment of clients to salespeople (see the module's text for the problem and the rules).
 
     Parameters
@@ -159,6 +168,9 @@ def solve_assignment(expected, *, capacity=None, min_clients=None, owners_per_cl
     max_share : float in (0, 1] or None
     names : (salespeople, clients) or None
         For the messages.
+    solver : str or None
+        None chooses (see the module's text); ``"transportation LP"`` uses the column generation where the
+        shortest paths would do (the tests hold the two against each other).
 
     Returns
     -------
@@ -203,6 +215,8 @@ def solve_assignment(expected, *, capacity=None, min_clients=None, owners_per_cl
         x, solver, rounds, cands = _milp(problem, max_share), "MILP", 1, n * m
     elif no_rows and r == 1:
         x, solver, rounds, cands = _per_client(problem), "per client", 1, n * m
+    elif r == 1 and not L.any() and not locks.size and solver != "transportation LP":
+        x, solver, rounds, cands = _shortest_paths(problem)
     else:
         x, solver, rounds, cands = _column_generation(problem)
     rows, cols = x
@@ -521,6 +535,119 @@ def _column_generation(p):
     U[res.tight_lower] = L[res.tight_lower]
     x = _face_ties(p, rows, cols, lo, L, U)
     return (rows[x], cols[x]), "transportation LP", rounds, int(keys.size)
+
+
+def _transport_numpy(ct, cap):
+    """The transportation problem (each client to one salesperson, salesperson i at most ``cap[i]`` clients,
+    least total cost) by successive shortest paths, exact. The compiled twin is ``_kernels.transport``: the
+    same steps and the same ties, in loops.
+
+    ``ct`` holds the costs, clients x salespeople (inf: forbidden). A min-cost flow with node potentials
+    (``pi_row``, client potentials, ``pi_t`` for the sink) whose reduced costs stay >= 0 on every residual
+    arc: client by client, Dijkstra from the new client over the salespeople (a full salesperson passes the
+    flow on by giving up one of its clients to another; ``tmin[i, i2]`` is the cheapest such hand-over from
+    a full salesperson i to i2, kept up to date as its clients change), then the potentials move by the
+    distances and the path is augmented. A full salesperson stays full, so only full salespeople hand over.
+    A client's potential is stored less its owner's offset ``off``, which moves with the salesperson's.
+
+    Returns (owner of each client, row potentials, client potentials, sink potential); owner[0] = -1 when a
+    client cannot be placed. The LP duals (min form, weights negated) are then ``u = pi_t - client``,
+    ``v = min(pi_row - pi_t, 0)``."""
+    m, n = ct.shape
+    owner = np.full(m, -1, np.int64)
+    members = [[] for _ in range(n)]  # each row's clients in the order they came
+    count = np.zeros(n, np.int64)
+    full = cap <= 0
+    tmin = np.full((n, n), np.inf)
+    targ = np.zeros((n, n), np.int64)
+    pi_row, off, pc, pi_t = np.zeros(n), np.zeros(n), np.zeros(m), 0.0
+    for j0 in range(m):
+        d = ct[j0] - pi_row
+        p0 = (-d).max()
+        if p0 == -np.inf:  # forbidden everywhere
+            owner[0] = -1
+            return owner, pi_row, pc, pi_t
+        d = d + p0
+        dd = d.copy()
+        settled = np.zeros(n, bool)
+        pred_client, pred_row = np.full(n, j0), np.full(n, -1)
+        dt, tgt = np.inf, -1
+        while True:
+            i = int(dd.argmin())
+            di = dd[i]
+            if not di < dt:
+                break
+            settled[i] = True
+            dd[i] = np.inf
+            if not full[i]:
+                t = di + pi_row[i] - pi_t
+                if t < dt:
+                    dt, tgt = t, i
+                continue
+            cand = tmin[i] + (di + off[i]) - pi_row
+            upd = (cand < dd) & ~settled
+            dd[upd] = d[upd] = cand[upd]
+            pred_client[upd], pred_row[upd] = targ[i, upd], i
+        if tgt < 0:
+            owner[0] = -1
+            return owner, pi_row, pc, pi_t
+        inc = np.where(settled, np.minimum(d, dt), dt)
+        pi_row += inc
+        off += inc
+        pi_t += dt
+        i = tgt
+        count[tgt] += 1
+        full[tgt] |= count[tgt] >= cap[tgt]
+        while True:
+            j, prev = pred_client[i], pred_row[i]
+            if prev < 0:
+                true = p0
+            else:
+                true = pc[j] + off[prev]
+                members[prev].remove(j)
+            pc[j] = true - off[i]
+            members[i].append(j)
+            owner[j] = i
+            if full[i]:
+                js = np.asarray(members[i])
+                cost = ct[js] + pc[js, None]
+                at = cost.argmin(axis=0)
+                tmin[i], targ[i] = cost[at, np.arange(n)], js[at]
+            if prev < 0:
+                break
+            i = prev
+    return owner, pi_row, pc + off[owner], pi_t
+
+
+def _shortest_paths(p):
+    """One owner per client, capacities, no minimums or locks: the exact optimum's duals by successive
+    shortest paths (compiled when numba is there), checked against every pair, then the ties on the optimal
+    face as for the column generation. Should the check fail (it cannot, short of a bug), the column
+    generation solves it instead."""
+    n, m = p.E.shape
+    ct = np.empty((m, n))
+    step = max(1, _BLOCK // max(n, 1))
+    for j0 in range(0, m, step):
+        j1 = min(m, j0 + step)
+        ct[j0:j1] = (-p.weight_block(j0, j1) / p.scale).T  # forbidden: +inf
+    cap = np.minimum(p.U, m).astype(np.int64)
+    kernel = _accel.transport if _accel.use_for(n * m) else _transport_numpy
+    owner, pi_row, pi_col, pi_t = kernel(ct, cap)
+    del ct
+    if owner[0] < 0:
+        raise _infeasible(p)
+    y_row = -np.minimum(pi_row - pi_t, 0.0)  # max form: w - y_row - y_client <= 0 on every pair
+    y_client = pi_col - pi_t
+    tol = TIE_TOLERANCE * 10
+    free, forced = _face_pairs(p, y_row, y_client, tol)
+    if forced.size:  # not dual feasible: cannot happen short of a bug; the LP does it the slow way
+        return _column_generation(p)
+    rows, cols = np.divmod(free, m)
+    L, U = p.L.copy(), p.U.copy()
+    tight = y_row > _DUAL_ZERO
+    L[tight] = U[tight]
+    x = _face_ties(p, rows, cols, np.zeros(rows.size), L, U)
+    return (rows[x], cols[x]), "shortest paths", 1, int(free.size)
 
 
 def _face_ties(p, rows, cols, lo, L, U):

@@ -63,3 +63,34 @@ def test_the_same_neighbours_vote_on_both_paths(by):
     np.testing.assert_array_equal(compiled.detail.index, pure.detail.index)
     np.testing.assert_allclose(pure.detail.distance, compiled.detail.distance, rtol=1e-12, atol=0)
     np.testing.assert_array_equal(pure.values, compiled.values)
+
+
+@pytest.mark.parametrize("by", ["salesperson", "client"])
+@pytest.mark.parametrize("metric", ["manhattan", "nan_euclidean"])
+def test_every_k_and_weighting_at_once_on_both_paths_equals_one_model_each(by, metric):
+    # the tuner's shared vote (compiled kernel and numpy twin) against a model of each k and weighting. With
+    # the matrix-product metrics a row whose near-ties are recomputed exactly depends on how far the walk
+    # looks (k), so a near-duplicate's 1/d can differ in the 8th digit: there the model check is to 1e-6
+    x = _ratings(60, 40, 0.35, seed=5)
+    rng = np.random.default_rng(1)
+    known = ~np.isnan(x)
+    rows, cols = np.nonzero(known & (rng.random(x.shape) < 0.3))
+    train = np.where(np.isin(np.arange(x.size), rows * x.shape[1] + cols).reshape(x.shape), np.nan, x)
+    ks, weightings = [7, 1, 3, 12, 3], ["distance", "uniform", "rank"]
+    previous, min_cells = _accel.set_enabled(True), _accel.MIN_CELLS
+    _accel.MIN_CELLS = 0
+    try:
+        many = []
+        for flag in (True, False):
+            _accel.set_enabled(flag)
+            model = NeighborModel(k=max(ks), metric=metric, by=by).fit(train)
+            many.append(model._predict_cells_many(rows, cols, ks, weightings))
+            for ki, k in enumerate(ks):
+                for wi, weighting in enumerate(weightings):
+                    one = NeighborModel(k=k, metric=metric, weighting=weighting, by=by).fit(train)
+                    np.testing.assert_allclose(many[-1][ki, wi], one.predict_cells(rows, cols),
+                                               rtol=1e-12 if metric == "manhattan" else 1e-6)
+    finally:
+        _accel.set_enabled(previous)
+        _accel.MIN_CELLS = min_cells
+    np.testing.assert_allclose(many[0], many[1], rtol=1e-12)

@@ -7,7 +7,7 @@ neighbours, same summation order); the tests run both.
 import numba
 import numpy as np
 
-__all__ = ["columnwise", "scan_vote", "nearest_donors", "vote", "transport"]
+__all__ = ["columnwise", "scan_vote", "nearest_donors", "vote", "vote_many", "transport"]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -226,6 +226,51 @@ def vote(slot_idx, slot_dist, slot_val, weighting):  # pragma: no cover - compil
         pred[t] = num / den
         used[t] = n
     return pred, used, weights
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def vote_many(slot_idx, slot_dist, xt, col, at, dest, codes, out):  # pragma: no cover - compiled
+    """Every k and weighting at once from each cell's nearest donors (the twin of the numpy vote in
+    ``NeighborModel._predict_cells_many``): ``out[dest[a], w, t]`` is cell t's vote over its first
+    ``at[a] + 1`` slots with weighting ``codes[w]`` (as :func:`vote`: running sums in slot order, so the same
+    floats as the vote of that one k). ``at`` ascending; ``xt`` the matrix transposed, ``col`` each cell's
+    column."""
+    ncell, k = slot_idx.shape
+    na = at.size
+    nw = codes.size
+    tile = 256  # cells voted into a buffer, then written out a contiguous run per (k, weighting)
+    for b in numba.prange((ncell + tile - 1) // tile):
+        t0 = b * tile
+        t1 = min(ncell, t0 + tile)
+        buf = np.empty((na, nw, t1 - t0))
+        for t in range(t0, t1):
+            c = col[t]
+            for w in range(nw):
+                code = codes[w]
+                zero = slot_idx[t, 0] >= 0 and slot_dist[t, 0] == 0.0
+                num = 0.0
+                den = 0.0
+                a = 0
+                for q in range(k):
+                    if slot_idx[t, q] >= 0:
+                        d = slot_dist[t, q]
+                        if code == 0:
+                            wt = 1.0
+                        elif code == 1:
+                            wt = 1.0 / (q + 1)
+                        elif zero:
+                            wt = 1.0 if d == 0.0 else 0.0
+                        else:
+                            wt = 1.0 / d
+                        num += wt * xt[c, slot_idx[t, q]]
+                        den += wt
+                    while a < na and at[a] == q:
+                        buf[a, w, t - t0] = num / den if den > 0 else np.nan
+                        a += 1
+        for a in range(na):
+            for w in range(nw):
+                out[dest[a], w, t0:t1] = buf[a, w]
+    return 0
 
 
 @numba.njit(cache=True, nogil=True)

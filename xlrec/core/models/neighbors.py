@@ -495,12 +495,19 @@ class NeighborModel(Model):
         # blocks of rows bounded in distances (rows x n); the slots kept for explaining (rows x m x k) and the
         # pure path's map from (row, client) to cell (rows x m) bound them too
         block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1)))
-        if keep:
-            block_rows = max(1, min(block_rows, _SLOT_ELEMENTS // max(m * self.k, 1)))
         if not d.state["compiled"]:
             block_rows = max(1, min(block_rows, _BLOCK_ELEMENTS // max(m, 1)))
-        for lo in range(0, n, block_rows):
-            hi = min(n, lo + block_rows)
+        starts = np.arange(0, n, block_rows)
+        if keep:  # and at most _SLOT_ELEMENTS slots of the cells asked for (a row with more goes alone)
+            per_row = np.bincount(rows, minlength=n).cumsum() * self.k
+            starts, lo = [], 0
+            while lo < n:
+                hi = max(lo + 1, int(np.searchsorted(per_row, (per_row[lo - 1] if lo else 0) + _SLOT_ELEMENTS,
+                                                     side="right")))
+                starts.append(lo)
+                lo = min(hi, lo + block_rows, n)
+        bounds = list(zip(starts, [*starts[1:], n]))
+        for lo, hi in bounds:
             a, b = np.searchsorted(rows, [lo, hi])
             if b > a:
                 sink(slice(a, b), *self._vote_block(slice(lo, hi), rows[a:b] - lo, cols[a:b], dense, prefix, keep))
@@ -680,8 +687,11 @@ class NeighborModel(Model):
         The model must be fitted; its own ``k`` and ``weighting`` are not used. The result equals
         ``clone(k=k, weighting=w)._fit(same)._predict_cells(rows, cols)`` for every (k, w): the first k of the
         ``max(ks)`` nearest donors are the k nearest (ties by row order), and the vote sums the weighted
-        bookings in the same order as the compiled vote (a running sum), so on the compiled path the floats
-        are identical; the pure-numpy vote sums in pairs past 8 neighbours, a few units in the last place away.
+        bookings in the same order as the model's vote (a running sum, compiled in
+        :func:`~xlrec.core._kernels.vote_many`, ``cumsum`` in the numpy twin), so the floats are identical
+        where the distances are (exact sums: manhattan, supremum; the matrix-product metrics recompute a row's
+        near-ties exactly within the walk's reach, which grows with k, so there a near-duplicate's 1/d can
+        differ in the 8th digit).
 
         Returns
         -------
@@ -693,7 +703,9 @@ class NeighborModel(Model):
         x = self._data.x
         m = x.shape[1]
         k_max = int(max(ks))
-        cells, inverse = np.unique(np.asarray(r, dtype=np.int64) * m + c, return_inverse=True)
+        keys = np.asarray(r, dtype=np.int64) * m + c
+        in_order = bool((np.diff(keys) > 0).all())  # the cells asked for, row by row, once each
+        cells, inverse = (keys, None) if in_order else np.unique(keys, return_inverse=True)
         ur, uc = np.divmod(cells, m)
         slot_idx = np.full((cells.size, k_max), -1, dtype=np.int64)
         slot_dist = np.full((cells.size, k_max), np.inf)
@@ -705,11 +717,24 @@ class NeighborModel(Model):
         twin = copy.copy(self)  # shares the fitted data; only the number of slots differs
         twin.k = max(1, min(k_max, x.shape[0] - 1))  # no more neighbours than other rows
         twin._vote(ur, uc, sink, keep=True)
+        at = np.minimum(np.asarray(ks, dtype=np.int64), k_max) - 1
+        order = np.argsort(at, kind="stable")
+        out = np.empty((len(ks), len(weightings), cells.size))
+        if self._data.state["compiled"]:
+            codes = np.array([_WEIGHTING_CODES[w] for w in weightings], dtype=np.int64)
+            _accel.vote_many(slot_idx, slot_dist, np.ascontiguousarray(x.T), uc, at[order], order, codes, out)
+        else:
+            self._vote_many_numpy(slot_idx, slot_dist, x, uc, at, weightings, out)
+        return out if in_order else out[:, :, inverse.ravel()]
+
+    @staticmethod
+    def _vote_many_numpy(slot_idx, slot_dist, x, uc, at, weightings, out):
+        """The numpy twin of :func:`~xlrec.core._kernels.vote_many`: running sums (cumsum) in slot order."""
         ok = slot_idx >= 0
-        used = ok.sum(axis=1)
-        vals = np.where(ok, x[np.maximum(slot_idx, 0), uc[:, None]], 0.0)
-        out = np.full((len(ks), len(weightings), cells.size), np.nan)
-        have = used > 0
+        k_max = slot_idx.shape[1]
+        vals = np.where(ok, np.ascontiguousarray(x.T)[uc[:, None], np.maximum(slot_idx, 0)], 0.0)
+        # a slot past a cell's last neighbour weighs 0, so the running sums stay at that neighbour's: the
+        # sums for k are column k - 1, whatever the cell's number of neighbours
         with np.errstate(divide="ignore", invalid="ignore"):
             for wi, weighting in enumerate(weightings):
                 if weighting == "uniform":
@@ -718,19 +743,14 @@ class NeighborModel(Model):
                     w = np.where(ok, 1.0 / np.arange(1, k_max + 1)[None, :], 0.0)
                 else:
                     w = np.where(ok, 1.0 / slot_dist, 0.0)
-                num, den = np.cumsum(w * vals, axis=1), np.cumsum(w, axis=1)
+                num = np.cumsum(w * vals, axis=1)
+                p = np.divide(num, np.cumsum(w, axis=1), out=num)  # NaN where no neighbour votes (0 / 0)
                 if weighting == "distance":  # neighbours at distance 0 come first; when any votes, only they do
                     zero = ok & (slot_dist == 0)
-                    znum, zden = np.cumsum(np.where(zero, vals, 0.0), axis=1), np.cumsum(zero, axis=1)
-                # every k at once: the running sums at each cell's last voting neighbour
-                last = np.minimum(np.asarray(ks, dtype=np.int64)[:, None], used[None, :]) - 1
-                at = (np.arange(cells.size)[None, :], np.maximum(last, 0))
-                p = num[at] / den[at]
-                if weighting == "distance":
-                    zd = zden[at]
-                    p = np.where(zd > 0, znum[at] / zd, p)
-                out[:, wi] = np.where(have[None, :], p, np.nan)
-        return out[:, :, inverse.ravel()]
+                    if zero.any():
+                        zden = np.cumsum(zero, axis=1)
+                        p = np.where(zden > 0, np.cumsum(np.where(zero, vals, 0.0), axis=1) / zden, p)
+                out[:, wi] = p[:, at].T
 
 
 def _amount(v: float) -> str:

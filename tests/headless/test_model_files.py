@@ -155,3 +155,67 @@ def test_convert_with_a_model_file_and_a_formula_naming_one(tmp_path, capsys):
     expected = _grid(tmp_path / "filled.xlsx")[0, blank]
     assert ws["L2"].value == pytest.approx(expected, rel=1e-12)
     assert ws["L3"].value == pytest.approx(expected, rel=1e-12)
+
+
+# -- train --tuned ------------------------------------------------------------------------------------------------
+
+
+def test_train_tuned_trains_what_tune_chooses_and_records_its_nested_scores(tmp_path, capsys):
+    from xlrec.core.matrix import SalesMatrix
+    from xlrec.core.models import make_model
+    from xlrec.core.persist import load_model
+    from xlrec.core.tune import tune
+
+    x = _values(seed=5)
+    book = _workbook(tmp_path / "sales.xlsx", x)
+    model = tmp_path / "tuned.xlrec"
+    assert main(["train", str(book), "-o", str(model), "--tuned", "--models", "baseline,mf", "--folds", "3",
+                 "--seed", "2"]) == 0
+    printed = capsys.readouterr().out
+
+    # the same search, called in the core on the same bookings (built here, not read by xlrec's reader)
+    matrix = SalesMatrix([f"Rep {i}" for i in range(N)], [f"Client {j}" for j in range(M)], x)
+    want = tune(matrix, models=["baseline", "mf"], folds=3, seed=2)
+    loaded = load_model(model)
+    card = loaded.card_
+    assert card["model"] == want.best["model"]
+    assert card["params"] == want.best["params"]
+    assert card["scores"]["rmse"] == pytest.approx(want.nested_rmse, rel=1e-12)
+    assert card["scores"]["mae"] == pytest.approx(want.nested_mae, rel=1e-12)
+    assert (card["scores"]["folds"], card["scores"]["seed"]) == (3, 2)
+    assert card["tuning"]["search rmse"] == pytest.approx(want.best["mean_test_score"], rel=1e-12)
+    assert card["tuning"]["settings searched"] == len(want.search.results) == 16 + 24
+    assert card["tuning"]["models"] == "baseline, mf"
+    assert card["tuning"]["chosen"] == want.label()
+    # fitted on every known cell: what the winner fitted in place predicts
+    np.testing.assert_array_equal(loaded.fill().values,
+                                  make_model(want.best["model"], **want.best["params"]).fit(matrix).fill().values)
+    assert f"chosen by tuning over 40 settings of baseline, mf; nested 3-fold cross-validated RMSE " \
+           f"{want.nested_rmse:,.4g}" in printed
+
+    assert main(["info", str(model)]) == 0
+    rows = {line[:30].strip(): line[30:].strip() for line in capsys.readouterr().out.splitlines()}
+    assert rows["Model"] == want.best["model"]
+    assert float(rows["Cross-validated rmse"]) == pytest.approx(want.nested_rmse, rel=1e-12)
+    assert rows["Tuning: chosen"] == want.label()
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--tuned", "--model", "mf"],
+     ("--tuned chooses the model and its settings; leave out --model (or leave out --tuned to train the model "
+      "you name)")),
+    (["--tuned", "--k", "3", "--rank", "2"],
+     ("--tuned chooses the model and its settings; leave out --k, --rank (or leave out --tuned to train the "
+      "model you name)")),
+    (["--models", "mf", "--budget", "5"],
+     ("--models and --budget go with --tuned (train the winner of a search); without it, name the model with "
+      "--model")),
+    (["--model", "auto"],
+     ("train --model auto: give --tuned instead (a full search, scored by nested cross-validation, recorded in "
+      "the model file)")),
+])
+def test_train_tuned_and_a_named_model_are_exclusive(extra, message, tmp_path, capsys):
+    book = _workbook(tmp_path / "sales.xlsx", _values())
+    assert main(["train", str(book), "-o", str(tmp_path / "m.xlrec"), *extra]) == 2
+    assert capsys.readouterr().err == f"xlrec: error: {message}\n"
+    assert not (tmp_path / "m.xlrec").exists()

@@ -219,3 +219,26 @@ def test_train_tuned_and_a_named_model_are_exclusive(extra, message, tmp_path, c
     assert main(["train", str(book), "-o", str(tmp_path / "m.xlrec"), *extra]) == 2
     assert capsys.readouterr().err == f"xlrec: error: {message}\n"
     assert not (tmp_path / "m.xlrec").exists()
+
+
+def test_convert_finds_a_model_by_name_in_the_folder_of_the_workbooks_xlwings_conf_sheet(tmp_path, capsys,
+                                                                                        monkeypatch):
+    monkeypatch.delenv("XLREC_MODELS", raising=False)
+    x = _values()
+    blank = next(j for j in range(M) if np.isnan(x[0, j]))
+    book = _workbook(tmp_path / "sales.xlsx", x, formulas=[("L2", f'=PREDICT_BOOKING("pipeline","Rep 0","Client {blank}")')])
+    folder = tmp_path / "shared" / "models"
+    folder.mkdir(parents=True)
+    assert main(["train", str(book), "-o", str(folder / "pipeline.xlrec"), "--model", "baseline"]) == 0
+    wb = openpyxl.load_workbook(book)
+    conf = wb.create_sheet("xlwings.conf")
+    conf.append(["Interpreter_Win", "python"])
+    conf.append(["XLREC_MODELS", str(folder)])
+    wb.save(book)
+    assert main(["convert", str(book), "-o", str(tmp_path / "out.xlsx")]) == 0
+    from xlrec.core.matrix import SalesMatrix
+    from xlrec.core.models import make_model
+
+    matrix = SalesMatrix([f"Rep {i}" for i in range(N)], [f"Client {j}" for j in range(M)], x)
+    expected = make_model("baseline").fit(matrix).fill().values[0, blank]
+    assert openpyxl.load_workbook(tmp_path / "out.xlsx")["Sales"]["L2"].value == pytest.approx(expected, rel=1e-12)

@@ -248,9 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a model file (.xlrec: the model's card as JSON and its arrays, never pickle), "
                                    "which 'fill', 'predict', 'batch', 'convert' (--model-file) and the Excel "
                                    "functions (a model in place of the matrix) use without fitting again.")
-    p.add_argument("input", metavar="INPUT.xlsx")
+    p.add_argument("input", metavar="INPUT.xlsx|BOOKINGS.csv")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.xlrec")
     _where(p)
+    _bookings(p, for_period=False)
     _model_options(p)
     g = p.add_argument_group("tuning", "--tuned: let 'xlrec tune' choose the model and its settings (instead of "
                                        "--model and its options), then fit the winner on every known cell")
@@ -496,6 +497,8 @@ def _train(args) -> int:
     if not args.output.lower().endswith(SUFFIX):
         raise InputError(f"{args.output}: a model file's name ends in {SUFFIX} (the models folder finds it by that)")
     tuning = _tuned_options(args)
+    if _trains_on_periods(args):
+        return _train_periods(args)
     matrix = read_matrix_for_model(args.input, sheet=args.sheet, cell_range=args.cell_range)
     scores = None
     if tuning is not None:  # the search chooses the model and its settings, and scores its choice honestly
@@ -533,6 +536,53 @@ def _train(args) -> int:
     elif scores:
         text += f"; {scores['folds']}-fold cross-validated RMSE {scores['rmse']:,.4g}"
     print(text)
+    return 0
+
+
+def _trains_on_periods(args) -> bool:
+    """Whether ``train`` reads bookings over periods: ``--model cp`` with a bookings table (or its columns
+    named), or a workbook of two period sheets or more, and neither ``--sheet`` nor ``--range``. Another
+    model refuses a bookings table in one line, as ``predict`` does."""
+    from .io.bookings import is_bookings_table, read_period_workbook
+
+    table = is_bookings_table(args.input) or any(v is not None for v in _tensor_options(args).values())
+    if args.model != "cp":
+        if table:
+            raise InputError(f"a bookings table over periods is read by --model cp; for model "
+                             f"{args.model or DEFAULT_MODEL!r}, make a sales matrix of it with 'xlrec pivot' first")
+        return False
+    if args.sheet is not None or args.cell_range is not None:
+        return False
+    if table:
+        return True
+    try:
+        return len(read_period_workbook(args.input).periods) > 1
+    except InputError:
+        return False  # not a workbook of period sheets: the matrix reader says what it finds
+
+
+def _train_periods(args) -> int:
+    """``train --model cp`` on bookings over periods: fitted once on every period, written with its bookings
+    (the model file then predicts any period seen, and the ones after: PREDICT_BOOKING_TABLE in Excel)."""
+    from pathlib import Path
+
+    from .core.models import make_model
+    from .core.persist import save_model
+    from .files import write_atomic
+    from .io.bookings import read_tensor
+
+    if args.folds:
+        raise InputError("cp over periods is scored by forecasting the last period, not by folds of cells: leave out "
+                         "--folds and run 'xlrec evaluate ... --model cp --holdout last-period'")
+    tensor = read_tensor(args.input, **_tensor_options(args))
+    model = make_model(**_params(args)).fit(tensor)
+    card = {}
+    write_atomic(args.output, lambda tmp: card.update(save_model(model, tmp, source=Path(args.input).name,
+                                                                 atomic=False)))
+    n, m, _ = tensor.shape
+    print(f"{args.output}: model cp ({model.describe()}) trained on {n:,} salespeople x {m:,} clients over "
+          f"{len(tensor.periods)} periods ({tensor.periods[0]} to {tensor.periods[-1]}), "
+          f"{int(tensor.known.sum()):,} bookings")
     return 0
 
 

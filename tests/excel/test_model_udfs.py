@@ -241,3 +241,36 @@ def test_the_button_finds_its_model_file_in_the_folder_of_the_xlwings_conf_sheet
                                                         _xlwings_conf([["XLREC_MODELS", str(folder)]])]))[1]
     assert message == f"xlrec: no model 'nope' in the models folder {folder} (XLREC_MODELS in the workbook's " \
                       "xlwings.conf sheet); it holds: baseline, pipeline-2026Q3"
+
+
+# -- cp: trained on bookings over periods, used by PREDICT_BOOKING_TABLE -------------------------------------------
+
+
+def test_cp_trained_on_a_bookings_table_predicts_periods_as_fitting_in_place(models, tmp_path, capsys):
+    import csv
+
+    from test_udfs import TABLE
+
+    from xlrec.cli import main
+    from xlrec.core.tensor import SalesTensor
+
+    rows = TABLE[1:-1]
+    with open(tmp_path / "bookings.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["Rep", "Account", "Quarter", "Amount"], *rows])
+    assert main(["train", str(tmp_path / "bookings.csv"), "-o", str(models / "cp-periods.xlrec"), "--model", "cp",
+                 "--salesperson", "Rep", "--client", "Account", "--amount", "Amount", "--date", "Quarter", "--period", "quarter"]) == 0
+    assert "over 2 periods (2024-Q1 to 2024-Q2)" in capsys.readouterr().out
+    model = make_model("cp").fit(SalesTensor.from_rows(rows))  # fitted here, on the same rows
+    for period in ("2024-Q2", "2024-Q3", "2024-Q4"):
+        want = model.predict("Alyssa", "Staples", period).value
+        assert call("PREDICT_BOOKING_TABLE", "cp-periods", "Alyssa", "Staples", period) == \
+            [[pytest.approx(want, rel=1e-12)]]
+        assert call("PREDICT_BOOKING_TABLE", TABLE, "Alyssa", "Staples", period) == [[pytest.approx(want, rel=1e-12)]]
+    assert call("PREDICT_BOOKING_TABLE", "cp-periods", "Mike", "Staples", "2024-Q2") == [[65]]
+    card = {row[0]: row[1] for row in call("MODEL_INFO", "cp-periods")}
+    assert card["Model"] == "cp" and card["Source"] == "bookings.csv"
+    # a matrix model file is not a model of periods, and a cp model of periods is not applied to a matrix
+    assert call("PREDICT_BOOKING_TABLE", "baseline", "Alyssa", "Staples")[0][0].startswith(
+        "xlrec: the model file holds model baseline, which predicts from a sales matrix")
+    assert call("PREDICT_BOOKING", "cp-periods", "Alyssa", "Staples") == call("PREDICT_BOOKING_TABLE", "cp-periods",
+                                                                              "Alyssa", "Staples", "2024-Q2")

@@ -620,7 +620,8 @@ def _tuned_card(result):
               "settings in the space": result.search.n_candidates, "search": result.search.strategy,
               "budget seconds": result.budget, "chosen": result.label(),
               "search rmse": best["mean_test_score"], "search mae": best["mae"],
-              "outer folds chose": f"{len(winners)} different setting{'s' if len(winners) > 1 else ''}", "seconds": round(result.seconds, 3)}
+              "outer folds chose": f"{len(winners)} different setting{'s' if len(winners) > 1 else ''}",
+              "seconds": round(result.seconds, 3)}
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in scores.items()}
     return clean, {k: v for k, v in tuning.items() if v is not None}
 

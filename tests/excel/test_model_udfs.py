@@ -258,7 +258,8 @@ def test_cp_trained_on_a_bookings_table_predicts_periods_as_fitting_in_place(mod
     with open(tmp_path / "bookings.csv", "w", newline="") as f:
         csv.writer(f).writerows([["Rep", "Account", "Quarter", "Amount"], *rows])
     assert main(["train", str(tmp_path / "bookings.csv"), "-o", str(models / "cp-periods.xlrec"), "--model", "cp",
-                 "--salesperson", "Rep", "--client", "Account", "--amount", "Amount", "--date", "Quarter", "--period", "quarter"]) == 0
+                 "--salesperson", "Rep", "--client", "Account", "--amount", "Amount", "--date", "Quarter",
+                 "--period", "quarter"]) == 0
     assert "over 2 periods (2024-Q1 to 2024-Q2)" in capsys.readouterr().out
     model = make_model("cp").fit(SalesTensor.from_rows(rows))  # fitted here, on the same rows
     for period in ("2024-Q2", "2024-Q3", "2024-Q4"):

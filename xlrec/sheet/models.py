@@ -26,7 +26,8 @@ from ..core.persist import SUFFIX, load_model
 from ..exceptions import InputError
 from .cache import Fitted, _Bounded
 
-__all__ = ["MODELS_ENV", "BOOK_SETTING", "book_models_folder", "model_reference", "resolve_model", "ModelCache", "default_models", "LoadedFitted",
+__all__ = ["MODELS_ENV", "BOOK_SETTING", "book_models_folder", "model_reference", "resolve_model", "ModelCache",
+           "default_models", "LoadedFitted",
            "FoldedFitted", "load_cached"]
 
 #: the environment variable naming the models folder, and the key of the row of a workbook's xlwings.conf sheet

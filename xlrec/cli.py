@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import sys
 import warnings
 
@@ -247,13 +248,25 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a model file (.xlrec: the model's card as JSON and its arrays, never pickle), "
                                    "which 'fill', 'predict', 'batch', 'convert' (--model-file) and the Excel "
                                    "functions (a model in place of the matrix) use without fitting again.")
-    p.add_argument("input", metavar="INPUT.xlsx")
+    p.add_argument("input", metavar="INPUT.xlsx|BOOKINGS.csv")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.xlrec")
     _where(p)
+    _bookings(p, for_period=False)
     _model_options(p)
+    g = p.add_argument_group("tuning", "--tuned: let 'xlrec tune' choose the model and its settings (instead of "
+                                       "--model and its options), then fit the winner on every known cell")
+    g.add_argument("--tuned", action="store_true",
+                   help="search the models and their settings as 'xlrec tune' does and train the winner; the "
+                        "file records its nested cross-validated scores and how the search chose it")
+    g.add_argument("--models", default=None, metavar="NAME,NAME",
+                   help=f"with --tuned: the models to search (default: {','.join(TUNABLE)})")
+    g.add_argument("--budget", type=_seconds, default=None, metavar="SECONDS",
+                   help="with --tuned: stop searching after about this long, the nested searches included "
+                        "(default: search every setting)")
     g = p.add_argument_group("scores")
     g.add_argument("--folds", type=_positive_int, default=None,
-                   help="also cross-validate the model with this many folds and record its scores in the file")
+                   help="also cross-validate the model with this many folds and record its scores in the file; "
+                        "with --tuned, the folds of the search and of the nested score (default 5)")
     g.add_argument("--seed", type=int, default=0, help="how the cells are dealt into folds (default 0)")
 
     p = sub.add_parser("info", help="print a model file's card",
@@ -483,11 +496,23 @@ def _train(args) -> int:
 
     if not args.output.lower().endswith(SUFFIX):
         raise InputError(f"{args.output}: a model file's name ends in {SUFFIX} (the models folder finds it by that)")
+    tuning = _tuned_options(args)
+    if _trains_on_periods(args):
+        return _train_periods(args)
     matrix = read_matrix_for_model(args.input, sheet=args.sheet, cell_range=args.cell_range)
-    params = _params(args)
     scores = None
-    if args.folds:
+    if tuning is not None:  # the search chooses the model and its settings, and scores its choice honestly
+        from .core.tune import tune
+
+        with _Progress(unit="fit") as progress:
+            result = tune(matrix, folds=args.folds or 5, seed=args.seed,
+                          progress=lambda done, total: progress("tuning", done, total), **tuning)
+        params = {"model": result.best["model"], **result.best["params"]}
+        scores, tuning = _tuned_card(result)
+    elif args.folds:
         from .core.evaluate import cross_validate
+
+        params = _params(args)
 
         with _Progress(unit="fit") as progress:
             evaluation = cross_validate(matrix, make_model(**params), folds=max(args.folds, 2), seed=args.seed,
@@ -496,16 +521,109 @@ def _train(args) -> int:
         scores = {"rmse": own.rmse, "mae": own.mae, "relative error": own.relative, "coverage": own.coverage,
                   "folds": evaluation.folds, "seed": evaluation.seed}
         scores = {k: (None if isinstance(v, float) and v != v else v) for k, v in scores.items()}
+    else:
+        params = _params(args)
     model = make_model(**params).fit(matrix)
     card = {}
-    write_atomic(args.output, lambda tmp: card.update(save_model(model, tmp, scores=scores,
+    write_atomic(args.output, lambda tmp: card.update(save_model(model, tmp, scores=scores, tuning=tuning,
                                                                  source=Path(args.input).name, atomic=False)))
     text = (f"{args.output}: model {model.name} ({model.describe()}) trained on {len(matrix.salespeople):,} "
             f"salespeople x {len(matrix.clients):,} clients, {card['bookings']:,} bookings")
-    if scores:
+    if tuning:
+        text += (f"; chosen by tuning over {tuning['settings searched']:,} settings of {tuning['models']}; nested "
+                 f"{scores['folds']}-fold cross-validated RMSE {scores['rmse']:,.4g} (the search's own: "
+                 f"{tuning['search rmse']:,.4g})")
+    elif scores:
         text += f"; {scores['folds']}-fold cross-validated RMSE {scores['rmse']:,.4g}"
     print(text)
     return 0
+
+
+def _trains_on_periods(args) -> bool:
+    """Whether ``train`` reads bookings over periods: ``--model cp`` with a bookings table (or its columns
+    named), or a workbook of two period sheets or more, and neither ``--sheet`` nor ``--range``. Another
+    model refuses a bookings table in one line, as ``predict`` does."""
+    from .io.bookings import is_bookings_table, read_period_workbook
+
+    table = is_bookings_table(args.input) or any(v is not None for v in _tensor_options(args).values())
+    if args.model != "cp":
+        if table:
+            raise InputError(f"a bookings table over periods is read by --model cp; for model "
+                             f"{args.model or DEFAULT_MODEL!r}, make a sales matrix of it with 'xlrec pivot' first")
+        return False
+    if args.sheet is not None or args.cell_range is not None:
+        return False
+    if table:
+        return True
+    try:
+        return len(read_period_workbook(args.input).periods) > 1
+    except InputError:
+        return False  # not a workbook of period sheets: the matrix reader says what it finds
+
+
+def _train_periods(args) -> int:
+    """``train --model cp`` on bookings over periods: fitted once on every period, written with its bookings
+    (the model file then predicts any period seen, and the ones after: PREDICT_BOOKING_TABLE in Excel)."""
+    from pathlib import Path
+
+    from .core.models import make_model
+    from .core.persist import save_model
+    from .files import write_atomic
+    from .io.bookings import read_tensor
+
+    if args.folds:
+        raise InputError("cp over periods is scored by forecasting the last period, not by folds of cells: leave out "
+                         "--folds and run 'xlrec evaluate ... --model cp --holdout last-period'")
+    tensor = read_tensor(args.input, **_tensor_options(args))
+    model = make_model(**_params(args)).fit(tensor)
+    card = {}
+    write_atomic(args.output, lambda tmp: card.update(save_model(model, tmp, source=Path(args.input).name,
+                                                                 atomic=False)))
+    n, m, _ = tensor.shape
+    print(f"{args.output}: model cp ({model.describe()}) trained on {n:,} salespeople x {m:,} clients over "
+          f"{len(tensor.periods)} periods ({tensor.periods[0]} to {tensor.periods[-1]}), "
+          f"{int(tensor.known.sum()):,} bookings")
+    return 0
+
+
+def _tuned_options(args):
+    """``tune``'s options for ``train --tuned`` (None without it). ``--tuned`` chooses the model and its
+    settings, so naming them too is a mistake said in one line; ``--models`` and ``--budget`` need it."""
+    given = [q.option for cls in MODELS.values() for q in cls.PARAMS if getattr(args, q.name, None) is not None]
+    if args.model is not None:
+        given.insert(0, "--model")
+    if not args.tuned:
+        search = [o for o, v in (("--models", args.models), ("--budget", args.budget)) if v is not None]
+        if search:
+            raise InputError(f"{' and '.join(search)} {'go' if len(search) > 1 else 'goes'} with --tuned (train the "
+                             "winner of a search); without it, name the model with --model")
+        if args.model == AUTO:
+            raise InputError("train --model auto: give --tuned instead (a full search, scored by nested "
+                             "cross-validation, recorded in the model file)")
+        return None
+    if given:
+        raise InputError(f"--tuned chooses the model and its settings; leave out {', '.join(dict.fromkeys(given))} "
+                         "(or leave out --tuned to train the model you name)")
+    return {"models": args.models, "budget": args.budget}
+
+
+def _tuned_card(result):
+    """(scores, tuning) for the card of a model chosen by :func:`~xlrec.core.tune.tune`: the winner's nested
+    cross-validated scores, and how the search chose it."""
+    best = result.best
+    scores = {"rmse": result.nested_rmse, "mae": result.nested_mae,
+              "relative error": result.nested_mae / result.typical if result.typical else None,
+              "folds": result.folds, "seed": result.seed,
+              "method": "nested: each outer fold's search never saw its cells"}
+    winners = {o["model"] + repr(sorted(o["params"].items())) for o in result.outer}
+    tuning = {"models": ", ".join(result.models), "settings searched": len(result.search.results),
+              "settings in the space": result.search.n_candidates, "search": result.search.strategy,
+              "budget seconds": result.budget, "chosen": result.label(),
+              "search rmse": best["mean_test_score"], "search mae": best["mae"],
+              "outer folds chose": f"{len(winners)} different setting{'s' if len(winners) > 1 else ''}",
+              "seconds": round(result.seconds, 3)}
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in scores.items()}
+    return clean, {k: v for k, v in tuning.items() if v is not None}
 
 
 def _info(args) -> int:

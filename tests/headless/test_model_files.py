@@ -155,3 +155,147 @@ def test_convert_with_a_model_file_and_a_formula_naming_one(tmp_path, capsys):
     expected = _grid(tmp_path / "filled.xlsx")[0, blank]
     assert ws["L2"].value == pytest.approx(expected, rel=1e-12)
     assert ws["L3"].value == pytest.approx(expected, rel=1e-12)
+
+
+# -- train --tuned ------------------------------------------------------------------------------------------------
+
+
+def test_train_tuned_trains_what_tune_chooses_and_records_its_nested_scores(tmp_path, capsys):
+    from xlrec.core.matrix import SalesMatrix
+    from xlrec.core.models import make_model
+    from xlrec.core.persist import load_model
+    from xlrec.core.tune import tune
+
+    x = _values(seed=5)
+    book = _workbook(tmp_path / "sales.xlsx", x)
+    model = tmp_path / "tuned.xlrec"
+    assert main(["train", str(book), "-o", str(model), "--tuned", "--models", "baseline,mf", "--folds", "3",
+                 "--seed", "2"]) == 0
+    printed = capsys.readouterr().out
+
+    # the same search, called in the core on the same bookings (built here, not read by xlrec's reader)
+    matrix = SalesMatrix([f"Rep {i}" for i in range(N)], [f"Client {j}" for j in range(M)], x)
+    want = tune(matrix, models=["baseline", "mf"], folds=3, seed=2)
+    loaded = load_model(model)
+    card = loaded.card_
+    assert card["model"] == want.best["model"]
+    assert card["params"] == want.best["params"]
+    assert card["scores"]["rmse"] == pytest.approx(want.nested_rmse, rel=1e-12)
+    assert card["scores"]["mae"] == pytest.approx(want.nested_mae, rel=1e-12)
+    assert (card["scores"]["folds"], card["scores"]["seed"]) == (3, 2)
+    assert card["tuning"]["search rmse"] == pytest.approx(want.best["mean_test_score"], rel=1e-12)
+    assert card["tuning"]["settings searched"] == len(want.search.results) == 16 + 24
+    assert card["tuning"]["models"] == "baseline, mf"
+    assert card["tuning"]["chosen"] == want.label()
+    # fitted on every known cell: what the winner fitted in place predicts
+    np.testing.assert_array_equal(loaded.fill().values,
+                                  make_model(want.best["model"], **want.best["params"]).fit(matrix).fill().values)
+    assert f"chosen by tuning over 40 settings of baseline, mf; nested 3-fold cross-validated RMSE " \
+           f"{want.nested_rmse:,.4g}" in printed
+
+    assert main(["info", str(model)]) == 0
+    rows = {line[:30].strip(): line[30:].strip() for line in capsys.readouterr().out.splitlines()}
+    assert rows["Model"] == want.best["model"]
+    assert float(rows["Cross-validated rmse"]) == pytest.approx(want.nested_rmse, rel=1e-12)
+    assert rows["Tuning: chosen"] == want.label()
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--tuned", "--model", "mf"],
+     ("--tuned chooses the model and its settings; leave out --model (or leave out --tuned to train the model "
+      "you name)")),
+    (["--tuned", "--k", "3", "--rank", "2"],
+     ("--tuned chooses the model and its settings; leave out --k, --rank (or leave out --tuned to train the "
+      "model you name)")),
+    (["--models", "mf", "--budget", "5"],
+     ("--models and --budget go with --tuned (train the winner of a search); without it, name the model with "
+      "--model")),
+    (["--model", "auto"],
+     ("train --model auto: give --tuned instead (a full search, scored by nested cross-validation, recorded in "
+      "the model file)")),
+])
+def test_train_tuned_and_a_named_model_are_exclusive(extra, message, tmp_path, capsys):
+    book = _workbook(tmp_path / "sales.xlsx", _values())
+    assert main(["train", str(book), "-o", str(tmp_path / "m.xlrec"), *extra]) == 2
+    assert capsys.readouterr().err == f"xlrec: error: {message}\n"
+    assert not (tmp_path / "m.xlrec").exists()
+
+
+def test_convert_finds_a_model_by_name_in_the_folder_of_the_workbooks_xlwings_conf_sheet(tmp_path, capsys,
+                                                                                        monkeypatch):
+    monkeypatch.delenv("XLREC_MODELS", raising=False)
+    x = _values()
+    blank = next(j for j in range(M) if np.isnan(x[0, j]))
+    formula = f'=PREDICT_BOOKING("pipeline","Rep 0","Client {blank}")'
+    book = _workbook(tmp_path / "sales.xlsx", x, formulas=[("L2", formula)])
+    folder = tmp_path / "shared" / "models"
+    folder.mkdir(parents=True)
+    assert main(["train", str(book), "-o", str(folder / "pipeline.xlrec"), "--model", "baseline"]) == 0
+    wb = openpyxl.load_workbook(book)
+    conf = wb.create_sheet("xlwings.conf")
+    conf.append(["Interpreter_Win", "python"])
+    conf.append(["XLREC_MODELS", str(folder)])
+    wb.save(book)
+    assert main(["convert", str(book), "-o", str(tmp_path / "out.xlsx")]) == 0
+    from xlrec.core.matrix import SalesMatrix
+    from xlrec.core.models import make_model
+
+    matrix = SalesMatrix([f"Rep {i}" for i in range(N)], [f"Client {j}" for j in range(M)], x)
+    expected = make_model("baseline").fit(matrix).fill().values[0, blank]
+    assert openpyxl.load_workbook(tmp_path / "out.xlsx")["Sales"]["L2"].value == pytest.approx(expected, rel=1e-12)
+
+
+def test_cp_trained_on_a_period_workbook_is_said_to_be_no_model_of_one_matrix(tmp_path, capsys):
+    # cp learns over periods: `train --model cp` on a workbook of period sheets fits it once on all of them;
+    # `fill --model-file` applies a model to one sheet's matrix, which a model of periods is not (said so)
+    import csv
+
+    from xlrec.core.models import make_model
+    from xlrec.core.persist import load_model
+    from xlrec.io.bookings import read_period_workbook
+
+    rng = np.random.default_rng(7)
+    with open(tmp_path / "bookings.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Rep", "Account", "Quarter", "Amount"])
+        for q in ("2024-Q1", "2024-Q2", "2024-Q3"):
+            for i in range(5):
+                for j in range(4):
+                    if rng.random() < 0.7:
+                        w.writerow([f"Rep {i}", f"Client {j}", q, round(float(rng.uniform(100, 900)), 2)])
+    periods = tmp_path / "periods.xlsx"
+    assert main(["pivot", str(tmp_path / "bookings.csv"), "--salesperson", "Rep", "--client", "Account", "--amount",
+                 "Amount", "--date", "Quarter", "--period", "quarter", "-o", str(periods)]) == 0
+    model = tmp_path / "cp.xlrec"
+    assert main(["train", str(periods), "-o", str(model), "--model", "cp"]) == 0
+    assert "over 3 periods (2024-Q1 to 2024-Q3)" in capsys.readouterr().out
+    want = make_model("cp").fit(read_period_workbook(periods))
+    np.testing.assert_allclose(load_model(model).fill().values, want.fill().values, rtol=1e-12)
+    assert main(["fill", str(periods), "-o", str(tmp_path / "out.xlsx"), "--model-file", str(model)]) == 2
+    assert "a cp model file predicts periods of a bookings table; it is not applied to a sales matrix" in \
+        capsys.readouterr().err
+    assert main(["train", str(periods), "-o", str(model), "--model", "cp", "--folds", "3"]) == 2
+    assert "--holdout last-period" in capsys.readouterr().err
+
+
+def test_fill_with_a_model_file_folds_a_new_salesperson_in_as_a_ridge_solve_against_the_fixed_clients(tmp_path):
+    # refitting mf for the newcomer alone, the clients' factors and offsets fixed: a ridge least-squares solve
+    # for [offset, factors] over the newcomer's bookings, written out here with numpy
+    from xlrec.core.persist import load_model
+
+    x = _values(n=N + 1, seed=3)
+    train = _workbook(tmp_path / "train.xlsx", x[:N])
+    apply = _workbook(tmp_path / "apply.xlsx", x, [f"Rep {i}" for i in range(N)] + ["Newcomer"])
+    path = tmp_path / "mf.xlrec"
+    assert main(["train", str(train), "-o", str(path), "--model", "mf", "--rank", "2", "--l2", "0.5"]) == 0
+    assert main(["fill", str(apply), "-o", str(tmp_path / "out.xlsx"), "--model-file", str(path)]) == 0
+    model = load_model(path)
+    mu, s, Q, bc = model.mean_, model.scale_, model.client_factors_, model.client_offsets_
+    row = x[N]
+    J = np.flatnonzero(~np.isnan(row))
+    A = np.vstack([np.hstack([np.ones((J.size, 1)), Q[J]]), np.sqrt(0.5 * np.sqrt(J.size)) * np.eye(3)])
+    w, *_ = np.linalg.lstsq(A, np.concatenate([(row[J] - mu) / s - bc[J], np.zeros(3)]), rcond=None)
+    expected = mu + s * (w[0] + bc + Q @ w[1:])
+    blanks = np.isnan(row)
+    assert blanks.any()
+    np.testing.assert_allclose(_grid(tmp_path / "out.xlsx", n=N + 1)[N, blanks], expected[blanks], rtol=1e-10)

@@ -4,7 +4,8 @@ A model file (``.xlrec``) is a zip archive of exactly two members:
 
 - ``model.json``: the card: the format and its version, the xlrec version that wrote it, the model's name and
   parameters, the salesperson and client labels, the model's learned numbers, a fingerprint (SHA-256) of the
-  training data, the cross-validated scores when given, the training date and where the data came from;
+  training data, the cross-validated scores when given (and, for a model chosen by ``xlrec train --tuned``,
+  how the search chose it), the training date and where the data came from;
 - ``arrays.npz``: the known cells (positions and values) and the model's learned arrays, written by
   ``np.savez`` and read with ``allow_pickle=False``.
 
@@ -82,7 +83,7 @@ def fingerprint(salespeople, clients, rows, cols, values) -> str:
 # -- writing ----------------------------------------------------------------------------------------------------
 
 
-def save_model(model: Model, path, scores=None, source=None, trained=None, atomic=True) -> dict:
+def save_model(model: Model, path, scores=None, source=None, trained=None, atomic=True, tuning=None) -> dict:
     """Write the fitted ``model`` to ``path`` as a model file, atomically (a temporary file beside it, then
     a rename: an interrupted save leaves no partial file; ``atomic=False`` when the caller does that, as the
     command line does with :func:`xlrec.files.write_atomic`). Returns the card written.
@@ -97,12 +98,17 @@ def save_model(model: Model, path, scores=None, source=None, trained=None, atomi
         Where the training data came from (a file name), for the card.
     trained : datetime or None
         The training date (default: now, UTC).
+    tuning : dict or None
+        How the model and its parameters were chosen, when a search chose them (JSON-able, e.g.
+        ``{"models": "neighbors, mf", "settings searched": 1254, ...}``); ``scores`` then holds the winner's
+        nested cross-validated scores.
     """
     meta, arrays = model.to_state()
     when = trained or dt.datetime.now(dt.timezone.utc)
     card = {"format": FORMAT, "format_version": FORMAT_VERSION, "xlrec_version": _version(),
             "model": meta["model"], "params": meta["params"], "description": model.describe(),
             "trained": when.isoformat(timespec="seconds"), "source": source, "scores": scores,
+            **({"tuning": tuning} if tuning else {}),
             "bookings": int(arrays["known_values"].size),
             "fingerprint": fingerprint(meta["salespeople"], meta["clients"], arrays["known_rows"],
                                        arrays["known_cols"], arrays["known_values"]),
@@ -186,6 +192,9 @@ def card_rows(card: dict) -> list:
     scores = card.get("scores")
     if isinstance(scores, dict):
         rows += [[f"Cross-validated {k}", v] for k, v in scores.items() if isinstance(v, (int, float, str))]
+    tuning = card.get("tuning")
+    if isinstance(tuning, dict):
+        rows += [[f"Tuning: {k}", v] for k, v in tuning.items() if isinstance(v, (int, float, str))]
     rows += [["Fingerprint", card["fingerprint"]], ["xlrec version", card.get("xlrec_version", "")],
              ["Format version", card["format_version"]]]
     return rows

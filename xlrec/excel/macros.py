@@ -136,8 +136,9 @@ def fill_blanks(book, **params):
 
     The model is the one ``params`` name, else the one the workbook's ``xlrec.conf`` sheet sets (rows of a
     setting and its value: ``model | baseline``, ``k | 3``; or ``model_file | pipeline-2026Q3``: a model
-    trained by ``xlrec train``, found by its path or in the models folder ``XLREC_MODELS``), else the
-    article's neighbour model."""
+    trained by ``xlrec train``, found by its path or in the models folder: the workbook's ``XLREC_MODELS``
+    row of its ``xlwings.conf`` sheet, else the environment variable ``XLREC_MODELS``), else the article's
+    neighbour model."""
     try:
         params = params or _conf(book)
         sheet, r0, c0, cells = _target(book)
@@ -148,9 +149,13 @@ def fill_blanks(book, **params):
         explain = int((~fit.known).sum()) <= NOTE_LIMIT  # a note each, up to NOTE_LIMIT blanks
         remarks = []
         if "model_file" in params:  # trained elsewhere: applied without fitting, new names folded in
-            from ..sheet.models import load_cached
+            # the models folder may be set in the workbook's xlwings.conf sheet, read as xlwings reads it
+            from xlwings.utils import read_config_sheet
 
-            folded = load_cached(params["model_file"]).fold_in(fit)
+            from ..sheet.models import book_models_folder, load_cached
+
+            folder = book_models_folder(read_config_sheet(book))
+            folded = load_cached(params["model_file"], book_folder=folder).fold_in(fit)
             result, remarks = folded.fill(explain=explain), [f"model file {params['model_file']}"] + folded.remarks
         else:
             result = make_model(**params).fit(fit).fill(explain=explain)

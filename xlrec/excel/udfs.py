@@ -4,6 +4,14 @@ Name the module ``xlrec.excel`` in xlwings' "UDF Modules" setting. ``matrix`` is
 names in its first row and the salesperson names in its first column. Repeated calls over the same matrix and
 options share one fitted model (:data:`xlrec.sheet.cache.default_cache`).
 
+A model named by name (not a path) is looked up in the models folder: the workbook's ``XLREC_MODELS`` row
+of its ``xlwings.conf`` sheet when the function can read the workbook, else the environment variable
+``XLREC_MODELS`` (:mod:`xlrec.sheet.models`). Only classic desktop xlwings (Windows, VBA + COM) hands a
+function its calling cell, and so the workbook: it fills the parameter named ``caller`` (its reserved name),
+which Excel never shows. Under xlwings Server and xlwings Lite (Office.js) a custom function receives its
+arguments and nothing of the workbook, so there the parameter is removed from the signature xlwings sees and
+the environment variable alone names the folder.
+
 Errors never show a traceback: an unknown salesperson or client gives ``#N/A`` where the Excel runtime has
 error values (xlwings Server and Lite), and the message otherwise; a bad matrix gives the message, naming the
 cell within the range and its content (e.g. ``C4: 'n/a' is not a number``).
@@ -11,6 +19,8 @@ cell within the range and its content (e.g. ``C4: 'n/a' is not a number``).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
 
@@ -22,12 +32,16 @@ from ..core.tune import TUNABLE
 from ..functions import TUNE_BUDGET
 from ..exceptions import NotFoundError, XlrecError
 from ..sheet.cache import fitted_for
+from ..sheet.models import book_models_folder
 
 __all__ = ["PREDICT_BOOKING", "EXPLAIN_BOOKING", "SIMILAR_SALESPEOPLE", "RECOMMEND_CLIENTS", "FILL_MATRIX",
            "EVALUATE_MODEL", "TUNE_MODEL", "PREDICT_BOOKING_TABLE", "MODEL_INFO", "ASSIGN_CLIENTS"]
 
 # Office.js runtimes (xlwings Server, xlwings Lite) turn the text "#N/A" into a real error value
 _ERROR_VALUES = os.environ.get("XLWINGS_ON_SERVER") == "true" or sys.platform == "emscripten"
+# classic desktop xlwings (Windows, COM) passes the calling cell to a parameter named ``caller``; Office.js
+# runtimes do not (they would show it as an argument in Excel): there it is removed from the signature
+_CALLER_GIVEN = sys.platform.startswith("win") and not _ERROR_VALUES
 
 _MATRIX_DOC = ("The sales matrix, with client names in its first row and salesperson names in its first column; "
                "or a model file: its path, or its name in the models folder (XLREC_MODELS)")
@@ -70,11 +84,46 @@ def _fitted(matrix, **options):
     return fitted_for(cells, **options)
 
 
-def _safe(shape, f, *args):
-    """Run ``f`` over the shared cache; turn xlrec errors into what the cell shows: #N/A for unknown names (where
-    Excel has error values), else the message. Scalar functions give a string, table functions a 1 x 1 table."""
+def _models_folder(caller):
+    """The models folder the calling cell's workbook sets (a row ``XLREC_MODELS | folder`` of its
+    ``xlwings.conf`` sheet, read as xlwings reads its own settings), or None: no caller (Office.js runtimes),
+    no such sheet or row."""
+    sheet = getattr(caller, "sheet", None)
+    if sheet is None:
+        return None
+    from xlwings.utils import read_config_sheet  # xlwings' own reader of that sheet
+
     try:
-        return f(_fitted, *args)
+        return book_models_folder(read_config_sheet(sheet.book))
+    except Exception:  # noqa: BLE001 - a workbook that cannot be read here: the environment variable decides
+        return None
+
+
+def _caller(f):
+    """A UDF's ``caller`` parameter, for runtimes that fill it (:data:`_CALLER_GIVEN`); elsewhere a wrapper
+    whose signature leaves it out, so that Excel never shows it as an argument."""
+    if _CALLER_GIVEN:
+        return f
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+
+    sig = inspect.signature(f)
+    wrapper.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "caller"])
+    del wrapper.__wrapped__  # xlwings reads the signature above, not the function's
+    wrapper.__annotations__ = {k: v for k, v in f.__annotations__.items() if k != "caller"}
+    return wrapper
+
+
+def _safe(shape, f, *args, caller=None):
+    """Run ``f`` over the shared cache; turn xlrec errors into what the cell shows: #N/A for unknown names (where
+    Excel has error values), else the message. Scalar functions give a string, table functions a 1 x 1 table.
+    A model named by name is looked up in the models folder of ``caller``'s workbook, if it sets one."""
+    folder = _models_folder(caller)
+    fit = _fitted if folder is None else functools.partial(_fitted, models_folder=folder)
+    try:
+        return f(fit, *args)
     except NotFoundError as exc:
         out = "#N/A" if _ERROR_VALUES else f"#N/A: {exc}"
     except XlrecError as exc:
@@ -96,49 +145,56 @@ def _args(*names):
 
 @xw.func
 @_args("matrix", "salesperson", "client", "k", "metric", "weighting", "by", "model", "settings")
+@_caller
 def PREDICT_BOOKING(matrix, salesperson, client, k=None, metric=None, weighting=None, by=None, model=None,
-                    settings=None):
+                    settings=None, caller=None):
     """Predicted bookings of a salesperson with a client (the booking itself when it is known)."""
     return _safe("scalar", functions.predict_booking, matrix, salesperson, client, k, metric, weighting, by, model,
-                 settings)
+                 settings, caller=caller)
 
 
 @xw.func
 @_args("matrix", "salesperson", "client", "k", "metric", "weighting", "by", "model", "settings")
+@_caller
 def EXPLAIN_BOOKING(matrix, salesperson, client, k=None, metric=None, weighting=None, by=None, model=None,
-                    settings=None):
+                    settings=None, caller=None):
     """Where a prediction comes from (the neighbours that voted, a baseline's terms), then the prediction."""
     return _safe("table", functions.explain_booking, matrix, salesperson, client, k, metric, weighting, by, model,
-                 settings)
+                 settings, caller=caller)
 
 
 @xw.func
 @_args("matrix", "salesperson", "n", "metric")
-def SIMILAR_SALESPEOPLE(matrix, salesperson, n=None, metric=None):
+@_caller
+def SIMILAR_SALESPEOPLE(matrix, salesperson, n=None, metric=None, caller=None):
     """The salespeople most similar to one: name, distance and number of clients shared."""
-    return _safe("table", functions.similar_salespeople, matrix, salesperson, n, metric)
+    return _safe("table", functions.similar_salespeople, matrix, salesperson, n, metric, caller=caller)
 
 
 @xw.func
 @_args("matrix", "salesperson", "n", "k", "metric", "weighting", "model", "settings")
-def RECOMMEND_CLIENTS(matrix, salesperson, n=None, k=None, metric=None, weighting=None, model=None, settings=None):
+@_caller
+def RECOMMEND_CLIENTS(matrix, salesperson, n=None, k=None, metric=None, weighting=None, model=None, settings=None,
+                      caller=None):
     """The clients this salesperson has no booking with, highest predicted bookings first."""
     return _safe("table", functions.recommend_clients, matrix, salesperson, n, k, metric, weighting, model,
-                 settings)
+                 settings, caller=caller)
 
 
 @xw.func
 @_args("matrix", "k", "metric", "weighting", "by", "model", "settings")
-def FILL_MATRIX(matrix, k=None, metric=None, weighting=None, by=None, model=None, settings=None):
+@_caller
+def FILL_MATRIX(matrix, k=None, metric=None, weighting=None, by=None, model=None, settings=None, caller=None):
     """The whole matrix with its names, every blank predicted (blank where nothing can be)."""
-    return _safe("table", functions.fill_matrix, matrix, k, metric, weighting, by, model, settings)
+    return _safe("table", functions.fill_matrix, matrix, k, metric, weighting, by, model, settings, caller=caller)
 
 
 @xw.func
 @_args("matrix", "model", "folds", "seed", "repeats", "settings")
-def EVALUATE_MODEL(matrix, model=None, folds=None, seed=None, repeats=None, settings=None):
+@_caller
+def EVALUATE_MODEL(matrix, model=None, folds=None, seed=None, repeats=None, settings=None, caller=None):
     """How good the predictions are: cross-validated errors of a model beside the baselines."""
-    return _safe("table", functions.evaluate_model, matrix, model, folds, seed, repeats, settings)
+    return _safe("table", functions.evaluate_model, matrix, model, folds, seed, repeats, settings, caller=caller)
 
 
 @xw.func
@@ -150,16 +206,19 @@ def TUNE_MODEL(matrix, models=None, budget=None, folds=None, seed=None, top=None
 
 @xw.func
 @_args("table", "salesperson", "client", "period", "model", "settings")
-def PREDICT_BOOKING_TABLE(table, salesperson, client, period=None, model=None, settings=None):
+@_caller
+def PREDICT_BOOKING_TABLE(table, salesperson, client, period=None, model=None, settings=None, caller=None):
     """Predicted bookings of a salesperson with a client in a period, from a table of bookings over periods."""
-    return _safe("scalar", functions.predict_booking_table, table, salesperson, client, period, model, settings)
+    return _safe("scalar", functions.predict_booking_table, table, salesperson, client, period, model, settings,
+                 caller=caller)
 
 
 @xw.func
 @xw.arg("model", doc="A model file: its path, or its name in the models folder (XLREC_MODELS)")
-def MODEL_INFO(model):
+@_caller
+def MODEL_INFO(model, caller=None):
     """The card of a model file: the model, its parameters, its training data and scores."""
-    return _safe("table", functions.model_info, model)
+    return _safe("table", functions.model_info, model, caller=caller)
 
 
 _ASSIGN_DOCS = {
@@ -179,11 +238,12 @@ _ASSIGN_DOCS = {
 @xw.arg("owners_per_client", doc=_ASSIGN_DOCS["owners_per_client"])
 @xw.arg("max_share", doc=_ASSIGN_DOCS["max_share"])
 @_args("model", "settings")
+@_caller
 def ASSIGN_CLIENTS(matrix, capacity=None, keep_bonus=None, keep_share=None, owners_per_client=None,
-                   max_share=None, model=None, settings=None):
+                   max_share=None, model=None, settings=None, caller=None):
     """Who should own each client: the assignment maximizing expected bookings, against today's owners."""
     return _safe("table", functions.assign_clients, matrix, capacity, keep_bonus, keep_share, owners_per_client,
-                 max_share, model, settings)
+                 max_share, model, settings, caller=caller)
 
 
 def describe_prediction(p) -> str:

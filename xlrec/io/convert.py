@@ -360,18 +360,29 @@ class _Book:
         return XlError(value) if isinstance(value, str) and value in ERROR_CODES else value
 
     # --- the xlrec functions
+    def _xlwings_settings(self) -> dict:
+        """The workbook's xlwings settings: the first two columns of its ``xlwings.conf`` sheet, as xlwings
+        reads them (``{setting: value}``)."""
+        if "xlwings.conf" not in self.wb.sheetnames:
+            return {}
+        rows = self.wb["xlwings.conf"].iter_rows(min_col=1, max_col=2, values_only=True)
+        return {k: v for k, v in rows if isinstance(k, str)}
+
     def _fit(self, cells, table=False, **params):
         from ..sheet.models import (
             FoldedFitted,
+            book_models_folder,
             default_models,
             model_reference,
             resolve_model,
         )
 
         ref = model_reference(cells)
-        if ref is not None:  # a model file named in the formula: relative to the workbook's folder
-            path = resolve_model(ref, None if os.environ.get("XLREC_MODELS") else Path(self.path).parent)
-            return default_models.get(path)
+        if ref is not None:  # a model file named in the formula: in the models folder the workbook's xlwings.conf
+            # sheet names, else XLREC_MODELS, else the workbook's own folder
+            book = book_models_folder(self._xlwings_settings())
+            fallback = None if book or os.environ.get("XLREC_MODELS") else Path(self.path).parent
+            return default_models.get(resolve_model(ref, fallback, book_folder=book))
         with_file = self.model_file is not None and not table
         key = (id(cells), table, () if with_file else tuple(sorted(params.items())))
         fitted = self.fits.get(key)

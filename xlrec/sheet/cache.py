@@ -164,16 +164,17 @@ def _same(a, b) -> bool:
 default_cache = FitCache()
 
 
-def fitted_for(cells, **params):
+def fitted_for(cells, models_folder=None, **params):
     """What the Excel functions fit: the model file that ``cells`` name (one cell of text,
-    :mod:`.models`), else the matrix ``cells`` hold with ``params``, both through the shared caches."""
+    :mod:`.models`; a name is looked up in ``models_folder``, the workbook's setting, when given, else in
+    ``XLREC_MODELS``), else the matrix ``cells`` hold with ``params``, both through the shared caches."""
     from .models import default_models, model_reference, resolve_model
 
     ref = model_reference(cells)
     if ref is not None:
         try:
-            return default_models.get(resolve_model(ref, check=False))
+            return default_models.get(resolve_model(ref, check=False, book_folder=models_folder))
         except InputError:
-            resolve_model(ref)  # a file that is not there: the message naming the models folder
+            resolve_model(ref, book_folder=models_folder)  # a file that is not there: the message naming the folder
             raise
     return default_cache.get(cells, **params)

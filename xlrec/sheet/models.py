@@ -1,9 +1,19 @@
 """Model files where a spreadsheet names them: an Excel function given a model instead of a matrix, the Fill
 blanks button's ``model_file`` setting, ``--model-file``.
 
-A model argument is one cell of text: a path to a ``.xlrec`` file, or a name looked up in the models folder
-(the environment variable ``XLREC_MODELS``): ``"pipeline-2026Q3"`` is ``$XLREC_MODELS/pipeline-2026Q3.xlrec``.
-A loaded model is cached and read again when its file changes (its modification time or size).
+A model argument is one cell of text: a path to a ``.xlrec`` file, or a name looked up in the models folder:
+``"pipeline-2026Q3"`` is ``FOLDER/pipeline-2026Q3.xlrec``. The models folder is, first found:
+
+1. the workbook's own setting, a row ``XLREC_MODELS | folder`` in its ``xlwings.conf`` sheet (where xlwings
+   keeps a workbook's settings), when the caller can read the workbook: the Fill blanks button always can; an
+   Excel function only under classic desktop xlwings (Windows), which hands it the calling cell: under
+   xlwings Server and xlwings Lite (Office.js) a custom function receives its arguments and never the
+   workbook;
+2. the environment variable ``XLREC_MODELS``.
+
+The workbook wins, as xlwings' own ``xlwings.conf`` sheet wins over its user-wide settings: the more specific
+setting is the one someone chose for this workbook. A loaded model is cached and read again when its file
+changes (its modification time or size).
 """
 
 from __future__ import annotations
@@ -16,11 +26,23 @@ from ..core.persist import SUFFIX, load_model
 from ..exceptions import InputError
 from .cache import Fitted, _Bounded
 
-__all__ = ["MODELS_ENV", "model_reference", "resolve_model", "ModelCache", "default_models", "LoadedFitted",
+__all__ = ["MODELS_ENV", "BOOK_SETTING", "book_models_folder", "model_reference", "resolve_model", "ModelCache",
+           "default_models", "LoadedFitted",
            "FoldedFitted", "load_cached"]
 
-#: the environment variable naming the models folder
+#: the environment variable naming the models folder, and the key of the row of a workbook's xlwings.conf sheet
 MODELS_ENV = "XLREC_MODELS"
+#: where a models folder set in a workbook was found, as messages name it
+BOOK_SETTING = f"{MODELS_ENV} in the workbook's xlwings.conf sheet"
+
+
+def book_models_folder(settings):
+    """The models folder a workbook's xlwings settings name (``{key: value}`` of its ``xlwings.conf`` sheet, as
+    ``xlwings.utils.read_config_sheet`` reads them; the key matched case-insensitively), or None."""
+    for key, value in (settings or {}).items():
+        if isinstance(key, str) and key.strip().upper() == MODELS_ENV and isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 def model_reference(cells):
@@ -34,12 +56,16 @@ def model_reference(cells):
     return None
 
 
-def resolve_model(ref, folder=None, check=True) -> str:
+def resolve_model(ref, folder=None, check=True, book_folder=None) -> str:
     """The path of the model file ``ref`` names: a path (it holds a folder separator or ends in .xlrec),
-    relative ones taken from the models folder when one is set; else a name in the models folder
-    (``folder``, or ``XLREC_MODELS``). With ``check``, a file that is not there is an InputError naming the
-    models folder and what it holds (without, the caller's ``os.stat`` finds out: one system call less on
-    the path of every formula)."""
+    relative ones taken from the models folder when one is set; else a name in the models folder:
+    ``folder`` if given, else ``book_folder`` (the workbook's ``XLREC_MODELS`` setting,
+    :func:`book_models_folder`), else the environment variable ``XLREC_MODELS``. With ``check``, a file that
+    is not there is an InputError naming the models folder, where it was set, and what it holds (without,
+    the caller's ``os.stat`` finds out: one system call less on the path of every formula)."""
+    where = MODELS_ENV
+    if not folder and book_folder:
+        folder, where = book_folder, BOOK_SETTING
     folder = folder or os.environ.get(MODELS_ENV) or None
     text = str(ref).strip()
     is_path = "/" in text or "\\" in text or text.lower().endswith(SUFFIX)
@@ -49,15 +75,16 @@ def resolve_model(ref, folder=None, check=True) -> str:
             path = os.path.join(folder, path)
     else:
         if not folder:
-            raise InputError(f"no model named {shown(text)}: set {MODELS_ENV} to the models folder, or give "
-                             f"the path of a {SUFFIX} file")
+            raise InputError(f"no model named {shown(text)}: set {MODELS_ENV} to the models folder (or a row "
+                             f"{MODELS_ENV} | folder in the workbook's xlwings.conf sheet), or give the path of a "
+                             f"{SUFFIX} file")
         path = os.path.join(folder, text + SUFFIX)
     if check and not os.path.isfile(path):
         if is_path:
             raise InputError(f"{path}: no such model file")
         names = _names(folder)
         hint = f"; it holds: {', '.join(names[:10])}" if names else f"; it holds no {SUFFIX} file"
-        raise InputError(f"no model {shown(text)} in the models folder {folder} ({MODELS_ENV}){hint}")
+        raise InputError(f"no model {shown(text)} in the models folder {folder} ({where}){hint}")
     return path
 
 
@@ -128,7 +155,7 @@ class ModelCache(_Bounded):
 default_models = ModelCache()
 
 
-def load_cached(ref, folder=None):
+def load_cached(ref, folder=None, book_folder=None):
     """The model file ``ref`` names (:func:`resolve_model`), loaded once per change of the file: a fitted
     model."""
-    return default_models.get(resolve_model(ref, folder)).model
+    return default_models.get(resolve_model(ref, folder, book_folder=book_folder)).model

@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("addin", help="write the xlrec ribbon add-in (xlrec.xlam) and install it in Excel",
                        description="Write xlrec.xlam from the installed xlwings' ribbon add-in, with an xlrec tab "
-                                   "and a Fill blanks button, and install it where Excel is present.")
+                                   "and the Fill blanks and Assign clients buttons, and install it where Excel is present.")
     p.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="where to write xlrec.xlam (default: .)")
     p.add_argument("--no-install", action="store_true", help="only write the file")
     return parser

@@ -1,8 +1,11 @@
 """``xlrec addin``: the xlrec ribbon add-in, made from the installed xlwings' own ribbon add-in template.
 
-The template's VBA (RunPython "import <add-in name>; <add-in name>.main()") is kept byte for byte, so it
-matches the installed xlwings; only the ribbon XML changes: an "xlrec" tab with a "Fill blanks" button. An
-add-in file named xlrec.xlam therefore runs ``xlrec.main()``.
+The template's VBA is kept as it is, so it matches the installed xlwings: its ``RunMain`` runs
+``RunPython "import <add-in name>; <add-in name>.main()"``, so an add-in file named xlrec.xlam runs
+``xlrec.main()`` (Fill blanks). One procedure is added at the end of the template's ribbon module,
+``RunAssignClients``, which runs ``xlrec.assign_main()`` (Assign clients) the same way (see
+:mod:`xlrec.excel.vbaproject`); every other module's stream is copied byte for byte. The ribbon XML is
+replaced: an "xlrec" tab with the two buttons.
 """
 
 from __future__ import annotations
@@ -15,8 +18,20 @@ from pathlib import Path
 import xlwings as xw
 
 from ..files import write_atomic
+from .vbaproject import append_to_module
 
-__all__ = ["write_addin", "install_addin", "RIBBON_XML", "template_path"]
+__all__ = ["ASSIGN_MACRO", "RIBBON_MODULE", "RIBBON_XML", "install_addin", "template_path", "write_addin"]
+
+#: the VBA module of xlwings' ribbon template that holds ``RunMain``, the Fill blanks button's procedure
+RIBBON_MODULE = "RibbonMyAddin"
+
+#: the Assign clients button's procedure, added to :data:`RIBBON_MODULE`: ``RunMain``'s twin (the add-in's file
+#: name is the Python module it imports), calling ``xlrec.assign_main()``
+ASSIGN_MACRO = """Sub RunAssignClients(control As IRibbonControl)
+    mymodule = Left(ThisWorkbook.Name, (InStrRev(ThisWorkbook.Name, ".", -1, vbTextCompare) - 1))
+    RunPython "import " & mymodule & ";" & mymodule & ".assign_main()"
+End Sub
+"""
 
 RIBBON_XML = """<customUI xmlns="http://schemas.microsoft.com/office/2006/01/customui">
     <ribbon>
@@ -27,6 +42,10 @@ RIBBON_XML = """<customUI xmlns="http://schemas.microsoft.com/office/2006/01/cus
                         screentip="Fill the blanks of the selected sales matrix"
                         supertip="Predicts every blank cell of the selected sales matrix (or of the block around the selected cell) from the most similar salespeople, and marks each prediction with a light orange fill and a note naming its neighbours."
                         onAction="RibbonMyAddin.RunMain" />
+                    <button id="xlrecAssignClients" label="Assign clients" size="large" imageMso="MacroPlay"
+                        screentip="Assign the clients of the selected sales matrix"
+                        supertip="Chooses an owner for every client of the selected sales matrix to maximize the expected bookings (the booking where known, the prediction elsewhere), within the capacity and keep bonus of the xlrec.conf sheet, and writes them on a new Assignment sheet."
+                        onAction="RibbonMyAddin.RunAssignClients" />
                 </group>
             </tab>
         </tabs>
@@ -51,6 +70,8 @@ def write_addin(folder=".") -> Path:
                 data = src.read(item.filename)
                 if item.filename == "customUI/customUI.xml":
                     data = RIBBON_XML.encode("utf-8")
+                elif item.filename == "xl/vbaProject.bin":
+                    data = append_to_module(data, RIBBON_MODULE, ASSIGN_MACRO)
                 dst.writestr(item, data)
 
     write_atomic(target, write)

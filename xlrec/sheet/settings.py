@@ -75,11 +75,64 @@ def params(model=None, settings=None, **given) -> dict:
     return out
 
 
-def conf_params(rows) -> dict:
+def conf_params(rows, origin=None) -> dict:
     """The model settings of an ``xlrec.conf`` sheet (its cells as rows): a row ``model | baseline`` names the
     model, other rows its parameters (``k | 3``); or a row ``model_file | pipeline-2026Q3`` names a model
     file (a path, or a name in the models folder), which is then the whole setting: ``{"model_file": ...}``.
-    Blank rows, and a header row ``setting | value``, are skipped. Errors name the sheet."""
+    Blank rows, and a header row ``setting | value``, are skipped. Errors name the sheet; and the cell, when
+    ``origin`` gives the sheet row and column of each row's first cell (a list of (row, column))."""
+    try:
+        return _conf_params(rows)
+    except InputError as exc:
+        if origin is None:
+            raise
+        where = _conf_cell(rows, origin)
+        raise InputError(str(exc).replace(f"sheet {CONF_SHEET}:", f"sheet {CONF_SHEET}, cell {where}:", 1)
+                         if where else str(exc)) from None
+
+
+def _conf_cell(rows, origin):
+    """The A1 address of the first cell of ``rows`` that makes :func:`conf_params` fail: the name of a
+    setting the model does not have, else the value of the first row that fails alone with the model."""
+    from .cells import cell_address
+
+    def name(k):
+        return str(k).strip().lower().replace(" ", "_").replace("-", "_")
+
+    located = []  # (row index, name, value)
+    for k, row in enumerate(rows):
+        try:
+            located += [(k, key, value) for key, value in settings_pairs([list(row)])]
+        except InputError:
+            return cell_address(origin[k][0], origin[k][1])
+    if located and name(located[0][1]) in ("setting", "settings", "name", "parameter"):
+        located = located[1:]
+    model = [(k, v) for k, key, v in located if name(key) == "model"]
+    try:
+        params(model[-1][1] if model else None)
+    except InputError:
+        k = model[-1][0]
+        return cell_address(origin[k][0], origin[k][1] + 1)
+    for k, key, value in located:
+        if name(key) in ("model", "model_file"):
+            continue
+        try:
+            params(model[-1][1] if model else None, [(key, value)])
+        except InputError:
+            try:
+                chosen = model_class(str(model[-1][1]).strip().lower() if model else DEFAULT_MODEL)
+                declared = {p.name for p in chosen.PARAMS}
+            except (InputError, KeyError, ValueError):  # "auto", which takes no parameters
+                declared = set()
+            return cell_address(origin[k][0], origin[k][1] + (name(key) in declared))
+    files = [k for k, key, _ in located if name(key) == "model_file"]
+    others = [k for k, key, _ in located if name(key) != "model_file"]
+    if files and others:
+        return cell_address(origin[others[0]][0], origin[others[0]][1])
+    return None
+
+
+def _conf_params(rows) -> dict:
     pairs = settings_pairs([list(r) for r in rows])
     if pairs and str(pairs[0][0]).strip().lower() in ("setting", "settings", "name", "parameter"):
         pairs = pairs[1:]  # a header row

@@ -29,18 +29,21 @@ def _ratings(n, m, filled, seed):
     return x
 
 
-def _both(x, explain=False, **params):
+def _paths():
+    """Yields True (compiled kernels, even on a small matrix), then False (pure numpy); restores both after."""
     previous, min_cells = _accel.set_enabled(True), _accel.MIN_CELLS
     _accel.MIN_CELLS = 0
     try:
-        out = []
         for flag in (True, False):
             _accel.set_enabled(flag)
-            out.append(NeighborModel(**params).fit(x).fill(explain=explain))
-        return out
+            yield flag
     finally:
         _accel.set_enabled(previous)
         _accel.MIN_CELLS = min_cells
+
+
+def _both(x, explain=False, **params):
+    return [NeighborModel(**params).fit(x).fill(explain=explain) for _ in _paths()]
 
 
 @pytest.mark.parametrize("filled", [0.05, 0.3], ids=["sparse", "dense"])
@@ -77,20 +80,13 @@ def test_every_k_and_weighting_at_once_on_both_paths_equals_one_model_each(by, m
     rows, cols = np.nonzero(known & (rng.random(x.shape) < 0.3))
     train = np.where(np.isin(np.arange(x.size), rows * x.shape[1] + cols).reshape(x.shape), np.nan, x)
     ks, weightings = [7, 1, 3, 12, 3], ["distance", "uniform", "rank"]
-    previous, min_cells = _accel.set_enabled(True), _accel.MIN_CELLS
-    _accel.MIN_CELLS = 0
-    try:
-        many = []
-        for flag in (True, False):
-            _accel.set_enabled(flag)
-            model = NeighborModel(k=max(ks), metric=metric, by=by).fit(train)
-            many.append(model._predict_cells_many(rows, cols, ks, weightings))
-            for ki, k in enumerate(ks):
-                for wi, weighting in enumerate(weightings):
-                    one = NeighborModel(k=k, metric=metric, weighting=weighting, by=by).fit(train)
-                    np.testing.assert_allclose(many[-1][ki, wi], one.predict_cells(rows, cols),
-                                               rtol=1e-12 if metric == "manhattan" else 1e-6)
-    finally:
-        _accel.set_enabled(previous)
-        _accel.MIN_CELLS = min_cells
+    many = []
+    for _ in _paths():
+        model = NeighborModel(k=max(ks), metric=metric, by=by).fit(train)
+        many.append(model._predict_cells_many(rows, cols, ks, weightings))
+        for ki, k in enumerate(ks):
+            for wi, weighting in enumerate(weightings):
+                one = NeighborModel(k=k, metric=metric, weighting=weighting, by=by).fit(train)
+                np.testing.assert_allclose(many[-1][ki, wi], one.predict_cells(rows, cols),
+                                           rtol=1e-12 if metric == "manhattan" else 1e-6)
     np.testing.assert_allclose(many[0], many[1], rtol=1e-12)

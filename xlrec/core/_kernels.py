@@ -7,7 +7,7 @@ neighbours, same summation order); the tests run both.
 import numba
 import numpy as np
 
-__all__ = ["columnwise", "scan_vote", "nearest_donors", "vote", "vote_many", "transport"]
+__all__ = ["columnwise", "scan_vote", "nearest_donors", "vote", "vote_many", "finish_products", "transport"]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -226,6 +226,35 @@ def vote(slot_idx, slot_dist, slot_val, weighting):  # pragma: no cover - compil
         pred[t] = num / den
         used[t] = n
     return pred, used, weights
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def finish_products(a, cross, shared, m, scaled, symmetric, scale):  # pragma: no cover - compiled
+    """The matrix-product distances finished in one pass (the twin of :func:`.distances._product_sums` and
+    its metric's roots, which take a dozen numpy passes): per pair, ``s = a[i, j] (+ a[j, i] when
+    symmetric) - 2 cross[i, j]``, at least 0, times ``m / shared`` when ``scaled`` (nan_euclidean), its
+    root, ``inf`` where nothing is shared; written over ``cross``. ``scale[i]`` gets the row's largest
+    ``s`` before the cross term (times the factor), NaN skipped, as ``np.fmax.reduce``: the same floats as
+    the numpy steps."""
+    b, n = cross.shape
+    for i in numba.prange(b):
+        top = np.nan
+        for j in range(n):
+            s1 = a[i, j] + a[j, i] if symmetric else a[i, j]
+            sh = shared[i, j]
+            f = m / np.float64(sh) if scaled else 1.0
+            v = s1 * f if scaled else s1
+            if not np.isnan(v) and (np.isnan(top) or v > top):
+                top = v
+            d = s1 - cross[i, j] * 2.0
+            if d < 0.0:
+                d = 0.0
+            if sh == 0:
+                cross[i, j] = np.inf
+            else:
+                cross[i, j] = np.sqrt(d * f) if scaled else np.sqrt(d)
+        scale[i] = top
+    return 0
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...exceptions import InputError, NotFoundError
-from ..matrix import SalesMatrix
+from ..matrix import SalesMatrix, _key, _label, shown
 from .explanation import Explanation
-from ..matrix import _key, _label, shown
 from .params import check_params, did_you_mean
 
 __all__ = ["Model", "FillResult", "FoldIn", "as_matrix"]

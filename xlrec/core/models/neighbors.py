@@ -520,8 +520,12 @@ class NeighborModel(Model):
         dist, shared, tol = _block_distances(d.state, self.metric, block)
         b = block.stop - block.start
         invalid = shared < self.min_shared
-        invalid[np.arange(b), np.arange(block.start, block.stop)] = True
-        dist[invalid] = np.inf
+        diagonal = (np.arange(b), np.arange(block.start, block.stop))
+        invalid[diagonal] = True
+        if self.min_shared > 1:
+            dist[invalid] = np.inf
+        else:  # pairs sharing nothing are inf already: only a row and itself are left
+            dist[diagonal] = np.inf
         return dist, invalid, tol
 
     def _exact(self, rows, cols, invalid_rows):

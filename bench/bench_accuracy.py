@@ -480,8 +480,8 @@ def main(argv=None):
     import scipy
     versions = f"numpy {numpy.__version__}, scipy {scipy.__version__}"
     try:
-        import surprise
         import sklearn
+        import surprise
         versions += f", scikit-surprise {surprise.__version__}, scikit-learn {sklearn.__version__}"
     except ImportError:
         pass

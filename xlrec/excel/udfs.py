@@ -29,8 +29,8 @@ import xlwings as xw
 from .. import functions
 from ..core.models import DEFAULT_MODEL, MODELS, format_amount
 from ..core.tune import TUNABLE
-from ..functions import TUNE_BUDGET
 from ..exceptions import NotFoundError, XlrecError
+from ..functions import TUNE_BUDGET
 from ..sheet.cache import fitted_for
 from ..sheet.models import book_models_folder
 

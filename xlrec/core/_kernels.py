@@ -380,8 +380,9 @@ def transport(ct, cap):  # pragma: no cover - compiled
         pi_t += dt
         i = tgt
         count[tgt] += 1
-        if count[tgt] >= cap[tgt]:
-            full[tgt] = True
+        newly = count[tgt] >= cap[tgt]
+        full[tgt] = newly
+        gone = -1
         while True:
             j = pred_client[i]
             prev = pred_row[i]
@@ -406,7 +407,7 @@ def transport(ct, cap):  # pragma: no cover - compiled
                 head[i] = j
             tail[i] = j
             owner[j] = i
-            if full[i]:
+            if full[i] and i == tgt:  # newly full: its hand-overs from scratch
                 for r in range(n):
                     tmin[i, r] = np.inf
                 c = head[i]
@@ -417,8 +418,25 @@ def transport(ct, cap):  # pragma: no cover - compiled
                             tmin[i, r] = v
                             targ[i, r] = c
                     c = nxt[c]
+            elif full[i]:  # gave ``gone`` to the next row on the path and got j: only what they change
+                for r in range(n):
+                    if targ[i, r] == gone:
+                        tmin[i, r] = np.inf
+                        c = head[i]
+                        while c >= 0:  # in list order, as from scratch: the same ties
+                            v = ct[c, r] + pc[c]
+                            if v < tmin[i, r]:
+                                tmin[i, r] = v
+                                targ[i, r] = c
+                            c = nxt[c]
+                    else:
+                        v = ct[j, r] + pc[j]
+                        if v < tmin[i, r]:  # j is last in the list: it wins only when strictly less
+                            tmin[i, r] = v
+                            targ[i, r] = j
             if prev < 0:
                 break
+            gone = j
             i = prev
     for j in range(m):
         pc[j] += off[owner[j]]

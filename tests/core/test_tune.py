@@ -142,6 +142,60 @@ def test_the_search_chooses_what_an_exhaustive_search_chooses():
     assert all(a["mean_test_score"] <= b["mean_test_score"] for a, b in zip(res.results, res.results[1:]))
 
 
+# -- mf's warm-started path of l2 values ----------------------------------------------------------------------
+
+MF = {"mf": {"rank": [2, 4], "l2": [0.3, 3.0, 1.0, 0.1], "l1": [0.0, 0.05]}}
+
+
+def test_mf_scores_are_a_warm_path_from_the_largest_l2_written_out_here():
+    matrix = synthetic(seed=8, shape=(25, 20), blank=0.5)
+    grid = candidates(["mf"], MF)
+    res = search(matrix, grid, folds=3, seed=2)
+    got = {r["position"]: r["mean_test_score"] for r in res.results}
+    dealt = kfold_cells(matrix, 3, 2)
+    sse = dict.fromkeys(range(len(grid)), 0.0)
+    for f in range(3):
+        train = matrix.with_blanks(dealt.test[f])
+        rows, cols = np.nonzero(dealt.test[f])
+        for rank in (2, 4):
+            for l1 in (0.0, 0.05):
+                previous = None
+                for l2 in (3.0, 1.0, 0.3, 0.1):
+                    pos = next(i for i, (_, p) in enumerate(grid) if (p["rank"], p["l2"], p["l1"]) == (rank, l2, l1))
+                    model = make_model("mf", **grid[pos][1])._fit(train, start=previous)
+                    e = model.predict_cells(rows, cols) - matrix.values[rows, cols]
+                    sse[pos] += float(e @ e)
+                    previous = model
+    n = int(dealt.test.sum())
+    assert [got[i] for i in range(len(grid))] == pytest.approx([math.sqrt(sse[i] / n) for i in range(len(grid))],
+                                                               rel=1e-12)
+
+
+def planted(seed=9, shape=(40, 30), rank=3, blank=0.5, noise=0.5):
+    """Bookings with a low-rank structure and noise (mf's case; on pure noise its fits are many local minima)."""
+    rng = np.random.default_rng(seed)
+    x = 5000 + 1000 * (rng.normal(size=(shape[0], rank)) @ rng.normal(size=(rank, shape[1])) +
+                       noise * rng.normal(size=shape))
+    x[rng.random(shape) < blank] = np.nan
+    return SalesMatrix([f"S{i}" for i in range(shape[0])], [f"C{j}" for j in range(shape[1])], x)
+
+
+def test_the_warm_path_scores_within_a_small_tolerance_of_cold_fits():
+    matrix = planted()
+    grid = candidates(["mf"], MF)
+    warm = search(matrix, grid, folds=4, seed=1)
+    cold = search(matrix, grid, folds=4, seed=1, warm_start=False)
+    alone = [cross_validate(matrix, make_model(n, **p), folds=4, seed=1, baselines=()).scores[0].rmse for n, p in grid]
+    by_cold = {r["position"]: r["mean_test_score"] for r in cold.results}
+    assert [by_cold[i] for i in range(len(grid))] == pytest.approx(alone, rel=1e-12)  # cold: every fit alone
+    # warm: no worse than cold fits within 2 % (at small l2 the path reaches better minima than a cold start
+    # within its 30 sweeps, so it may be better by more)
+    by_warm = {r["position"]: r["mean_test_score"] for r in warm.results}
+    assert all(by_warm[i] <= alone[i] * 1.02 for i in range(len(grid))), (by_warm, alone)
+    close = sum(by_warm[i] == pytest.approx(alone[i], rel=0.02) for i in range(len(grid)))
+    assert close >= len(grid) // 2  # most settings land on the cold fit's minimum
+
+
 def test_a_budget_that_runs_out_scores_the_defaults_first():
     matrix = synthetic(seed=4, shape=(20, 20))
     res = search(matrix, candidates(["neighbors", "client_mean"]), folds=3, budget=1e-9)

@@ -200,7 +200,11 @@ def test_the_warm_path_scores_within_a_small_tolerance_of_cold_fits():
 
 def test_a_budget_that_runs_out_still_scores_the_defaults_on_every_fold():
     matrix = synthetic(seed=4, shape=(20, 20))
+    # the baselines' defaults come first: the budget spent on them, the client mean is the only one scored
     res = search(matrix, candidates(["neighbors", "client_mean"]), folds=3, budget=1e-9)
+    assert res.strategy == "halving" and res.rounds == [(1, 1), (1, 3)]
+    assert [(r["model"], r["folds_scored"]) for r in res.results] == [("client_mean", 3)]
+    res = search(matrix, candidates(["neighbors"]), folds=3, budget=1e-9)
     assert res.strategy == "halving"
     # one unit always runs: the one holding the neighbour model's defaults, with its 150 k x weighting
     # settings; the budget spent on its first fold, it is the best reached and is scored on every fold

@@ -45,7 +45,7 @@ import numpy as np
 
 from ..exceptions import InputError
 from .evaluate import _check_sizes, kfold_cells
-from .models import DEFAULT_MODEL, MODELS, as_matrix, format_amount, make_model, model_class
+from .models import BASELINES, DEFAULT_MODEL, MODELS, as_matrix, format_amount, make_model, model_class
 
 __all__ = ["tune", "search", "search_space", "candidates", "TuneResult", "SearchResult", "choose_model",
            "TUNABLE", "GRIDS", "AUTO_MIN_BOOKINGS", "AUTO_BUDGET"]
@@ -334,7 +334,8 @@ def search(matrix, cands, folds=5, seed=0, budget=None, progress=None, checked=F
     be scored on every remaining fold within the time left (measured: each unit's seconds per fold so far),
     and then goes straight to every fold; so a budget that allows the whole grid scores the whole grid, and a
     tight one falls back to halving. When the budget runs out within a round, the units not reached in it are
-    dropped and the best unit reached is scored on every fold: the winner always is. Without a budget the
+    dropped and the best unit reached is scored on every fold: the winner always is, so a search can run
+    over its budget by that unit's remaining folds (and by the unit running when the time ran out). Without a budget the
     rounds are fixed by the space and the seed (deterministic); with one they depend on the machine's speed.
     """
     t0 = time.perf_counter()
@@ -460,7 +461,9 @@ def _halving_plan(units, folds, factor, r=0, target=1):
 
 
 def _budget_order(units, cands, seed):
-    """Units in a random order fixed by ``seed``, the unit holding each model's default settings first."""
+    """Units in a random order fixed by ``seed``, the unit holding each model's default settings first: the
+    baselines' (:data:`~xlrec.core.models.BASELINES`, next to free) before the others', so that even a budget
+    spent on the first learning model's unit has scored them."""
     defaults = []
     for u, unit in enumerate(units):
         members = [pos for pos in unit.members if pos >= 0]
@@ -468,6 +471,7 @@ def _budget_order(units, cands, seed):
         default = make_model(name).get_params()
         if any(cands[pos][1] == default for pos in members) and u not in defaults:
             defaults.append(u)
+    defaults.sort(key=lambda u: units[u].model not in BASELINES)  # stable: otherwise in the order of the space
     rest = [u for u in np.random.default_rng(seed).permutation(len(units)).tolist() if u not in defaults]
     return defaults + rest
 

@@ -12,6 +12,9 @@ How the work is shared
 - The neighbour model finds each fold's ``max(k)`` nearest donors once per metric and ``by`` and votes for
   every k and weighting from them (:meth:`~xlrec.core.models.NeighborModel._predict_cells_many`): the 1,200
   settings of k 1..50 x 4 metrics x 3 weightings x 2 ``by`` cost 8 neighbour searches per fold, not 1,200.
+- ``mf`` fits the settings that differ only in ``l2`` as a path on each fold, from the largest ``l2`` to the
+  smallest, each fit starting from the factors of the one before (a warm start; ``warm_start=False`` fits each
+  cold). A fit whose start has a factor shrunk to zero starts cold (``FactorizationModel._warm``).
 - Scores are accumulated as sums of squared and absolute errors per setting and fold: memory does not grow
   with the number of settings times cells. No process pool: nothing to hang or to copy.
 

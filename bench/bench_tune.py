@@ -105,6 +105,49 @@ def neighbour_grid(a):
           f"(target >= 20 x); to the 400 KNNBasic settings alone: {basic:,.0f} s -> {basic / t_tune:.0f} x")
 
 
+def planted_matrix(n=600, m=300, rank=5, blank=0.8, seed=0):
+    """Bookings with a planted low-rank structure, offsets and noise (standardized units), ``blank`` of them
+    blank: mf's case."""
+    rng = np.random.default_rng(seed)
+    x = (rng.normal(size=(n, rank)) @ rng.normal(size=(rank, m)) + rng.normal(size=(n, 1)) + rng.normal(size=(1, m))
+         + rng.normal(size=(n, m)))
+    x[rng.random((n, m)) < blank] = np.nan
+    return SalesMatrix([f"S{i}" for i in range(n)], [f"C{j}" for j in range(m)], x)
+
+
+def mf_path(a):
+    """mf's grid searched with the l2 path warm-started and with every fit cold, on the same folds."""
+    import datasets
+
+    cands = candidates(["mf"])
+    print(f"\n0. mf's grid ({len(cands)} settings: rank x l2 x l1), 5 folds, searched with l2 paths warm-started "
+          "(largest l2 first) against every fit cold, same folds; runs interleaved warm, cold, warm, cold")
+    mats = [("synthetic 600 x 300 planted rank 5, 80 % blank", planted_matrix())]
+    try:
+        mats.insert(0, ("Northwind", datasets.northwind()))
+    except FileNotFoundError as exc:
+        print(f"   Northwind: data absent ({exc}): skipped")
+    for name, matrix in mats:
+        times = {True: [], False: []}
+        res = {}
+        for warm in (True, False) * a.mf_repeats:
+            t = time.perf_counter()
+            res[warm] = search(matrix, cands, folds=5, seed=0, warm_start=warm)
+            times[warm].append(time.perf_counter() - t)
+        w, c = ({r["position"]: r["mean_test_score"] for r in res[k].results} for k in (True, False))
+        rel = [(w[p] - c[p]) / c[p] for p in c]
+        tw, tc = min(times[True]), min(times[False])
+        print(f"   {name}: warm {tw:.2f} s, cold {tc:.2f} s (best of {a.mf_repeats}) -> warm / cold {tw / tc:.2f}")
+        print(f"     best RMSE warm {res[True].best['mean_test_score']:,.4f} ({_mf_text(res[True].best)}), cold "
+              f"{res[False].best['mean_test_score']:,.4f} ({_mf_text(res[False].best)}); per setting, warm against cold: "
+              f"median {np.median(rel):+.2%}, from {min(rel):+.2%} to {max(rel):+.2%}")
+
+
+def _mf_text(row):
+    p = row["params"]
+    return f"rank {p['rank']}, l2 {p['l2']:g}, l1 {p['l1']:g}"
+
+
 def real_data(a):
     import datasets
 
@@ -131,8 +174,12 @@ def main():
     p.add_argument("--skip-data", action="store_true")
     p.add_argument("--skip-grid", action="store_true")
     p.add_argument("--surprise-settings", type=int, default=2, help="settings of surprise's grid timed (2, 4, 6, 8)")
+    p.add_argument("--skip-mf", action="store_true", help="skip mf's warm-start comparison")
+    p.add_argument("--mf-repeats", type=int, default=2, help="runs of each mf search (default 2; the best is kept)")
     p.add_argument("--retail-budget", type=float, default=600.0, help="seconds for Online Retail (default 600)")
     a = p.parse_args()
+    if not a.skip_mf:
+        mf_path(a)
     if not a.skip_grid:
         neighbour_grid(a)
     if not a.skip_data:

@@ -302,8 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "charts (predicted against actual, error by model)")
 
     p = sub.add_parser("tune", help="which model, with which settings? search them by cross-validation",
-                       description="Search the models and their parameters (a grid where small; with --budget, a "
-                                   "random order within the time, each model's defaults first), score every "
+                       description="Search the models and their parameters (a grid; with --budget, successive "
+                                   "halving within the time), score every "
                                    "setting by K-fold cross-validation over the known cells, and score the winner "
                                    "by nested cross-validation: each outer fold runs the whole search without its "
                                    "cells and is predicted by that search's winner, so the figure is honest. "
@@ -314,8 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--models", default=",".join(TUNABLE), metavar="NAME,NAME",
                    help=f"the models to search (default: {','.join(TUNABLE)})")
     g.add_argument("--budget", type=_seconds, default=None, metavar="SECONDS",
-                   help="stop searching after about this long, the nested searches included (default: search "
-                        "every setting)")
+                   help="search within about this long, the nested searches included, by successive halving: "
+                        "every setting on one fold, the best third on three, and so on, keeping more whenever the "
+                        "time allows (default: every setting on every fold)")
     g.add_argument("--folds", type=_positive_int, default=5, help="folds of the search and of the nested score "
                                                                    "(at least 2; default 5)")
     g.add_argument("--seed", type=int, default=0, help="how the cells are dealt into folds (default 0)")
@@ -771,6 +772,9 @@ class _Progress:
 
             bar = self.bars[stage] = tqdm(total=total, desc=stage, unit=self.unit, file=sys.stderr, disable=None,
                                           delay=1.0, leave=False)
+        if total != bar.total:  # a plan that grew or shrank as it went (xlrec tune's successive halving)
+            bar.total = total
+            bar.refresh()
         bar.update(done - bar.n)
 
     def __exit__(self, *exc):

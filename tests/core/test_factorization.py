@@ -153,3 +153,75 @@ def test_a_planted_low_rank_matrix_is_recovered_from_half_its_cells():
     err = model.fill().values[hidden] - full[hidden]
     # the planted interaction has a deviation of about 10 x sqrt(3) = 17; the hidden cells come back within 1 %
     assert np.sqrt(np.mean(err ** 2)) < 0.01 * np.std(full)
+
+
+# -- warm start: _fit(..., start=model) ------------------------------------------------------------------------
+
+def test_a_cold_fit_is_unchanged_and_a_warm_fit_starts_from_the_given_factors():
+    _, m = _planted(noise=3.0, seed=8)
+    cold = make_model("mf", rank=3, l2=0.5).fit(m)
+    again = make_model("mf", rank=3, l2=0.5)._fit(m, start=None)
+    for name in ("salesperson_factors_", "client_factors_", "salesperson_offsets_", "client_offsets_"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(cold, name))
+    assert again.objective_ == cold.objective_
+    assert (np.linalg.norm(cold.salesperson_factors_, axis=0) > 1).all()  # no factor collapsed: a real warm start
+    warm = make_model("mf", rank=3, l2=0.2, iterations=40, tol=0)._fit(m, start=cold)
+    # the first objective is the new l2's objective at the start's factors and offsets (written out by loops)
+    start_objective = _objective(warm, m, cold.salesperson_factors_, cold.client_factors_,
+                                 cold.salesperson_offsets_, cold.client_offsets_)
+    assert warm.objective_[0] == pytest.approx(start_objective, rel=1e-12)
+    history = np.array(warm.objective_)
+    assert (np.diff(history) <= 1e-9 * history[:-1]).all()
+    assert history[-1] == pytest.approx(_objective(warm, m), rel=1e-9)
+    assert cold.salesperson_factors_ is not warm.salesperson_factors_  # the start is copied, not changed
+    assert cold.objective_ == again.objective_
+    with pytest.raises(ValueError, match="a warm start needs factors of shapes"):
+        make_model("mf", rank=4)._fit(m, start=cold)
+
+
+def test_a_fit_started_at_its_own_solution_stays_there():
+    _, m = _planted(n=20, m=15, rank=2, noise=2.0, seed=1)
+    done = make_model("mf", rank=2, l2=1.0, iterations=3000, tol=1e-15).fit(m)
+    again = make_model("mf", rank=2, l2=1.0, iterations=5, tol=0)._fit(m, start=done)
+    np.testing.assert_allclose(again.salesperson_factors_, done.salesperson_factors_, atol=1e-7)
+    np.testing.assert_allclose(again.client_offsets_, done.client_offsets_, atol=1e-7)
+
+
+@pytest.mark.parametrize("rank, l1", [(5, 0.0), (5, 0.3), (2, 0.0), (8, 0.05)])
+def test_a_warm_path_reaches_the_cold_fits_objective(rank, l1):
+    """The tuner's path (its default iterations and tolerance): l2 from the largest to the smallest, each fit
+    from the one before, against a cold fit of each l2."""
+    full, m = _planted(n=50, m=40, rank=3, hidden=0.6, noise=8.0, seed=12)
+    hidden = ~m.known
+    previous = None
+    for l2 in (10.0, 3.0, 1.0, 0.3, 0.1):
+        cold = make_model("mf", rank=rank, l2=l2, l1=l1).fit(m)
+        warm = make_model("mf", rank=rank, l2=l2, l1=l1)._fit(m, start=previous)
+        # no worse an objective than the cold start reaches (within 0.5 %), on the same l2
+        assert warm.objective_[-1] <= cold.objective_[-1] * 1.005, l2
+        err_cold = np.sqrt(np.mean((cold.fill().values[hidden] - full[hidden]) ** 2))
+        err_warm = np.sqrt(np.mean((warm.fill().values[hidden] - full[hidden]) ** 2))
+        assert err_warm == pytest.approx(err_cold, rel=0.03), l2
+        previous = warm
+
+
+def test_a_start_whose_factors_collapsed_is_the_cold_start():
+    """A large l2 (or l1) shrinks factors to zero, a stationary point the sweeps would not leave: the fit
+    then starts cold, and is the cold fit exactly."""
+    _, m = _planted(noise=3.0, seed=8)
+    flat = make_model("mf", rank=3, l2=1.0, l1=50.0).fit(m)
+    assert (flat.salesperson_factors_ == 0).all()
+    warm = make_model("mf", rank=3, l2=0.5)._fit(m, start=flat)
+    cold = make_model("mf", rank=3, l2=0.5).fit(m)
+    np.testing.assert_array_equal(warm.salesperson_factors_, cold.salesperson_factors_)
+    assert warm.objective_ == cold.objective_
+
+
+def test_on_a_strongly_regularized_small_case_warm_and_cold_reach_the_same_point():
+    _, m = _planted(n=12, m=10, rank=1, hidden=0.3, noise=1.0, seed=6)
+    previous = None
+    for l2 in (8.0, 4.0, 2.0):
+        cold = make_model("mf", rank=1, l2=l2, iterations=5000, tol=1e-15).fit(m)
+        warm = make_model("mf", rank=1, l2=l2, iterations=5000, tol=1e-15)._fit(m, start=previous)
+        np.testing.assert_allclose(warm.fill().values, cold.fill().values, rtol=1e-6)
+        previous = warm

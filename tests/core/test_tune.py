@@ -142,23 +142,172 @@ def test_the_search_chooses_what_an_exhaustive_search_chooses():
     assert all(a["mean_test_score"] <= b["mean_test_score"] for a, b in zip(res.results, res.results[1:]))
 
 
-def test_a_budget_that_runs_out_scores_the_defaults_first():
+# -- mf's warm-started path of l2 values ----------------------------------------------------------------------
+
+MF = {"mf": {"rank": [2, 4], "l2": [0.3, 3.0, 1.0, 0.1], "l1": [0.0, 0.05]}}
+
+
+def test_mf_scores_are_a_warm_path_from_the_largest_l2_written_out_here():
+    matrix = synthetic(seed=8, shape=(25, 20), blank=0.5)
+    grid = candidates(["mf"], MF)
+    res = search(matrix, grid, folds=3, seed=2)
+    got = {r["position"]: r["mean_test_score"] for r in res.results}
+    dealt = kfold_cells(matrix, 3, 2)
+    sse = dict.fromkeys(range(len(grid)), 0.0)
+    for f in range(3):
+        train = matrix.with_blanks(dealt.test[f])
+        rows, cols = np.nonzero(dealt.test[f])
+        for rank in (2, 4):
+            for l1 in (0.0, 0.05):
+                previous = None
+                for l2 in (3.0, 1.0, 0.3, 0.1):
+                    pos = next(i for i, (_, p) in enumerate(grid) if (p["rank"], p["l2"], p["l1"]) == (rank, l2, l1))
+                    model = make_model("mf", **grid[pos][1])._fit(train, start=previous)
+                    e = model.predict_cells(rows, cols) - matrix.values[rows, cols]
+                    sse[pos] += float(e @ e)
+                    previous = model
+    n = int(dealt.test.sum())
+    assert [got[i] for i in range(len(grid))] == pytest.approx([math.sqrt(sse[i] / n) for i in range(len(grid))],
+                                                               rel=1e-12)
+
+
+def planted(seed=9, shape=(40, 30), rank=3, blank=0.5, noise=0.5):
+    """Bookings with a low-rank structure and noise (mf's case; on pure noise its fits are many local minima)."""
+    rng = np.random.default_rng(seed)
+    x = 5000 + 1000 * (rng.normal(size=(shape[0], rank)) @ rng.normal(size=(rank, shape[1])) +
+                       noise * rng.normal(size=shape))
+    x[rng.random(shape) < blank] = np.nan
+    return SalesMatrix([f"S{i}" for i in range(shape[0])], [f"C{j}" for j in range(shape[1])], x)
+
+
+def test_the_warm_path_scores_within_a_small_tolerance_of_cold_fits():
+    matrix = planted()
+    grid = candidates(["mf"], MF)
+    warm = search(matrix, grid, folds=4, seed=1)
+    cold = search(matrix, grid, folds=4, seed=1, warm_start=False)
+    alone = [cross_validate(matrix, make_model(n, **p), folds=4, seed=1, baselines=()).scores[0].rmse for n, p in grid]
+    by_cold = {r["position"]: r["mean_test_score"] for r in cold.results}
+    assert [by_cold[i] for i in range(len(grid))] == pytest.approx(alone, rel=1e-12)  # cold: every fit alone
+    # warm: no worse than cold fits within 2 % (at small l2 the path reaches better minima than a cold start
+    # within its 30 sweeps, so it may be better by more)
+    by_warm = {r["position"]: r["mean_test_score"] for r in warm.results}
+    assert all(by_warm[i] <= alone[i] * 1.02 for i in range(len(grid))), (by_warm, alone)
+    close = sum(by_warm[i] == pytest.approx(alone[i], rel=0.02) for i in range(len(grid)))
+    assert close >= len(grid) // 2  # most settings land on the cold fit's minimum
+
+
+# -- successive halving -----------------------------------------------------------------------------------------
+
+def test_a_budget_that_runs_out_still_scores_the_defaults_on_every_fold():
     matrix = synthetic(seed=4, shape=(20, 20))
+    # the baselines' defaults come first: the budget spent on them, the client mean is the only one scored
     res = search(matrix, candidates(["neighbors", "client_mean"]), folds=3, budget=1e-9)
-    assert res.strategy == "random"
-    # one unit always runs: the one holding the neighbour model's defaults, with its 150 k x weighting settings
-    assert len(res.results) == 150
+    assert res.strategy == "halving" and res.rounds == [(1, 1), (1, 3)]
+    assert [(r["model"], r["folds_scored"]) for r in res.results] == [("client_mean", 3)]
+    res = search(matrix, candidates(["neighbors"]), folds=3, budget=1e-9)
+    assert res.strategy == "halving"
+    # one unit always runs: the one holding the neighbour model's defaults, with its 150 k x weighting
+    # settings; the budget spent on its first fold, it is the best reached and is scored on every fold
+    assert len(res.results) == 150 and res.rounds == [(150, 1), (150, 3)]
+    assert all(r["folds_scored"] == 3 and r["split2_test_score"] is not None for r in res.results)
     assert any(r["params"] == make_model("neighbors").get_params() for r in res.results)
 
 
-def test_a_generous_budget_is_the_grid():
+def test_an_ample_budget_scores_the_grid_and_chooses_what_an_exhaustive_search_chooses():
     matrix = synthetic(seed=4, shape=(20, 20))
-    grid = candidates(["neighbors", "client_mean"], {"neighbors": {"k": [1, 3]}})
+    grid = candidates(["neighbors", "baseline", "client_mean"], {"neighbors": {"k": [1, 3, 6]}})
     with_budget = search(matrix, grid, folds=3, budget=600)
-    without = search(matrix, grid, folds=3)
-    assert with_budget.strategy == "grid"
-    assert [(r["model"], r["params"], r["mean_test_score"]) for r in with_budget.results] == \
-        [(r["model"], r["params"], r["mean_test_score"]) for r in without.results]
+    assert with_budget.strategy == "halving" and with_budget.rounds == [(len(grid), 1), (len(grid), 3)]
+    alone = [cross_validate(matrix, make_model(n, **p), folds=3, seed=0, baselines=()).scores[0].rmse for n, p in grid]
+    best = min(range(len(grid)), key=lambda i: (alone[i], i))
+    assert (with_budget.best["model"], with_budget.best["params"]) == grid[best]
+    got = {r["position"]: r["mean_test_score"] for r in with_budget.results}
+    assert [got[i] for i in range(len(grid))] == pytest.approx(alone, rel=1e-12)
+
+
+def halving_by_hand(grid, split, counts, units, factor=3):
+    """Successive halving over ``units`` (lists of grid positions), from every setting's RMSE on each fold
+    (``split[pos][f]``, an exhaustive search's) and the folds' cell counts: the survivors after each round."""
+    folds = len(counts)
+
+    def pooled(pos, r):
+        return math.sqrt(sum(split[pos][f] ** 2 * counts[f] for f in range(r)) / sum(counts[:r]))
+
+    alive, r, target, history = list(range(len(units))), 0, 1, []
+    while True:
+        r = target
+        history.append(sorted(alive))
+        if r == folds:
+            break
+        alive.sort(key=lambda u: (min(pooled(p, r) for p in units[u]), min(units[u])))
+        alive = alive[:max(1, math.ceil(len(alive) / factor))]
+        target = min(folds, r * factor)
+    best = min((p for u in alive for p in units[u]), key=lambda p: (pooled(p, folds), p))
+    return history, best
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_halving_keeps_the_best_third_of_the_units_and_chooses_what_a_loop_over_the_grid_chooses(seed):
+    matrix = synthetic(seed=12 + seed, shape=(18, 16), blank=0.45)
+    space = {"neighbors": {"k": [1, 2, 4, 8], "weighting": ["uniform", "rank"]},
+             "baseline": {"reg_client": [0, 5, 25], "reg_salesperson": [0, 15, 30]}, "client_mean": {}}
+    grid = candidates(list(space), space)
+    folds = 9  # rounds: every unit on 1 fold, a third on 3, a ninth on 9
+    exhaustive = search(matrix, grid, folds=folds, seed=seed)
+    split = {r["position"]: [r[f"split{f}_test_score"] for f in range(folds)] for r in exhaustive.results}
+    counts = kfold_cells(matrix, folds, seed).test.sum(axis=(1, 2)).tolist()
+    # the units written out: a neighbour search per (metric, by), one setting of any other model
+    units = {}
+    for pos, (name, p) in enumerate(grid):
+        key = (name, p["metric"], p["by"]) if name == "neighbors" else (name, pos)
+        units.setdefault(key, []).append(pos)
+    units = list(units.values())
+    assert len(units) == 4 * 2 + 9 + 1
+    history, best = halving_by_hand(grid, split, counts, units)
+
+    res = search(matrix, grid, folds=folds, seed=seed, strategy="halving")
+    assert res.strategy == "halving"
+    assert res.rounds == [(sum(len(units[u]) for u in kept), f) for kept, f in zip(history, (1, 3, 9))]
+    survivors = sorted(r["position"] for r in res.results if r["folds_scored"] == folds)
+    assert survivors == sorted(p for u in history[-1] for p in units[u])
+    assert (res.best["model"], res.best["params"]) == grid[best]
+    # the survivors' scores are the exhaustive search's; the others rank after them
+    full = {r["position"]: r["mean_test_score"] for r in exhaustive.results}
+    assert [r["mean_test_score"] for r in res.results[:len(survivors)]] == \
+        pytest.approx([full[r["position"]] for r in res.results[:len(survivors)]], rel=1e-12)
+    assert [r["folds_scored"] for r in res.results] == sorted((r["folds_scored"] for r in res.results), reverse=True)
+    assert len(res.results) == len(grid)  # every setting reached the first round
+
+
+def test_halving_is_deterministic_for_a_seed_and_named_in_the_summary():
+    matrix = synthetic(seed=6, shape=(16, 16), blank=0.4)
+    space = {"neighbors": {"k": [1, 3]}, "baseline": {"reg_client": [0, 10], "reg_salesperson": [0, 15]}}
+    a = tune(matrix, models=list(space), spaces=space, folds=3, seed=4, strategy="halving")
+    b = tune(matrix, models=list(space), spaces=space, folds=3, seed=4, strategy="halving")
+    def untimed(result):
+        return [{k: v for k, v in r.items() if k != "mean_fit_time"} for r in result.search.results]
+
+    assert untimed(a) == untimed(b)
+    assert a.outer == b.outer and a.nested_rmse == b.nested_rmse
+    assert a.search.strategy == "halving" and a.to_dict()["strategy"] == "halving"
+    assert a.to_dict()["rounds"] == [list(r) for r in a.search.rounds]
+    assert "(successive halving: " in a.summary()
+    assert a.search.rounds[0] == (len(candidates(list(space), space)), 1) and a.search.rounds[-1][1] == 3
+    grid = tune(matrix, models=list(space), spaces=space, folds=3, seed=4)
+    assert grid.search.strategy == "grid" and "halving" not in grid.summary()
+
+
+def test_nested_halving_never_sees_the_outer_fold():
+    """Each outer fold's search is the search of that fold's training matrix alone."""
+    matrix = synthetic(seed=10, shape=(16, 14), blank=0.4)
+    space = {"neighbors": {"k": [1, 2, 5]}, "baseline": {"reg_client": [0, 10]}, "client_mean": {}}
+    got = tune(matrix, models=list(space), spaces=space, folds=3, seed=3, strategy="halving")
+    outer = kfold_cells(matrix, 3, 3)
+    for f in range(3):
+        inner = search(matrix.with_blanks(outer.test[f]), candidates(list(space), space), folds=3, seed=3,
+                       strategy="halving")
+        assert (got.outer[f]["model"], got.outer[f]["params"]) == (inner.best["model"], inner.best["params"])
+        assert got.outer[f]["inner_rmse"] == inner.best["mean_test_score"]
 
 
 def test_default_space_comes_from_the_declarations():
@@ -195,3 +344,17 @@ def test_auto_tunes_a_full_matrix_and_not_a_thin_one():
     with pytest.raises(InputError, match="auto chooses the settings itself"):
         choose_model(matrix, "auto", k=3)
     assert choose_model(matrix, "baseline", reg_client=1.0).get_params()["reg_client"] == 1.0
+
+
+@pytest.mark.parametrize("strategy", ["grid", "halving"])
+def test_progress_counts_up_to_its_total(strategy):
+    matrix = synthetic(seed=6, shape=(16, 16), blank=0.4)
+    space = {"neighbors": {"k": [1, 3]}, "baseline": {"reg_client": [0, 10], "reg_salesperson": [0, 15]}}
+    calls = []
+    tune(matrix, models=list(space), spaces=space, folds=3, seed=4, strategy=strategy,
+         progress=lambda done, total: calls.append((done, total)))
+    dones = [d for d, _ in calls]
+    assert dones == sorted(dones) and all(d <= t for d, t in calls)
+    units = 8 + 4  # a neighbour search per (metric, by); the baseline's four settings
+    per_search = units * 3 if strategy == "grid" else units * 1 + 4 * 2 + 0  # halving: 12 on 1 fold, 4 on 3
+    assert calls[-1] == (4 * per_search, 4 * per_search)  # 3 outer searches and the final one

@@ -63,3 +63,10 @@ def test_fill_with_model_auto_names_the_choice(northwind, capsys, tmp_path):
                      line), line
     assert main(["fill", str(northwind), "-o", str(out), "--model", "auto", "--k", "3"]) == 2
     assert "--model auto chooses the settings itself; --k cannot be given" in capsys.readouterr().err
+
+
+def test_a_budget_runs_successive_halving(northwind, capsys):
+    assert main(["tune", str(northwind), "--models", MODELS, "--folds", "3", "--budget", "600", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["strategy"] == "halving" and got["rounds"][0] == [1217, 1] and got["rounds"][-1][1] == 3
+    assert "successive halving: 1,217 settings on 1 fold" in got["summary"]

@@ -12,17 +12,22 @@ How the work is shared
 - The neighbour model finds each fold's ``max(k)`` nearest donors once per metric and ``by`` and votes for
   every k and weighting from them (:meth:`~xlrec.core.models.NeighborModel._predict_cells_many`): the 1,200
   settings of k 1..50 x 4 metrics x 3 weightings x 2 ``by`` cost 8 neighbour searches per fold, not 1,200.
+- ``mf`` fits the settings that differ only in ``l2`` as a path on each fold, from the largest ``l2`` to the
+  smallest, each fit starting from the factors of the one before (a warm start; ``warm_start=False`` fits each
+  cold). A fit whose start has a factor shrunk to zero starts cold (``FactorizationModel._warm``).
 - Scores are accumulated as sums of squared and absolute errors per setting and fold: memory does not grow
   with the number of settings times cells. No process pool: nothing to hang or to copy.
 
 Search
 ------
-Every setting of the space (:func:`search_space`) is tried when ``budget`` is None (a grid search, in grid
-order). With a ``budget`` in seconds the work units (a neighbour search shared by its k and weightings, or one
-setting of another model) run in a random order fixed by ``seed``, each model's default settings first,
-until the budget is spent (a random search; at least one unit always runs). What the budget left out is
-missing from the table, and ``strategy`` says so. A budgeted search depends on the machine's speed; a grid
-search does not.
+Every setting of the space (:func:`search_space`) is scored on every fold when ``budget`` is None (a grid
+search). With a ``budget`` in seconds the search is a successive halving over the work units (scikit-learn's
+``HalvingGridSearchCV`` idea, with folds as the resource): every unit on one fold, the best third on three,
+the best ninth on nine... up to every fold, keeping more than a third whenever more can be finished on every
+fold within the time left; so an ample budget scores the whole grid, a tight one halves, and the winner is
+always scored on every fold. A neighbour unit or an ``mf`` path is kept or dropped whole: sharing its fit is
+what makes it cheap. ``strategy`` and ``rounds`` say what was done (see :func:`search`). A budgeted search
+depends on the machine's speed; a grid search, and a halving without a budget, do not.
 
 Score and ties
 --------------
@@ -43,7 +48,7 @@ import numpy as np
 
 from ..exceptions import InputError
 from .evaluate import _check_sizes, kfold_cells
-from .models import DEFAULT_MODEL, MODELS, as_matrix, format_amount, make_model, model_class
+from .models import BASELINES, DEFAULT_MODEL, MODELS, as_matrix, format_amount, make_model, model_class
 
 __all__ = ["tune", "search", "search_space", "candidates", "TuneResult", "SearchResult", "choose_model",
            "TUNABLE", "GRIDS", "AUTO_MIN_BOOKINGS", "AUTO_BUDGET"]
@@ -154,9 +159,18 @@ class _Unit:
     members: list  # candidate positions
     ks: tuple = ()
     weightings: tuple = ()
+    path: tuple = ()  # mf's l2 values, largest first, fitted each from the one before
 
     def predictions(self, train, rows, cols):
         """[(candidate position, predictions with NaN, fallback predictions or None)] on one fold."""
+        if self.path:
+            out, previous = [], None
+            for pos, l2 in zip(self.members, self.path):
+                model = make_model(self.model, **{**self.params, "l2": l2})._fit(train, start=previous)
+                pred = model._predict_cells(rows, cols)
+                out.append((pos, pred, _fallback(model, rows, cols, np.isnan(pred))))
+                previous = model
+            return out
         if self.model == "neighbors":
             model = make_model("neighbors", **{**self.params, "k": max(self.ks), "weighting": self.weightings[0]})
             model._fit(train)
@@ -182,11 +196,20 @@ def _fallback(model, rows, cols, missing):
     return out
 
 
-def _units(cands) -> list:
-    """The candidates grouped into units; a neighbour unit's members in (k, weighting) order."""
-    units, by_key = [], {}
+def _units(cands, warm_start=True) -> list:
+    """The candidates grouped into units; a neighbour unit's members in (k, weighting) order; with
+    ``warm_start``, the ``mf`` settings that differ only in ``l2`` form one path, its members from the largest
+    ``l2`` to the smallest (ties in the order of the candidates)."""
+    units, by_key, paths = [], {}, {}
     for pos, (name, params) in enumerate(cands):
-        if name == "neighbors":
+        if name == "mf" and warm_start:
+            key = tuple((k, v) for k, v in params.items() if k != "l2")
+            unit = paths.get(key)
+            if unit is None:
+                unit = paths[key] = _Unit(name, dict(key), [])
+                units.append(unit)
+            unit.members.append(pos)
+        elif name == "neighbors":
             key = tuple((k, v) for k, v in params.items() if k not in ("k", "weighting"))
             unit = by_key.get(key)
             if unit is None:
@@ -196,6 +219,9 @@ def _units(cands) -> list:
         else:
             units.append(_Unit(name, params, [pos]))
     for unit in units:
+        if unit.model == "mf" and warm_start:
+            unit.members.sort(key=lambda pos: -cands[pos][1]["l2"])  # stable: equal l2 keep their order
+            unit.path = tuple(cands[pos][1]["l2"] for pos in unit.members)
         if unit.model == "neighbors":
             ks = sorted({k for _, k, _ in unit.members})
             ws = list(dict.fromkeys(w for _, _, w in unit.members))
@@ -226,15 +252,19 @@ class SearchResult:
     ----------
     results : list of dict
         Per setting: ``model``, ``params``, ``mean_test_score`` (the RMSE pooled over every held-out cell of
-        every fold; lower is better), ``mae``, ``coverage``, ``split0_test_score``... (each fold's RMSE),
-        ``std_test_score``, ``mean_fit_time`` (seconds per fold, a shared fit divided among its settings),
-        ``rank_test_score`` (1 is the best; ties in the order of the space). Sorted by rank.
+        the folds it was scored on; lower is better), ``mae``, ``coverage``, ``split0_test_score``... (each
+        fold's RMSE, None for a fold it was not scored on), ``std_test_score``, ``folds_scored``,
+        ``mean_fit_time`` (seconds per fold, a shared fit divided among its settings), ``rank_test_score``
+        (1 is the best). Sorted by rank: the settings scored on the most folds first, then by score, ties in
+        the order of the space. The best is always scored on every fold.
     n_candidates : int
         Settings in the space; ``len(results)`` of them were scored.
     strategy : str
-        ``"grid"`` when every setting was scored, else ``"random"`` (the budget ran out).
+        ``"grid"`` (every setting on every fold) or ``"halving"`` (successive halving, see :func:`search`).
     folds : int
     seconds : float
+    rounds : list of (int, int)
+        Halving's rounds: (settings scored, folds they were scored on) after each; one round for a grid.
     """
 
     results: list
@@ -242,6 +272,7 @@ class SearchResult:
     strategy: str
     folds: int
     seconds: float
+    rounds: list = field(default_factory=list)
 
     @property
     def best(self) -> dict:
@@ -251,28 +282,81 @@ class SearchResult:
         """The winner, unfitted."""
         return make_model(self.best["model"], **self.best["params"])
 
+    def describe(self) -> str:
+        """How the search went: ``grid: every setting on 5 folds`` or ``successive halving: 1,259 settings on
+        1 fold, 420 on 3, 12 on 5``."""
+        if self.strategy == "grid":
+            return f"grid: every setting on {self.folds} folds"
+        steps = [f"{n:,} settings on {f} fold{'s' if f > 1 else ''}" if i == 0 else f"{n:,} on {f}"
+                 for i, (n, f) in enumerate(self.rounds)]
+        return f"successive halving: {', '.join(steps)}"
 
-def search(matrix, cands, folds=5, seed=0, budget=None, progress=None, checked=False) -> SearchResult:
-    """Score every (model name, parameters) of ``cands`` by ``folds``-fold cross-validation over the known cells
+
+#: successive halving keeps the best 1 / HALVING_FACTOR of the units after each round, and scores them on
+#: HALVING_FACTOR times as many folds (1, 3, 9... up to all)
+HALVING_FACTOR = 3
+
+
+def search(matrix, cands, folds=5, seed=0, budget=None, progress=None, checked=False, warm_start=True,
+           strategy=None, factor=HALVING_FACTOR) -> SearchResult:
+    """Score the (model name, parameters) of ``cands`` by ``folds``-fold cross-validation over the known cells
     of ``matrix`` (dealt by ``kfold_cells(matrix, folds, seed)``), within ``budget`` seconds if given.
 
-    ``progress(done, total)`` is called after each unit's fold.
+    Parameters
+    ----------
+    matrix : SalesMatrix
+    cands : list of (str, dict)
+        As :func:`candidates` gives them.
+    folds, seed : int
+    budget : float or None
+        Seconds. None: a grid search (every setting on every fold) unless ``strategy`` says otherwise.
+    progress : callable or None
+        ``progress(done, total)`` after each unit's fold; ``total`` is the plan, and grows when halving keeps
+        more units than a third.
+    checked : bool
+        The settings were checked already (:func:`tune` checks them once for all its searches).
+    warm_start : bool, default True
+        ``mf``'s settings that differ only in ``l2`` are fitted on each fold as one path, from the largest
+        ``l2`` to the smallest, each fit starting from the one before (``FactorizationModel._fit(...,
+        start=...)``); their scores are those of the warm-started fits, no worse than cold fits' within a
+        small tolerance (a test shows it).
+    strategy : {"grid", "halving"} or None
+        None: ``"grid"`` without a budget, ``"halving"`` with one.
+    factor : int, default 3
+        Halving's factor.
+
+    Notes
+    -----
+    The work is done in units (a neighbour search shared by every k and weighting of one metric and ``by``; an
+    ``mf`` path; one setting of another model), and successive halving ranks and keeps units, never splitting
+    one: a unit's score is its best setting's. Round 1 scores every unit on the first fold, in a random order
+    fixed by ``seed`` with each model's default settings first. Each round then keeps the best third of the
+    units (the RMSE pooled over the folds scored so far; ties in the order of the space) and scores them on
+    three times as many folds (1, 3, 9... capped at ``folds``; a fold's scores are kept, not recomputed), until
+    the survivors have been scored on every fold. With a budget, a round keeps more than a third when more can
+    be scored on every remaining fold within the time left (measured: each unit's seconds per fold so far),
+    and then goes straight to every fold; so a budget that allows the whole grid scores the whole grid, and a
+    tight one falls back to halving. When the budget runs out within a round, the units not reached in it are
+    dropped and the best unit reached is scored on every fold: the winner always is, so a search can run
+    over its budget by that unit's remaining folds (and by the unit running when the time ran out). Without a budget the
+    rounds are fixed by the space and the seed (deterministic); with one they depend on the machine's speed.
     """
     t0 = time.perf_counter()
     matrix = as_matrix(matrix)
     if not checked:
         for name, params in cands:
             make_model(name, **params).check()  # once: the folds call the private kernels
+    strategy = strategy or ("grid" if budget is None else "halving")
+    if strategy not in ("grid", "halving"):
+        raise InputError(f"unknown search strategy {strategy!r}; choose among: grid, halving")
     dealt = kfold_cells(matrix, folds, seed)
-    units = _units(cands)
-    order = list(range(len(units)))
-    if budget is not None:
-        order = _budget_order(units, cands, seed)
-    nc = len(cands)
+    units = _units(cands, warm_start)
+    members = [[pos for pos in unit.members if pos >= 0] for unit in units]
+    nc, nu = len(cands), len(units)
     sse, sae, times = np.zeros((nc, folds)), np.zeros((nc, folds)), np.zeros((nc, folds))
     owned = np.zeros((nc, folds))
+    unit_time = np.zeros((nu, folds))
     counts = np.zeros(folds)
-    scored = np.zeros(nc, dtype=bool)
     fold_data = []
     for f in range(folds):
         test = dealt.test[f]
@@ -280,48 +364,109 @@ def search(matrix, cands, folds=5, seed=0, budget=None, progress=None, checked=F
         rows, cols = np.nonzero(test)
         fold_data.append((train, rows, cols, matrix.values[rows, cols], float(train.values[train.known].mean())))
         counts[f] = rows.size
-    total, done = len(units) * folds, 0
-    for u in order:
-        if budget is not None and done and time.perf_counter() - t0 > budget:
-            break
-        unit = units[u]
-        for f, (train, rows, cols, truth, train_mean) in enumerate(fold_data):
-            t1 = time.perf_counter()
-            preds = unit.predictions(train, rows, cols)
-            seconds = (time.perf_counter() - t1) / max(1, sum(pos >= 0 for pos, _, _ in preds))
-            for pos, pred, fb in preds:
-                if pos < 0:
-                    continue
-                full, own = _complete(pred, fb, train_mean)
-                e = full - truth
-                sse[pos, f], sae[pos, f] = float(np.dot(e, e)), float(np.abs(e).sum())
-                owned[pos, f], times[pos, f] = float(own.sum()), seconds
-            done += 1
-            if progress is not None:
-                progress(done, total)
-        scored[[pos for pos in unit.members if pos >= 0]] = True
-    if progress is not None and done < total:
-        progress(total, total)
-    n = counts.sum()
+    state = {"done": 0, "total": nu * folds if strategy == "grid" else _halving_plan(nu, folds, factor)}
+
+    def run(u, f):
+        train, rows, cols, truth, train_mean = fold_data[f]
+        t1 = time.perf_counter()
+        preds = units[u].predictions(train, rows, cols)
+        unit_time[u, f] = time.perf_counter() - t1
+        seconds = unit_time[u, f] / max(1, len(members[u]))
+        for pos, pred, fb in preds:
+            if pos < 0:
+                continue
+            full, own = _complete(pred, fb, train_mean)
+            e = full - truth
+            sse[pos, f], sae[pos, f] = float(np.dot(e, e)), float(np.abs(e).sum())
+            owned[pos, f], times[pos, f] = float(own.sum()), seconds
+        state["done"] += 1
+        state["total"] = max(state["total"], state["done"])
+        if progress is not None:
+            progress(state["done"], state["total"])
+
+    depth = np.zeros(nu, dtype=int)  # folds each unit was scored on (always the first ``depth``)
+    rounds = []
+    if strategy == "grid":
+        for u in range(nu):
+            for f in range(folds):
+                run(u, f)
+            depth[u] = folds
+        rounds.append((nc, folds))
+    else:
+        def out_of_time():
+            return budget is not None and time.perf_counter() - t0 > budget
+
+        def unit_score(u, r):
+            return min(math.sqrt(sse[pos, :r].sum() / counts[:r].sum()) for pos in members[u])
+
+        alive, r, target = _budget_order(units, cands, seed), 0, 1
+        first = {u: min(members[u]) for u in range(nu)}  # ties: the order of the space
+        while True:
+            reached = []
+            for u in alive:
+                if reached and out_of_time():
+                    break
+                for f in range(r, target):
+                    run(u, f)
+                depth[u] = target
+                reached.append(u)
+            alive, r = reached, target
+            rounds.append((sum(len(members[u]) for u in alive), r))
+            if r == folds:
+                break
+            alive.sort(key=lambda u: (unit_score(u, r), first[u]))
+            if out_of_time():  # the best unit reached is scored on every fold
+                alive, target = alive[:1], folds
+                state["total"] = state["done"] + (folds - r)
+                continue
+            keep = max(1, math.ceil(len(alive) / factor))
+            target = min(folds, r * factor)
+            if budget is not None:
+                left = budget - (time.perf_counter() - t0)
+                cost = np.cumsum([unit_time[u, :r].mean() * (folds - r) for u in alive])
+                fits = int(np.searchsorted(cost, left, side="right"))
+                if fits >= keep:
+                    keep, target = fits, folds
+            alive = alive[:keep]
+            state["total"] = state["done"] + _halving_plan(len(alive), folds, factor, r, target)
+    if progress is not None and state["total"] != state["done"]:  # a plan cut short by the budget: done
+        progress(state["done"], state["done"])
+
     results = []
-    for pos in np.flatnonzero(scored):
-        name, params = cands[pos]
-        split = np.sqrt(sse[pos] / counts)
-        row = {"model": name, "params": dict(params), "mean_test_score": float(math.sqrt(sse[pos].sum() / n)),
-               "mae": float(sae[pos].sum() / n), "coverage": float(owned[pos].sum() / n)}
-        row.update({f"split{f}_test_score": float(split[f]) for f in range(folds)})
-        row.update({"std_test_score": float(split.std()), "mean_fit_time": float(times[pos].mean()),
-                    "position": int(pos)})
-        results.append(row)
-    results.sort(key=lambda r: (r["mean_test_score"], r["position"]))
+    for u in np.flatnonzero(depth):
+        d = int(depth[u])
+        for pos in members[u]:
+            name, params = cands[pos]
+            n = counts[:d].sum()
+            split = np.sqrt(sse[pos, :d] / counts[:d])
+            row = {"model": name, "params": dict(params), "mean_test_score": float(math.sqrt(sse[pos, :d].sum() / n)),
+                   "mae": float(sae[pos, :d].sum() / n), "coverage": float(owned[pos, :d].sum() / n)}
+            row.update({f"split{f}_test_score": float(split[f]) if f < d else None for f in range(folds)})
+            row.update({"std_test_score": float(split.std()), "folds_scored": d,
+                        "mean_fit_time": float(times[pos, :d].mean()), "position": int(pos)})
+            results.append(row)
+    results.sort(key=lambda r: (-r["folds_scored"], r["mean_test_score"], r["position"]))
     for rank, row in enumerate(results, 1):
         row["rank_test_score"] = rank
-    strategy = "grid" if scored.all() else "random"
-    return SearchResult(results, nc, strategy, folds, time.perf_counter() - t0)
+    return SearchResult(results, nc, strategy, folds, time.perf_counter() - t0, rounds)
+
+
+def _halving_plan(units, folds, factor, r=0, target=1):
+    """(unit, fold) fits that successive halving makes from ``units`` scored on ``r`` folds, its next round
+    scoring them on ``target``."""
+    total = 0
+    while True:
+        total += units * (target - r)
+        r = target
+        if r >= folds:
+            return total
+        units, target = max(1, math.ceil(units / factor)), min(folds, r * factor)
 
 
 def _budget_order(units, cands, seed):
-    """Units in a random order fixed by ``seed``, the unit holding each model's default settings first."""
+    """Units in a random order fixed by ``seed``, the unit holding each model's default settings first: the
+    baselines' (:data:`~xlrec.core.models.BASELINES`, next to free) before the others', so that even a budget
+    spent on the first learning model's unit has scored them."""
     defaults = []
     for u, unit in enumerate(units):
         members = [pos for pos in unit.members if pos >= 0]
@@ -329,6 +474,7 @@ def _budget_order(units, cands, seed):
         default = make_model(name).get_params()
         if any(cands[pos][1] == default for pos in members) and u not in defaults:
             defaults.append(u)
+    defaults.sort(key=lambda u: units[u].model not in BASELINES)  # stable: otherwise in the order of the space
     rest = [u for u in np.random.default_rng(seed).permutation(len(units)).tolist() if u not in defaults]
     return defaults + rest
 
@@ -416,9 +562,9 @@ class TuneResult:
         """One paragraph: the winner, its nested score against its own search score, the search and the time."""
         s = self.search
         b = self.best
-        what = (f"{len(s.results):,} settings of {', '.join(self.models)}" if s.strategy == "grid" else
-                f"{len(s.results):,} of {s.n_candidates:,} settings of {', '.join(self.models)} (random order; the "
-                f"{self.budget:g} s budget ran out)")
+        what = f"{s.n_candidates:,} settings of {', '.join(self.models)}"
+        if s.strategy != "grid":
+            what += f" ({s.describe()}{'' if self.budget is None else f'; budget {self.budget:g} s'})"
         text = f"best: {self.label()}; RMSE {self.amount(b['mean_test_score'])} in the search ({self.folds}-fold)"
         if self.nested_rmse is not None:
             winners = {o["model"] + " " + _settings_text(o["params"], o["model"]) for o in self.outer}
@@ -432,7 +578,8 @@ class TuneResult:
                 "nested": None if self.nested_rmse is None else
                 {"rmse": self.nested_rmse, "mae": self.nested_mae, "outer": self.outer},
                 "folds": self.folds, "seed": self.seed, "budget": self.budget, "seconds": self.seconds,
-                "strategy": self.search.strategy, "n_candidates": self.search.n_candidates,
+                "strategy": self.search.strategy, "rounds": [list(r) for r in self.search.rounds],
+                "n_candidates": self.search.n_candidates,
                 "typical_booking": self.typical, "summary": self.summary(),
                 "results": [{k: v for k, v in r.items() if k != "position"} for r in self.search.results]}
 
@@ -445,7 +592,8 @@ def _settings_text(params, model) -> str:
     return ", ".join(f"{k}={'none' if v is None else v}" for k, v in varied.items())
 
 
-def tune(matrix, models=None, spaces=None, folds=5, seed=0, budget=None, nested=True, progress=None) -> TuneResult:
+def tune(matrix, models=None, spaces=None, folds=5, seed=0, budget=None, nested=True, progress=None,
+         warm_start=True, strategy=None) -> TuneResult:
     """Search ``models`` over their parameters and score the winner by nested cross-validation.
 
     Parameters
@@ -461,12 +609,16 @@ def tune(matrix, models=None, spaces=None, folds=5, seed=0, budget=None, nested=
         How cells are dealt into folds (``kfold_cells(..., seed)``, for the outer folds and for every search
         within them) and the order of a budgeted search.
     budget : float or None
-        Seconds for the whole run (shared evenly by the ``folds + 1`` searches when ``nested``); None searches
-        every setting.
+        Seconds for the whole run (shared evenly by the ``folds + 1`` searches when ``nested``), each search a
+        successive halving within its share; None searches every setting on every fold.
     nested : bool, default True
         Also score the winner by nested cross-validation.
     progress : callable or None
         ``progress(done, total)`` as searches advance.
+    warm_start : bool, default True
+        Fit ``mf``'s ``l2`` values as a warm-started path on each fold (see :func:`search`).
+    strategy : {"grid", "halving"} or None
+        The searches' strategy (see :func:`search`); None: halving with a budget, else the grid.
 
     Returns
     -------
@@ -485,12 +637,16 @@ def tune(matrix, models=None, spaces=None, folds=5, seed=0, budget=None, nested=
     runs = folds + 1 if nested else 1
     share = None if budget is None else budget / runs
 
+    finished = [0]  # (unit, fold) fits of the searches done; a search's plan can grow as it goes
+
     def step(run):
         if progress is None:
             return None
 
         def report(done, total):
-            progress(run * total + done, runs * total)
+            progress(finished[0] + done, finished[0] + total * (runs - run))
+            if done == total:
+                finished[0] += total
         return report
 
     outer, held = [], {"rows": [], "cols": [], "actual": [], "predicted": []}
@@ -500,7 +656,8 @@ def tune(matrix, models=None, spaces=None, folds=5, seed=0, budget=None, nested=
         for f in range(folds):
             test = dealt.test[f]
             train = matrix.with_blanks(test)
-            inner = search(train, cands, folds, seed, share, step(f), checked=True)
+            inner = search(train, cands, folds, seed, share, step(f), checked=True, warm_start=warm_start,
+                           strategy=strategy)
             rows, cols = np.nonzero(test)
             winner = inner.best_model()
             fitted = winner._fit(train)
@@ -519,7 +676,8 @@ def tune(matrix, models=None, spaces=None, folds=5, seed=0, budget=None, nested=
         nested_rmse, nested_mae = float(np.sqrt(np.mean(e * e))), float(np.mean(np.abs(e)))
     else:
         held = {k: np.array([]) for k in held}
-    final = search(matrix, cands, folds, seed, share, step(runs - 1), checked=True)
+    final = search(matrix, cands, folds, seed, share, step(runs - 1), checked=True, warm_start=warm_start,
+                   strategy=strategy)
     typical = float(np.mean(np.abs(matrix.values[matrix.known])))
     return TuneResult(matrix, final, nested_rmse, nested_mae, outer, held, typical, folds, seed, budget,
                       time.perf_counter() - t0, names)

@@ -4,7 +4,7 @@ Sheets, and native charts (openpyxl's chart module, so Excel and LibreOffice dra
 
 - **Summary**: the winner, its settings, its nested score, how the search went; the top of the ranking;
 - **Ranking**: every setting scored, best first (rank, model, each parameter, RMSE, MAE, coverage, the folds'
-  RMSE, seconds per fold);
+  RMSE, seconds per fold, the folds it was scored on: a successive halving drops settings after fewer folds);
 - **By k** (when the neighbour model was searched): RMSE against k for every metric, with the winner's
   weighting and ``by`` (or the neighbour model's best ones); a line chart;
 - **By rank** (when mf was searched): RMSE against the l2 regularization, one line per rank (the best l1 of
@@ -54,8 +54,8 @@ def write_tune_report(result: TuneResult, path) -> None:
                   ("MAE by nested cross-validation", result.nested_mae)]
     facts += [("Folds", result.folds), ("Seed", result.seed),
               ("Budget (seconds)", "none" if result.budget is None else result.budget),
-              ("Search", f"{result.search.strategy}: {len(result.search.results):,} of "
-                         f"{result.search.n_candidates:,} settings scored"),
+              ("Search", (f"{result.search.describe()}; {len(result.search.results):,} of "
+                          f"{result.search.n_candidates:,} settings scored")),
               ("Seconds", result.seconds), ("Bookings (known cells)", int(result.matrix.known.sum())),
               ("Typical booking (mean absolute known booking)", result.typical)]
     for label, value in facts:
@@ -101,13 +101,15 @@ def _ranking(wb, result):
     names = list(dict.fromkeys(k for r in result.search.results for k in r["params"]))
     splits = [f"split{f}_test_score" for f in range(result.folds)]
     head = ["Rank", "Model", *names, "RMSE", "MAE", "Coverage", *[f"RMSE fold {f + 1}" for f in range(result.folds)],
-            "Seconds per fold"]
+            "Seconds per fold", "Folds scored"]
     _row(ws, 1, head, bold=True)
     n = len(names)
     formats = [None, None] + [None] * n + [_AMOUNT, _AMOUNT, _PERCENT] + [_AMOUNT] * result.folds + [_SECONDS]
     for i, res in enumerate(result.search.results, 2):
         values = [res["rank_test_score"], res["model"]] + [res["params"].get(k, "") for k in names]
-        values += [res["mean_test_score"], res["mae"], res["coverage"], *[res[s] for s in splits], res["mean_fit_time"]]
+        # a fold a halving search did not score this setting on stays empty
+        values += [res["mean_test_score"], res["mae"], res["coverage"],
+                   *["" if res[s] is None else res[s] for s in splits], res["mean_fit_time"], res["folds_scored"]]
         _row(ws, i, values, formats)
     ws.freeze_panes = "A2"
 

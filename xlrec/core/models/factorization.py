@@ -292,9 +292,23 @@ class FactorizationModel(Model):
 
     # -- fitting --------------------------------------------------------------------------------------------
 
-    def _fit(self, matrix):
+    def _fit(self, matrix, start=None):
+        """Fit on the known cells of ``matrix`` (parameters already checked).
+
+        Parameters
+        ----------
+        matrix : SalesMatrix
+        start : FactorizationModel or None, default None
+            A fitted model of the same shape and rank whose factors and offsets are the starting point of the
+            alternating sweeps, instead of the seeded random factors (``random_state``) and zero offsets: a warm
+            start. The tuner fits a path of ``l2`` values from the largest to the smallest, each from the one
+            before (:mod:`xlrec.core.tune`); near the previous solution a fit stops after a few sweeps. The
+            result is then a stationary point reached from another start: close to the cold fit's, not the same
+            floats. None (the default) is the cold start, the same as :meth:`fit`.
+        """
         rows, cols = np.nonzero(matrix.known)
-        self._fit_known(rows, cols, matrix.values[rows, cols], matrix.shape, matrix.salespeople, matrix.clients)
+        self._fit_known(rows, cols, matrix.values[rows, cols], matrix.shape, matrix.salespeople, matrix.clients,
+                        start)
         self.matrix_ = matrix
         return self
 
@@ -323,16 +337,18 @@ class FactorizationModel(Model):
     def _shape(self):
         return self.shape_
 
-    def _fit_known(self, rows, cols, r, shape, salespeople, clients):
+    def _fit_known(self, rows, cols, r, shape, salespeople, clients, start=None):
         n, m = shape
         self.shape_ = shape
         mu, scale, z = _standardize(r)
         k, l2, l1 = int(self.rank), float(self.l2), float(self.l1)
         P = _start(salespeople, k, 2 * int(self.random_state))
         Q = _start(clients, k, 2 * int(self.random_state) + 1)
+        bs, bc = np.zeros(n), np.zeros(m)
+        if start is not None:
+            P, Q, bs, bc = self._warm(start, P, Q)
         if self.nonnegative:
             P, Q = np.abs(P), np.abs(Q)
-        bs, bc = np.zeros(n), np.zeros(m)
         by_row, by_col = _Side(rows, cols, n, m), _Side(cols, rows, m, n)
         weigh = REG_WEIGHTS[self.reg_weight]
         ws, wc = weigh(np.bincount(rows, minlength=n)), weigh(np.bincount(cols, minlength=m))
@@ -347,6 +363,27 @@ class FactorizationModel(Model):
         self.salesperson_factors_, self.client_factors_ = P, Q
         self.salesperson_offsets_, self.client_offsets_ = bs, bc
         self.objective_ = history
+
+    def _warm(self, start, P0, Q0):
+        """The starting (factors, offsets) taken from the fitted ``start`` (copies; zero offsets without
+        ``biases``), checked against the shape and rank of the seeded factors ``P0``, ``Q0``.
+
+        When ``start`` shrank any factor (a column of both sides) below its seeded size (the product of the
+        two sides' norms), the start is the cold one (the seeded factors, zero offsets) instead: a large
+        ``l2`` sets factors to zero, and zero factors are a stationary point of every ``l2`` (a saddle once
+        ``l2`` is small enough; with ``l1`` a local minimum), which sweeps from there leave slowly or never,
+        where the cold start, its offsets not yet fitted, does leave it."""
+        P, Q = start.salesperson_factors_, start.client_factors_
+        if P.shape != P0.shape or Q.shape != Q0.shape:
+            raise ValueError(f"a warm start needs factors of shapes {P0.shape} and {Q0.shape}, got {P.shape} and "
+                             f"{Q.shape}")
+        collapsed = np.linalg.norm(P, axis=0) * np.linalg.norm(Q, axis=0) < \
+            np.linalg.norm(P0, axis=0) * np.linalg.norm(Q0, axis=0)
+        if collapsed.any():
+            return P0, Q0, np.zeros(P.shape[0]), np.zeros(Q.shape[0])
+        if self.biases:
+            return P.copy(), Q.copy(), start.salesperson_offsets_.copy(), start.client_offsets_.copy()
+        return P.copy(), Q.copy(), np.zeros(P.shape[0]), np.zeros(Q.shape[0])
 
     def _half(self, side, target, other, own, own_bias, weight):
         """Solve every row of one side given the other: returns (factors, offsets)."""

@@ -13,8 +13,11 @@ Figures:
      (k, similarity, user_based) 3 times): only a sample of its grid is timed (``--surprise-settings``, 2 by
      default) and the time per setting and fold scaled up to 1,200 x 5; the ratio is printed against the 400
      KNNBasic settings as well. Target: at least 20 x.
-2. ``tune`` on Northwind (every model, every setting, nested) and on Online Retail (neighbours, baseline and
-   client mean within a budget, nested): the winner, its nested score, the time.
+2. ``tune`` on Northwind (every tunable model, nested; the grid, then within ``--northwind-budget``) and on
+   Online Retail (every tunable model within ``--retail-budget``, nested, so successive halving): the winner,
+   its nested score beside the baselines' cross-validated scores on the same folds, the time.
+0. (first) mf's grid with its l2 paths warm-started against every fit cold, same folds: Northwind and a
+   synthetic 600 x 300 planted matrix (``--skip-mf`` skips it).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from xlrec.core import _accel  # noqa: E402
 from xlrec.core.evaluate import kfold_cells  # noqa: E402
 from xlrec.core.matrix import SalesMatrix  # noqa: E402
 from xlrec.core.models import make_model  # noqa: E402
-from xlrec.core.tune import candidates, search, tune  # noqa: E402
+from xlrec.core.tune import _settings_text, candidates, search, tune  # noqa: E402
 
 
 class _OurFolds:
@@ -57,7 +60,7 @@ class _OurFolds:
 
 
 def neighbour_grid(a):
-    x = random_matrix(2000, 1000, 0.8)
+    x = random_matrix(a.grid_rows, a.grid_cols, 0.8)
     matrix = SalesMatrix([f"S{i}" for i in range(x.shape[0])], [f"C{j}" for j in range(x.shape[1])], x)
     dealt = kfold_cells(matrix, 5, 0)
     cands = candidates(["neighbors"])
@@ -91,7 +94,7 @@ def neighbour_grid(a):
                                  rating_scale=(float(np.nanmin(x)), float(np.nanmax(x))))
         data = surprise.Dataset.load_from_file(str(path), reader)
     sims = ["msd", "cosine", "pearson", "pearson_baseline"][:max(1, a.surprise_settings // 2)]
-    grid = {"k": [25], "sim_options": {"name": sims, "user_based": [True, False]}}
+    grid = {"k": [25], "sim_options": {"name": sims, "user_based": [True, False]}, "verbose": [False]}
     n_sample = len(sims) * 2
     t = time.perf_counter()
     gs = GridSearchCV(surprise.KNNBasic, grid, measures=["rmse"], cv=_OurFolds(x, dealt), n_jobs=1)
@@ -151,21 +154,37 @@ def _mf_text(row):
 def real_data(a):
     import datasets
 
-    print("\n2. xlrec tune on real data (nested: 5 outer folds, each with its own 5-fold search)")
-    for name, load, models, budget in (("Northwind", datasets.northwind, None, None),
-                                       ("Online Retail", datasets.online_retail,
-                                        ["neighbors", "baseline", "client_mean"], a.retail_budget)):
+    from xlrec.core.evaluate import cross_validate
+
+    print("\n2. xlrec tune on real data, every tunable model (nested: 5 outer folds, each with its own 5-fold "
+          "search; a budget is shared by the 6 searches, each a successive halving within its share)")
+    runs = [("Northwind", datasets.northwind, None), ("Northwind", datasets.northwind, a.northwind_budget),
+            ("Online Retail", datasets.online_retail, a.retail_budget)]
+    loaded, baselines = {}, {}
+    for name, load, budget in runs:
         try:
-            matrix = load()
+            if name not in loaded:
+                t = time.perf_counter()
+                loaded[name] = load()
+                print(f"   {name}: read in {time.perf_counter() - t:.0f} s")
         except FileNotFoundError as exc:
             print(f"   {name}: data absent ({exc}): skipped")
             continue
+        matrix = loaded[name]
         t = time.perf_counter()
-        r = tune(matrix, models=models, budget=budget)
+        r = tune(matrix, budget=budget)
         seconds = time.perf_counter() - t
         print(f"   {name} {matrix.shape[0]:,} x {matrix.shape[1]:,}, {int(matrix.known.sum()):,} bookings, "
-              f"models {', '.join(r.models)}, budget {budget or 'none'}: {seconds:.0f} s")
+              f"models {', '.join(r.models)}, budget {'none (grid)' if budget is None else f'{budget:g} s'}: "
+              f"{seconds:.0f} s")
         print(f"     {r.summary()}")
+        print("     outer folds' winners: " + "; ".join(
+            f"{o['model']} ({_settings_text(o['params'], o['model'])}) RMSE {o['rmse']:,.4f}" for o in r.outer))
+        if name not in baselines:
+            ev = cross_validate(matrix, "mean", folds=5, seed=0)  # the same outer folds: kfold_cells(seed 0)
+            baselines[name] = ", ".join(f"{s.model} {s.rmse:,.4f}" for s in ev.scores)
+        print(f"     nested RMSE {r.nested_rmse:,.4f} beside the baselines (5-fold, the same folds): "
+              f"{baselines[name]}")
 
 
 def main():
@@ -175,8 +194,12 @@ def main():
     p.add_argument("--skip-grid", action="store_true")
     p.add_argument("--surprise-settings", type=int, default=2, help="settings of surprise's grid timed (2, 4, 6, 8)")
     p.add_argument("--skip-mf", action="store_true", help="skip mf's warm-start comparison")
+    p.add_argument("--grid-rows", type=int, default=2000, help="rows of the neighbour grid's matrix (a smoke test)")
+    p.add_argument("--grid-cols", type=int, default=1000, help="columns of the neighbour grid's matrix")
     p.add_argument("--mf-repeats", type=int, default=2, help="runs of each mf search (default 2; the best is kept)")
     p.add_argument("--retail-budget", type=float, default=600.0, help="seconds for Online Retail (default 600)")
+    p.add_argument("--northwind-budget", type=float, default=20.0, help="seconds for Northwind's budgeted run "
+                   "(default 20; it is also run without a budget)")
     a = p.parse_args()
     if not a.skip_mf:
         mf_path(a)

@@ -7,7 +7,7 @@ neighbours, same summation order); the tests run both.
 import numba
 import numpy as np
 
-__all__ = ["columnwise", "scan_vote", "nearest_donors", "vote", "vote_many", "finish_products", "transport"]
+__all__ = ["columnwise", "scan_vote", "nearest_donors", "vote", "vote_many", "finish_products", "centre", "transport"]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -226,6 +226,29 @@ def vote(slot_idx, slot_dist, slot_val, weighting):  # pragma: no cover - compil
         pred[t] = num / den
         used[t] = n
     return pred, used, weights
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def centre(x, known, means, xc, sq, kf, k32):  # pragma: no cover - compiled
+    """The operands of the matrix products in one pass over the rows (the twin of
+    :func:`.distances._centred` and :func:`.distances._mask`): ``means`` holds each column's mean of its
+    known values (summed row by row, as numpy's column sums); ``xc`` the values less it (0 where
+    unknown), ``sq`` their squares, ``kf``/``k32`` the known mask as float64/float32."""
+    n, m = x.shape
+    for i in numba.prange(n):
+        for j in range(m):
+            if known[i, j]:
+                v = x[i, j] - means[j]
+                xc[i, j] = v
+                sq[i, j] = v * v
+                kf[i, j] = 1.0
+                k32[i, j] = 1.0
+            else:
+                xc[i, j] = 0.0
+                sq[i, j] = 0.0
+                kf[i, j] = 0.0
+                k32[i, j] = 0.0
+    return 0
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)

@@ -199,8 +199,14 @@ def _centred(state):
         counts = known.sum(axis=0)
         means = np.divide(np.where(known, x, 0.0).sum(axis=0), counts, out=np.zeros(x.shape[1]),
                           where=counts > 0)
-        xc = np.where(known, x - means, 0.0)
-        state["xc"], state["sq"] = xc, xc * xc
+        if state["compiled"]:  # the masks too, in the same pass: the same floats
+            xc, sq, kf, k32 = (np.empty(x.shape, dtype=t) for t in (float, float, float, np.float32))
+            _accel.centre(x, known, means, xc, sq, kf, k32)
+            state[("mask", np.dtype(float).str)], state[("mask", np.dtype(np.float32).str)] = kf, k32
+            state["xc"], state["sq"] = xc, sq
+        else:
+            xc = np.where(known, x - means, 0.0)
+            state["xc"], state["sq"] = xc, xc * xc
     return state["xc"], state["sq"]
 
 
@@ -216,6 +222,8 @@ def _block_distances(state, metric, block):
         return _compiled_distances(state, metric, block)
     if state["density"] < _SPARSE:  # the pure path computes what the compiled one does, to the same floats
         return _sparse_distances(state, metric, block)
+    if METRICS[metric][1]:
+        _centred(state)  # (compiled: with the masks, in one pass)
     k32 = _mask(state, np.float32)
     # counts of shared columns: exact in float32 up to 2**24 columns, and twice as fast
     shared = (k32 @ k32.T if block.start == 0 and block.stop == k32.shape[0] else k32[block] @ k32.T)

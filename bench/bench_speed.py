@@ -53,6 +53,22 @@ def timed(fn, repeat=1):
     return best, out
 
 
+def surprise_data(x):
+    """The known cells of ``x`` as a scikit-surprise Dataset (row and column numbers as text ids), through a
+    temporary CSV as surprise reads them."""
+    import tempfile
+
+    import surprise
+
+    i, j = np.nonzero(~np.isnan(x))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ratings.csv"
+        np.savetxt(path, np.column_stack([i, j, x[i, j]]), fmt=["%d", "%d", "%.17g"], delimiter=",")
+        reader = surprise.Reader(line_format="user item rating", sep=",",
+                                 rating_scale=(float(np.nanmin(x)), float(np.nanmax(x))))
+        return surprise.Dataset.load_from_file(str(path), reader)
+
+
 def product_floor(x):
     """The matrix products a masked Euclidean neighbour search needs, alone (as xlrec runs them)."""
     known = ~np.isnan(x)
@@ -150,15 +166,7 @@ def main():
     except ImportError:
         print("   scikit-surprise is not installed (pip install scikit-surprise)")
     else:
-        import tempfile
-
-        i, j = np.nonzero(~np.isnan(x))
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "ratings.csv"
-            np.savetxt(path, np.column_stack([i, j, x[i, j]]), fmt=["%d", "%d", "%.17g"], delimiter=",")
-            reader = surprise.Reader(line_format="user item rating", sep=",",
-                                     rating_scale=(float(np.nanmin(x)), float(np.nanmax(x))))
-            trainset = surprise.Dataset.load_from_file(str(path), reader).build_full_trainset()
+        trainset = surprise_data(x).build_full_trainset()
         algo = surprise.KNNBasic(k=5, sim_options={"user_based": True}, verbose=False)
         t_fit, _ = timed(lambda: algo.fit(trainset))
         bi, bj = np.nonzero(np.isnan(x))

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_speed import random_matrix  # noqa: E402
+from bench_speed import random_matrix, surprise_data  # noqa: E402
 
 from xlrec.core import _accel  # noqa: E402
 from xlrec.core.evaluate import kfold_cells  # noqa: E402
@@ -86,13 +85,7 @@ def neighbour_grid(a):
     except ImportError:
         print("   scikit-surprise is not installed: skipped")
         return
-    i, j = np.nonzero(~np.isnan(x))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "ratings.csv"
-        np.savetxt(path, np.column_stack([i, j, x[i, j]]), fmt=["%d", "%d", "%.17g"], delimiter=",")
-        reader = surprise.Reader(line_format="user item rating", sep=",",
-                                 rating_scale=(float(np.nanmin(x)), float(np.nanmax(x))))
-        data = surprise.Dataset.load_from_file(str(path), reader)
+    data = surprise_data(x)
     sims = ["msd", "cosine", "pearson", "pearson_baseline"][:max(1, a.surprise_settings // 2)]
     grid = {"k": [25], "sim_options": {"name": sims, "user_based": [True, False]}, "verbose": [False]}
     n_sample = len(sims) * 2

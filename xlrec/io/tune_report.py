@@ -114,35 +114,36 @@ def _ranking(wb, result):
     ws.freeze_panes = "A2"
 
 
-def _line(title, x_title, y_title):
+def _error_chart(wb, summary, anchor, sheet, header, rows, title, x_title):
+    """A sheet of RMSE by (the first column's value x the header's series), and its line chart on the summary."""
+    ws = wb.create_sheet(sheet)
+    _row(ws, 1, header, bold=True)
+    for i, values in enumerate(rows, 2):
+        _row(ws, i, values, (None,) + (_AMOUNT,) * (len(header) - 1))
     chart = LineChart()
-    chart.title, chart.x_axis.title, chart.y_axis.title = title, x_title, y_title
+    chart.title, chart.x_axis.title, chart.y_axis.title = title, x_title, "RMSE (cross-validated)"
     chart.y_axis.numFmt = "#,##0"
     chart.width, chart.height = 18, 9
     show_axes(chart)
-    return chart
+    chart.add_data(Reference(ws, min_col=2, max_col=len(header), min_row=1, max_row=len(rows) + 1),
+                   titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(rows) + 1))
+    summary.add_chart(chart, next(anchor))
 
 
 def _by_k(wb, summary, result, anchor):
     rows = [r for r in result.search.results if r["model"] == "neighbors"]
     if not rows:
         return
-    lead = next(r for r in result.search.results if r["model"] == "neighbors")["params"]  # best neighbour setting
+    lead = rows[0]["params"]  # the best neighbour setting: the results are sorted
     keep = [r for r in rows if r["params"]["weighting"] == lead["weighting"] and r["params"]["by"] == lead["by"]]
     found = {r["params"]["metric"] for r in keep}
     metrics = [m for m in METRICS if m in found]  # in the declaration's order
     ks = sorted({r["params"]["k"] for r in keep})
     score = {(r["params"]["metric"], r["params"]["k"]): r["mean_test_score"] for r in keep}
-    ws = wb.create_sheet("By k")
-    _row(ws, 1, ["k", *metrics], bold=True)
-    for i, k in enumerate(ks, 2):
-        _row(ws, i, [k, *[score.get((m, k), "") for m in metrics]], (None,) + (_AMOUNT,) * len(metrics))
-    chart = _line(f"Error against k ({lead['weighting']} weights, by {lead['by']})", "k (neighbours voting)",
-                  "RMSE (cross-validated)")
-    chart.add_data(Reference(ws, min_col=2, max_col=1 + len(metrics), min_row=1, max_row=len(ks) + 1),
-                   titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(ks) + 1))
-    summary.add_chart(chart, next(anchor))
+    _error_chart(wb, summary, anchor, "By k", ["k", *metrics],
+                 [[k, *[score.get((m, k), "") for m in metrics]] for k in ks],
+                 f"Error against k ({lead['weighting']} weights, by {lead['by']})", "k (neighbours voting)")
 
 
 def _by_rank(wb, summary, result, anchor):
@@ -154,16 +155,9 @@ def _by_rank(wb, summary, result, anchor):
         best.setdefault((r["params"]["rank"], r["params"]["l2"]), r["mean_test_score"])
     ranks = sorted({k for k, _ in best})
     l2s = sorted({l2 for _, l2 in best})
-    ws = wb.create_sheet("By rank")
-    _row(ws, 1, ["l2", *[f"rank {k}" for k in ranks]], bold=True)
-    for i, l2 in enumerate(l2s, 2):
-        _row(ws, i, [l2, *[best.get((k, l2), "") for k in ranks]], (None,) + (_AMOUNT,) * len(ranks))
-    chart = _line("Matrix factorization: error against regularization, by rank (best l1)", "l2 regularization",
-                  "RMSE (cross-validated)")
-    chart.add_data(Reference(ws, min_col=2, max_col=1 + len(ranks), min_row=1, max_row=len(l2s) + 1),
-                   titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(l2s) + 1))
-    summary.add_chart(chart, next(anchor))
+    _error_chart(wb, summary, anchor, "By rank", ["l2", *[f"rank {k}" for k in ranks]],
+                 [[l2, *[best.get((k, l2), "") for k in ranks]] for l2 in l2s],
+                 "Matrix factorization: error against regularization, by rank (best l1)", "l2 regularization")
 
 
 def _held_out(wb, summary, result, anchor):

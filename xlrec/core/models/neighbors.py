@@ -736,7 +736,7 @@ class NeighborModel(Model):
         """The numpy twin of :func:`~xlrec.core._kernels.vote_many`: running sums (cumsum) in slot order."""
         ok = slot_idx >= 0
         k_max = slot_idx.shape[1]
-        vals = np.where(ok, np.ascontiguousarray(x.T)[uc[:, None], np.maximum(slot_idx, 0)], 0.0)
+        vals = np.where(ok, x[np.maximum(slot_idx, 0), uc[:, None]], 0.0)
         # a slot past a cell's last neighbour weighs 0, so the running sums stay at that neighbour's: the
         # sums for k are column k - 1, whatever the cell's number of neighbours
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -90,3 +90,24 @@ def test_every_k_and_weighting_at_once_on_both_paths_equals_one_model_each(by, m
                 np.testing.assert_allclose(many[-1][ki, wi], one.predict_cells(rows, cols),
                                            rtol=1e-12 if metric == "manhattan" else 1e-6)
     np.testing.assert_allclose(many[0], many[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("weighting", ["distance", "rank", "uniform"])
+@pytest.mark.parametrize("metric", ["manhattan", "nan_euclidean"])
+def test_neighbours_with_fewer_bookings_than_words_on_both_paths(metric, weighting):
+    # 700 clients: 11 words of 64 in the compiled walk, the last one part-filled. A third of the salespeople
+    # book 1 to 9 clients, fewer than the words, so the walk reads their bookings rather than their words;
+    # the fill (the walk writing the matrix) and the explained fill (the walk over a list of cells) give the
+    # same floats as the pure path
+    x = _ratings(150, 700, 0.3, seed=7)
+    rng = np.random.default_rng(2)
+    for i in range(0, 150, 3):
+        few = rng.choice(700, rng.integers(1, 10), replace=False)
+        keep = x[i, few]
+        x[i] = np.nan
+        x[i, few] = np.where(np.isnan(keep), 1.5, keep)
+    fills = [NeighborModel(k=4, metric=metric, weighting=weighting).fit(x).fill(explain=explain)
+             for _ in _paths() for explain in (False, True)]
+    assert fills[0].predicted.sum() > 50_000
+    for other in fills[1:]:
+        np.testing.assert_array_equal(other.values, fills[0].values)

@@ -7,7 +7,7 @@ neighbours, same summation order); the tests run both.
 import numba
 import numpy as np
 
-__all__ = ["columnwise", "scan_vote", "nearest_donors", "vote", "vote_many", "finish_products", "centre", "transport"]
+__all__ = ["columnwise", "pack_rows", "scan_vote", "scan_fill", "nearest_donors", "vote", "vote_many", "finish_products", "centre", "transport"]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -42,117 +42,201 @@ def columnwise(x, known, lo, hi, indptr, indices, values, mode):  # pragma: no c
                     row[j] += v * v
     return out, shared
 
+_ONE = np.uint64(1)
+_M1, _M2, _M4 = np.uint64(0x5555555555555555), np.uint64(0x3333333333333333), np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
+
+
 @numba.njit(cache=True, inline="always")
-def _weight(weighting, q, dj, zero, u):  # pragma: no cover - compiled
-    """The weight of a cell's (q+1)-th donor at distance dj (see :func:`scan_vote`)."""
-    if weighting == 0:
-        return 1.0
-    if weighting == 1:
-        return 1.0 / (q + 1)
-    if q == 0:
-        zero[u] = dj == 0.0
-    if zero[u]:
-        return 1.0 if dj == 0.0 else 0.0
-    return 1.0 / dj
+def _popcount(w):  # pragma: no cover - compiled
+    """Set bits of a 64-bit word (the SWAR sum, which the compiler turns into one instruction)."""
+    w = w - ((w >> _ONE) & _M1)
+    w = (w & _M2) + ((w >> np.uint64(2)) & _M2)
+    w = (w + (w >> np.uint64(4))) & _M4
+    return np.int64((w * _H01) >> np.uint64(56))
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def scan_vote(order, dsorted, row_ptr, row_cols, row_vals, x, known, cells, cell_ptr, cc, k,  # pragma: no cover
+def pack_rows(x, known):  # pragma: no cover - compiled
+    """Each row's bookings for the neighbour walk: the CSR layout (``ptr``, ``cols``, ``vals``: for row i the
+    columns it knows, ascending, and their values at ``ptr[i]:ptr[i + 1]``), the known mask as 64-bit words
+    (``bits[i, w]``, bit t for column 64 w + t) and ``base[i, w]``, where word w's first booking sits in
+    ``vals``."""
+    n, m = x.shape
+    nw = (m + 63) // 64
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        c = 0
+        for j in range(m):
+            c += known[i, j]
+        ptr[i + 1] = ptr[i] + c
+    cols = np.empty(ptr[n], dtype=np.int64)
+    vals = np.empty(ptr[n])
+    bits = np.zeros((n, nw), dtype=np.uint64)
+    base = np.empty((n, nw), dtype=np.int64)
+    for i in numba.prange(n):
+        p = ptr[i]
+        for j in range(m):
+            if j & 63 == 0:
+                base[i, j >> 6] = p
+            if known[i, j]:
+                cols[p] = j
+                vals[p] = x[i, j]
+                bits[i, j >> 6] |= _ONE << np.uint64(j & 63)
+                p += 1
+    return ptr, cols, vals, bits, base
+
+
+@numba.njit(cache=True, inline="always")
+def _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, weighting, openw, remaining, cnt, num, den, zero,
+          cell_of, slot_idx, slot_dist):  # pragma: no cover - compiled
+    """Walk row r's neighbours nearest first and give each open column (a bit of ``openw``) its first k
+    donors, voting as they come; ``cnt``/``num``/``den``/``zero`` are indexed by column. A step finds the
+    donors among the open columns a 64-column word at a time (``bits`` of the neighbour AND ``openw``), or,
+    for a neighbour with fewer bookings than words, through its bookings. A column leaves ``openw`` at its
+    k-th donor. Slots are written for ``cell_of[column]`` when ``slot_idx`` has rows. Returns True when the
+    row's finite neighbours ran out (the walk stops there)."""
+    nw = openw.size
+    keep = slot_idx.shape[0] > 0
+    for s in range(order.shape[1]):
+        if remaining == 0:
+            return False
+        dj = dsorted[r, s]
+        if not np.isfinite(dj):
+            return True
+        j = order[r, s]
+        inv = 1.0 / dj if dj != 0.0 else 1.0
+        sparse = ptr[j + 1] - ptr[j] < nw
+        for w in range(ptr[j + 1] - ptr[j] if sparse else nw):
+            if sparse:
+                c0 = cols[ptr[j] + w]
+                wd = c0 >> 6
+                h = openw[wd] & (_ONE << np.uint64(c0 & 63))
+            else:
+                wd = w
+                h = bits[j, wd] & openw[wd]
+            while h:
+                low = h & (~h + _ONE)
+                h ^= low
+                below = low - _ONE
+                c = wd * 64 + _popcount(below)
+                v = vals[ptr[j] + w] if sparse else vals[base[j, wd] + _popcount(bits[j, wd] & below)]
+                q = cnt[c]
+                if weighting == 0:
+                    wt = 1.0
+                elif weighting == 1:
+                    wt = 1.0 / (q + 1)
+                else:  # only the donors at distance 0 when there are any: they come first, the walk nearest first
+                    if q == 0:
+                        zero[c] = dj == 0.0
+                    wt = 1.0 if dj == 0.0 else (0.0 if zero[c] else inv)
+                num[c] += wt * v
+                den[c] += wt
+                if keep:
+                    slot_idx[cell_of[c], q] = j
+                    slot_dist[cell_of[c], q] = dj
+                cnt[c] = q + 1
+                if q + 1 == k:
+                    openw[wd] ^= low
+                    remaining -= 1
+    return False
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def scan_vote(order, dsorted, ptr, cols, vals, bits, base, cells, cell_ptr, cc, k,  # pragma: no cover
               weighting, pred, used, left, slot_idx, slot_dist):
     """For each row, walk its neighbours nearest first, give each of its blank cells the first k neighbours
     that have a value there, and vote as they come (the walk and the vote fused: no per-cell slots).
 
-    ``row_ptr``/``row_cols``/``row_vals``: for each row of the whole matrix, the columns it knows and the
-    values (CSR layout); ``cells[cell_ptr[r]:cell_ptr[r + 1]]``: the cells of block row r, whose column is
-    ``cc[cell]``. Weighting 0 uniform, 1 rank (1/i), 2 inverse distance (only the donors at distance 0 when
-    there are any: they come first, the walk being nearest first). Each cell's sums run over its donors
-    in walk order, as :func:`vote` and the numpy path sum, so all give the same floats. Writes ``pred``,
-    ``used`` and ``left`` (True where the walk ran out of steps before k donors; the row's finite
-    neighbours running out is not that); ``slot_idx``/``slot_dist`` are filled too when they have a row
-    per cell (pass (0, k) arrays to skip them). A step looks at the neighbour's bookings (CSR row) while the
-    row has many open cells, and at the row's open cells (``known``/``x``) once they are fewer: work per row is
-    about the smaller of the two at each step.
+    ``ptr``/``cols``/``vals``/``bits``/``base``: the rows' bookings (:func:`pack_rows`);
+    ``cells[cell_ptr[r]:cell_ptr[r + 1]]``: the cells of block row r, whose column is ``cc[cell]``.
+    Weighting 0 uniform, 1 rank (1/i), 2 inverse distance (only the donors at distance 0 when there are
+    any). Each cell's sums run over its donors in walk order, as :func:`vote` and the numpy path sum, so all
+    give the same floats. Writes ``pred``, ``used`` and ``left`` (True where the walk ran out of steps
+    before k donors; the row's finite neighbours running out is not that); ``slot_idx``/``slot_dist`` are
+    filled too when they have a row per cell (pass (0, k) arrays to skip them).
     """
     b = cell_ptr.size - 1
-    m = x.shape[1]
-    steps = order.shape[1]
-    keep = slot_idx.shape[0] > 0
+    nw = bits.shape[1]
+    m = nw * 64
     for r in numba.prange(b):
         lo = cell_ptr[r]
         hi = cell_ptr[r + 1]
         if lo == hi:
             continue
-        nc = hi - lo
-        slot_of = np.full(m, -1, dtype=np.int64)
-        col = np.empty(nc, dtype=np.int64)
-        for u in range(nc):
-            col[u] = cc[cells[lo + u]]
-            slot_of[col[u]] = u
-        cnt = np.zeros(nc, dtype=np.int64)
-        num = np.zeros(nc)
-        den = np.zeros(nc)
-        zero = np.zeros(nc, dtype=np.bool_)
-        open_ = np.arange(nc)
-        n_open = nc
-        remaining = nc
-        exhausted = False
-        for s in range(steps):
-            if remaining == 0:
-                break
-            dj = dsorted[r, s]
-            if not np.isfinite(dj):
-                exhausted = True
-                break
-            j = order[r, s]
-            if remaining < row_ptr[j + 1] - row_ptr[j]:  # fewer open cells than j's bookings: look them up
-                kept = 0
-                for t in range(n_open):
-                    u = open_[t]
-                    q = cnt[u]
-                    if q >= k:
-                        continue
-                    c = col[u]
-                    if known[j, c]:
-                        w = _weight(weighting, q, dj, zero, u)
-                        num[u] += w * x[j, c]
-                        den[u] += w
-                        if keep:
-                            slot_idx[cells[lo + u], q] = j
-                            slot_dist[cells[lo + u], q] = dj
-                        q += 1
-                        cnt[u] = q
-                        if q == k:
-                            remaining -= 1
-                            continue
-                    open_[kept] = u
-                    kept += 1
-                n_open = kept
-                continue
-            for p in range(row_ptr[j], row_ptr[j + 1]):
-                u = slot_of[row_cols[p]]
-                if u < 0:
-                    continue
-                q = cnt[u]
-                if q >= k:
-                    continue
-                w = _weight(weighting, q, dj, zero, u)
-                num[u] += w * row_vals[p]
-                den[u] += w
-                if keep:
-                    slot_idx[cells[lo + u], q] = j
-                    slot_dist[cells[lo + u], q] = dj
-                cnt[u] = q + 1
-                if q + 1 == k:
-                    remaining -= 1
-        for u in range(nc):
-            cell = cells[lo + u]
-            n = cnt[u]
+        openw = np.zeros(nw, dtype=np.uint64)
+        cnt = np.empty(m, dtype=np.int64)
+        num = np.empty(m)
+        den = np.empty(m)
+        zero = np.empty(m, dtype=np.bool_)
+        cell_of = np.empty(m, dtype=np.int64)
+        for t in range(lo, hi):
+            c = cc[cells[t]]
+            openw[c >> 6] |= _ONE << np.uint64(c & 63)
+            cnt[c] = 0
+            num[c] = 0.0
+            den[c] = 0.0
+            cell_of[c] = cells[t]
+        exhausted = _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, weighting, openw, hi - lo, cnt, num,
+                          den, zero, cell_of, slot_idx, slot_dist)
+        for t in range(lo, hi):
+            cell = cells[t]
+            c = cc[cell]
+            n = cnt[c]
             used[cell] = n
             if n > 0:
-                pred[cell] = num[u] / den[u]
+                pred[cell] = num[c] / den[c]
             if n < k and not exhausted:
                 left[cell] = True
     return 0
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def scan_fill(order, dsorted, ptr, cols, vals, bits, base, lo, want, k, weighting, pred,  # pragma: no cover
+              left):
+    """:func:`scan_vote` for every blank of rows ``lo .. lo + len(order)`` in the columns ``want`` (64-bit
+    words, as ``bits``), reading and writing the matrix itself: ``pred[lo + r, c]`` gets the vote of each
+    cell with a donor, ``left[r, c]`` is set where the walk ran out of steps before k donors. The same
+    walk, so the same floats."""
+    b = order.shape[0]
+    nw = bits.shape[1]
+    m = pred.shape[1]
+    no_cells = np.empty(0, dtype=np.int64)
+    no_idx = np.empty((0, 1), dtype=np.int32)
+    no_dist = np.empty((0, 1))
+    for r in numba.prange(b):
+        i = lo + r
+        openw = np.empty(nw, dtype=np.uint64)
+        cnt = np.empty(nw * 64, dtype=np.int64)
+        num = np.empty(nw * 64)
+        den = np.empty(nw * 64)
+        zero = np.empty(nw * 64, dtype=np.bool_)
+        remaining = 0
+        for wd in range(nw):
+            openw[wd] = ~bits[i, wd] & want[wd]
+            remaining += _popcount(openw[wd])
+        for c in range(m):
+            cnt[c] = 0
+            num[c] = 0.0
+            den[c] = 0.0
+        if remaining == 0:
+            continue
+        first = openw.copy()
+        exhausted = _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, weighting, openw, remaining, cnt, num,
+                          den, zero, no_cells, no_idx, no_dist)
+        for wd in range(nw):
+            h = first[wd]
+            while h:
+                low = h & (~h + _ONE)
+                h ^= low
+                c = wd * 64 + _popcount(low - _ONE)
+                n = cnt[c]
+                if n > 0:
+                    pred[i, c] = num[c] / den[c]
+                if n < k and not exhausted:
+                    left[r, c] = True
+    return 0
+
 
 @numba.njit(cache=True, parallel=True, nogil=True)
 def nearest_donors(dist, cr, cc, cells, col_ptr, col_rows, col_vals, k,  # pragma: no cover - compiled

@@ -444,8 +444,11 @@ class NeighborModel(Model):
         d = self._data
         x, known = d.x, d.known
         n, m = x.shape
-        rows, cols = np.nonzero(~known)  # row by row: what _vote takes
         pred = np.array(x)
+        if not explain and d.state["compiled"]:  # the walk reads the blanks from the matrix and writes it
+            self._vote_matrix(pred, progress)
+            return (np.ascontiguousarray(pred.T) if self.by == "client" else pred), None
+        rows, cols = np.nonzero(~known)  # row by row: what _vote takes
         nb = None
         if explain:
             nb = (np.full((n, m, self.k), -1, dtype=np.int32), np.full((n, m, self.k), np.nan))
@@ -483,20 +486,8 @@ class NeighborModel(Model):
         a block of rows at a time: ``sink(cells, predictions, neighbours used, slot indices, slot distances,
         slot used)`` receives each block's votes, ``cells`` a slice of the arrays given; the three slot arrays
         (the neighbours that voted, of shape (cells, k)) are None unless ``keep``."""
-        d = self._data
-        known = d.known
-        n, m = known.shape
-        donors_per_col = known.sum(axis=0)
-        # a prefix long enough that a client booked by the median number of people has about 4k donors in it
-        median = max(1.0, float(np.median(donors_per_col)))
-        prefix = int(min(n - 1, max(8 * self.k, 64, math.ceil(4 * self.k * n / median)), 1024))
-        # clients booked by so few that scanning the prefix would rarely find k of them go client by client
-        dense = donors_per_col * prefix >= 2 * self.k * n
-        # blocks of rows bounded in distances (rows x n); the slots kept for explaining (rows x m x k) and the
-        # pure path's map from (row, client) to cell (rows x m) bound them too
-        block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1)))
-        if not d.state["compiled"]:
-            block_rows = max(1, min(block_rows, _BLOCK_ELEMENTS // max(m, 1)))
+        n = self._data.known.shape[0]
+        dense, prefix, block_rows = self._layout()
         starts = np.arange(0, n, block_rows)
         if keep:  # and at most _SLOT_ELEMENTS slots of the cells asked for (a row with more goes alone)
             per_row = np.bincount(rows, minlength=n).cumsum() * self.k
@@ -513,6 +504,92 @@ class NeighborModel(Model):
                 sink(slice(a, b), *self._vote_block(slice(lo, hi), rows[a:b] - lo, cols[a:b], dense, prefix, keep))
             if progress is not None:
                 progress(hi, n)
+
+    def _layout(self):
+        """(dense, prefix, block rows): which clients the walk serves, how many nearest neighbours it may
+        walk, and how many rows a block holds."""
+        d = self._data
+        known = d.known
+        n, m = known.shape
+        donors_per_col = known.sum(axis=0)
+        # a prefix long enough that a client booked by the median number of people has about 4k donors in it
+        median = max(1.0, float(np.median(donors_per_col)))
+        prefix = int(min(n - 1, max(8 * self.k, 64, math.ceil(4 * self.k * n / median)), 1024))
+        # clients booked by so few that scanning the prefix would rarely find k of them go client by client
+        dense = donors_per_col * prefix >= 2 * self.k * n
+        # blocks of rows bounded in distances (rows x n); the slots kept for explaining (rows x m x k) and the
+        # pure path's map from (row, client) to cell (rows x m) bound them too
+        block_rows = max(1, min(n, _BLOCK_ELEMENTS // max(n, 1)))
+        if not d.state["compiled"]:
+            block_rows = max(1, min(block_rows, _BLOCK_ELEMENTS // max(m, 1)))
+        return dense, prefix, block_rows
+
+    def _vote_matrix(self, pred, progress=None):
+        """Vote for every blank of the oriented matrix ``pred`` (a copy of it), in place, a block of rows at
+        a time: the compiled walk (:func:`~xlrec.core._kernels.scan_fill`) finds the blanks and writes the
+        votes itself; the cells it leaves (clients few people booked, prefixes short of k donors) go client by
+        client as in :meth:`_vote_block`. The same neighbours and floats as :meth:`_vote`."""
+        d = self._data
+        known = d.known
+        n, m = known.shape
+        dense, prefix, block_rows = self._layout()
+        want = np.zeros(-(-m // 64) * 64, dtype=bool)
+        want[:m] = dense
+        want = np.packbits(want, bitorder="little").view("<u8").astype(np.uint64)  # as 64-bit words
+        sparse_cols = np.flatnonzero(~dense)
+        code = _WEIGHTING_CODES[self.weighting]
+        for lo in range(0, n, block_rows):
+            block = slice(lo, min(n, lo + block_rows))
+            dist, invalid, tol = self._block(block)
+            redo = [np.nonzero(~known[block][:, sparse_cols])] if sparse_cols.size else []
+            if sparse_cols.size:
+                redo[0] = (redo[0][0], sparse_cols[redo[0][1]])
+            if dense.any():
+                order, dsorted, more, steps, exact_rows = self._prefix(block, dist, invalid, tol, prefix)
+                left = np.zeros((block.stop - lo, m), dtype=bool)
+                _accel.scan_fill(order[:, :steps], dsorted[:, :steps], *_packed(d.state), lo, want, self.k, code,
+                                 pred, left)
+                left &= more[:, None]
+                redo.append(np.nonzero(left))
+            else:
+                exact_rows = np.zeros(block.stop - lo, dtype=bool)
+            if redo:
+                cr = np.concatenate([r for r, _ in redo])
+                cc = np.concatenate([c for _, c in redo])
+                if cr.size:
+                    pred[lo + cr, cc] = self._vote_by_client(block, cr, cc, dist, invalid, tol, exact_rows)[0]
+            if progress is not None:
+                progress(block.stop, n)
+
+    def _prefix(self, block, dist, invalid, tol, prefix):
+        """The block rows' nearest ``prefix + 1`` neighbours, sorted: (order, distances, whether more
+        neighbours lie beyond, steps the walk may take, rows recomputed exactly). Rows whose sorted
+        distances hold near-ties are recomputed exactly first (``dist`` updated in place)."""
+        n = self._data.x.shape[0]
+        pre = min(prefix + 1, n)
+        order, dsorted = _k_smallest(dist, pre)
+        exact_rows = np.zeros(dist.shape[0], dtype=bool)
+        if tol is not None:
+            amb = _ambiguous(dsorted, tol)
+            if amb.any():  # near-ties in the prefix: recompute those rows exactly, then reorder
+                rows = np.flatnonzero(amb)
+                dist[rows] = self._exact(block.start + rows, np.broadcast_to(np.arange(n), (rows.size, n)),
+                                         invalid[rows])
+                exact_rows[rows] = True
+                order[rows], dsorted[rows] = _k_smallest(dist[rows], pre)
+        more = np.isfinite(dsorted[:, -1]) if pre < n else np.zeros(dist.shape[0], dtype=bool)
+        return order, dsorted, more, (pre - 1 if pre < n else pre), exact_rows
+
+    def _vote_by_client(self, block, cr, cc, dist, invalid, tol, exact_rows):
+        """(predictions, neighbours used, slot indices, slot distances) of the cells (block.start + cr, cc),
+        their k nearest donors found client by client (:meth:`_by_client`)."""
+        k = self.k
+        si = np.full((cr.size, k), -1, dtype=np.int32)
+        sd = np.full((cr.size, k), np.inf)
+        sv = np.zeros((cr.size, k))
+        self._by_client(np.arange(cr.size), cr, cc, block, dist, invalid, tol, exact_rows, si, sd, sv)
+        p, used = _vote_slots(si, sd, sv, _WEIGHTING_CODES[self.weighting], self._data.state["compiled"])
+        return p, used, si, sd
 
     def _block(self, block):
         """Distances of the block's rows to all rows, ``inf`` for pairs that may not be neighbours."""
@@ -543,7 +620,6 @@ class NeighborModel(Model):
         clients few people booked, and those whose prefix held fewer than ``k`` donors, get their ``k``
         nearest donors client by client (:meth:`_by_client`), then vote (:func:`_vote_slots`)."""
         d = self._data
-        n = d.x.shape[0]
         k = self.k
         code = _WEIGHTING_CODES[self.weighting]
         dist, invalid, tol = self._block(block)
@@ -556,29 +632,14 @@ class NeighborModel(Model):
         scan = dense[cc]
         redo = np.flatnonzero(~scan)
         if scan.any():
-            pre = min(prefix + 1, n)
-            order, dsorted = _k_smallest(dist, pre)
-            if tol is not None:
-                amb = _ambiguous(dsorted, tol)
-                if amb.any():  # near-ties in the prefix: recompute those rows exactly, then reorder
-                    rows = np.flatnonzero(amb)
-                    dist[rows] = self._exact(block.start + rows, np.broadcast_to(np.arange(n), (rows.size, n)),
-                                             invalid[rows])
-                    exact_rows[rows] = True
-                    order[rows], dsorted[rows] = _k_smallest(dist[rows], pre)
-            more = np.isfinite(dsorted[:, -1]) if pre < n else np.zeros(dist.shape[0], dtype=bool)
-            steps = pre - 1 if pre < n else pre
+            order, dsorted, more, steps, exact_rows = self._prefix(block, dist, invalid, tol, prefix)
             left = _scan_vote(order[:, :steps], dsorted[:, :steps], cr, cc, np.flatnonzero(scan), k, code,
                               pred, nused, slot_idx, slot_dist, d.state)
             # cells whose prefix held fewer than k donors while more neighbours exist beyond it
             redo = np.concatenate([redo, left[more[cr[left]]]])
         if redo.size:
-            si = np.full((redo.size, k), -1, dtype=np.int32)
-            sd = np.full((redo.size, k), np.inf)
-            sv = np.zeros((redo.size, k))
-            self._by_client(np.arange(redo.size), cr[redo], cc[redo], block, dist, invalid, tol, exact_rows,
-                            si, sd, sv)
-            pred[redo], nused[redo] = _vote_slots(si, sd, sv, code, d.state["compiled"])
+            pred[redo], nused[redo], si, sd = self._vote_by_client(block, cr[redo], cc[redo], dist, invalid, tol,
+                                                                  exact_rows)
             if keep:
                 slot_idx[redo], slot_dist[redo] = si, sd
         if not keep:
@@ -783,6 +844,14 @@ def _csr(state):
     return state["csr"]
 
 
+def _packed(state):
+    """The rows' bookings as the compiled walk reads them (:func:`~xlrec.core._kernels.pack_rows`), once
+    per matrix."""
+    if "packed" not in state:
+        state["packed"] = _accel.pack_rows(state["x"], state["known"])
+    return state["packed"]
+
+
 def _vote_slots(slot_idx, slot_dist, slot_val, code, compiled):
     """(predictions, neighbours used) of cells whose donors are in slots, nearest first (-1 past the last):
     the compiled :func:`~xlrec.core._kernels.vote` or its numpy twin, summing slot by slot in order as it
@@ -822,14 +891,14 @@ def _scan_vote(order, dsorted, cr, cc, cells, k, code, pred, used, slot_idx, slo
     """
     b = order.shape[0]
     m = state["x"].shape[1]
-    row_ptr, row_cols, row_vals = _csr(state)
     cell_row = cr[cells]
     if state["compiled"]:
         cell_ptr = np.searchsorted(cell_row, np.arange(b + 1))
         left = np.zeros(pred.size, dtype=bool)
-        _accel.scan_vote(order, dsorted, row_ptr, row_cols, row_vals, state["x"], state["known"], cells, cell_ptr,
-                         cc, k, code, pred, used, left, slot_idx, slot_dist)
+        _accel.scan_vote(order, dsorted, *_packed(state), cells, cell_ptr, cc, k, code, pred, used, left, slot_idx,
+                         slot_dist)
         return np.flatnonzero(left)
+    row_ptr, row_cols, row_vals = _csr(state)
     nc = cells.size
     slot_of = np.full((b, m), -1, dtype=np.int64 if nc >= 2 ** 31 else np.int32)
     slot_of[cell_row, cc[cells]] = np.arange(nc)

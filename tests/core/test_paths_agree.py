@@ -111,3 +111,22 @@ def test_neighbours_with_fewer_bookings_than_words_on_both_paths(metric, weighti
     assert fills[0].predicted.sum() > 50_000
     for other in fills[1:]:
         np.testing.assert_array_equal(other.values, fills[0].values)
+
+
+@pytest.mark.parametrize("n, k", [(7, 7), (40, 3), (300, 101), (2000, 102), (5000, 1), (3000, 200)])
+def test_each_rows_k_smallest_by_value_then_position_on_both_paths(n, k):
+    # the prefix of nearest neighbours the walk takes: against a plain reference (a stable sort of the row), on
+    # rows of few distinct values (ties everywhere), with inf (no neighbour) and NaN (sorted last, as numpy)
+    from xlrec.core.models.neighbors import _k_smallest
+
+    rng = np.random.default_rng(n + k)
+    rows = np.round(rng.random((30, n)) * rng.choice([3, 50, 10_000], (30, 1)))
+    rows[rng.random(rows.shape) < 0.3] = np.inf
+    rows[:3, : n // 2] = np.inf  # rows with fewer finite entries than k, or none at all
+    rows[3] = np.inf
+    rows[4, ::3] = np.nan
+    want = np.argsort(rows, axis=1, kind="stable")[:, :k]
+    for compiled in (True, False):
+        pos, vals = _k_smallest(rows, k, compiled)
+        np.testing.assert_array_equal(pos, want)
+        np.testing.assert_array_equal(vals, np.take_along_axis(rows, want, axis=1))

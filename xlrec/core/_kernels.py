@@ -7,7 +7,7 @@ neighbours, same summation order); the tests run both.
 import numba
 import numpy as np
 
-__all__ = ["columnwise", "pack_rows", "scan_vote", "scan_fill", "nearest_donors", "vote", "vote_many", "finish_products", "centre", "transport"]
+__all__ = ["columnwise", "pack_rows", "scan_vote", "scan_fill", "k_smallest", "nearest_donors", "vote", "vote_many", "finish_products", "centre", "transport"]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -88,14 +88,44 @@ def pack_rows(x, known):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
+def _vote_one(c, j, dj, inv, v, q, weighting, num, den, zero, keep, cell_of, slot_idx, slot_dist):  # pragma: no cover
+    """Column c's (q+1)-th donor j, at distance dj (``inv`` = 1 / dj), with booking v, into the running sums.
+    Uniform and rank weighting sum only the weighted bookings: the weights' sum depends on the count alone
+    (:func:`_weight_sums`)."""
+    if weighting == 2:  # only the donors at distance 0 when there are any: they come first, the walk nearest first
+        if q == 0:
+            zero[c] = dj == 0.0
+        wt = 1.0 if dj == 0.0 else (0.0 if zero[c] else inv)
+        num[c] += wt * v
+        den[c] += wt
+    elif weighting == 1:
+        num[c] += (1.0 / (q + 1)) * v
+    else:
+        num[c] += v
+    if keep:
+        slot_idx[cell_of[c], q] = j
+        slot_dist[cell_of[c], q] = dj
+
+
+@numba.njit(cache=True)
+def _weight_sums(weighting, k):  # pragma: no cover - compiled
+    """The sum of the first n weights, n = 0..k, of uniform (0) or rank (1) weighting, added in walk order
+    (so the same floats as a running sum per cell)."""
+    sums = np.zeros(k + 1)
+    for n in range(1, k + 1):
+        sums[n] = sums[n - 1] + (1.0 if weighting == 0 else 1.0 / n)
+    return sums
+
+
+@numba.njit(cache=True, inline="always")
 def _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, weighting, openw, remaining, cnt, num, den, zero,
           cell_of, slot_idx, slot_dist):  # pragma: no cover - compiled
     """Walk row r's neighbours nearest first and give each open column (a bit of ``openw``) its first k
-    donors, voting as they come; ``cnt``/``num``/``den``/``zero`` are indexed by column. A step finds the
-    donors among the open columns a 64-column word at a time (``bits`` of the neighbour AND ``openw``), or,
-    for a neighbour with fewer bookings than words, through its bookings. A column leaves ``openw`` at its
-    k-th donor. Slots are written for ``cell_of[column]`` when ``slot_idx`` has rows. Returns True when the
-    row's finite neighbours ran out (the walk stops there)."""
+    donors, voting as they come (:func:`_vote_one`); ``cnt``/``num``/``den``/``zero`` are indexed by column.
+    A step finds the donors among the open columns a 64-column word at a time (``bits`` of the neighbour AND
+    ``openw``), or, for a neighbour with fewer bookings than words, through its bookings. A column leaves
+    ``openw`` at its k-th donor. Slots are written for ``cell_of[column]`` when ``slot_idx`` has rows.
+    Returns True when the row's finite neighbours ran out (the walk stops there)."""
     nw = openw.size
     keep = slot_idx.shape[0] > 0
     for s in range(order.shape[1]):
@@ -106,35 +136,36 @@ def _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, weighting, openw, r
             return True
         j = order[r, s]
         inv = 1.0 / dj if dj != 0.0 else 1.0
-        sparse = ptr[j + 1] - ptr[j] < nw
-        for w in range(ptr[j + 1] - ptr[j] if sparse else nw):
-            if sparse:
-                c0 = cols[ptr[j] + w]
-                wd = c0 >> 6
-                h = openw[wd] & (_ONE << np.uint64(c0 & 63))
-            else:
-                wd = w
-                h = bits[j, wd] & openw[wd]
+        p0 = ptr[j]
+        p1 = ptr[j + 1]
+        if p1 - p0 < nw:
+            for p in range(p0, p1):
+                c = cols[p]
+                wd = c >> 6
+                low = _ONE << np.uint64(c & 63)
+                if openw[wd] & low:
+                    q = cnt[c]
+                    _vote_one(c, j, dj, inv, vals[p], q, weighting, num, den, zero, keep, cell_of, slot_idx,
+                              slot_dist)
+                    cnt[c] = q + 1
+                    if q + 1 == k:
+                        openw[wd] ^= low
+                        remaining -= 1
+            continue
+        for wd in range(nw):
+            g = bits[j, wd]
+            h = g & openw[wd]
+            if h == 0:
+                continue
+            at = base[j, wd]
             while h:
                 low = h & (~h + _ONE)
                 h ^= low
                 below = low - _ONE
                 c = wd * 64 + _popcount(below)
-                v = vals[ptr[j] + w] if sparse else vals[base[j, wd] + _popcount(bits[j, wd] & below)]
                 q = cnt[c]
-                if weighting == 0:
-                    wt = 1.0
-                elif weighting == 1:
-                    wt = 1.0 / (q + 1)
-                else:  # only the donors at distance 0 when there are any: they come first, the walk nearest first
-                    if q == 0:
-                        zero[c] = dj == 0.0
-                    wt = 1.0 if dj == 0.0 else (0.0 if zero[c] else inv)
-                num[c] += wt * v
-                den[c] += wt
-                if keep:
-                    slot_idx[cell_of[c], q] = j
-                    slot_dist[cell_of[c], q] = dj
+                _vote_one(c, j, dj, inv, vals[at + _popcount(g & below)], q, weighting, num, den, zero, keep,
+                          cell_of, slot_idx, slot_dist)
                 cnt[c] = q + 1
                 if q + 1 == k:
                     openw[wd] ^= low
@@ -159,6 +190,7 @@ def scan_vote(order, dsorted, ptr, cols, vals, bits, base, cells, cell_ptr, cc, 
     b = cell_ptr.size - 1
     nw = bits.shape[1]
     m = nw * 64
+    sums = _weight_sums(weighting, k)
     for r in numba.prange(b):
         lo = cell_ptr[r]
         hi = cell_ptr[r + 1]
@@ -167,15 +199,16 @@ def scan_vote(order, dsorted, ptr, cols, vals, bits, base, cells, cell_ptr, cc, 
         openw = np.zeros(nw, dtype=np.uint64)
         cnt = np.empty(m, dtype=np.int64)
         num = np.empty(m)
-        den = np.empty(m)
-        zero = np.empty(m, dtype=np.bool_)
+        den = np.empty(m if weighting == 2 else 0)
+        zero = np.empty(m if weighting == 2 else 0, dtype=np.bool_)
         cell_of = np.empty(m, dtype=np.int64)
         for t in range(lo, hi):
             c = cc[cells[t]]
             openw[c >> 6] |= _ONE << np.uint64(c & 63)
             cnt[c] = 0
             num[c] = 0.0
-            den[c] = 0.0
+            if weighting == 2:
+                den[c] = 0.0
             cell_of[c] = cells[t]
         exhausted = _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, weighting, openw, hi - lo, cnt, num,
                           den, zero, cell_of, slot_idx, slot_dist)
@@ -185,7 +218,7 @@ def scan_vote(order, dsorted, ptr, cols, vals, bits, base, cells, cell_ptr, cc, 
             n = cnt[c]
             used[cell] = n
             if n > 0:
-                pred[cell] = num[c] / den[c]
+                pred[cell] = num[c] / (den[c] if weighting == 2 else sums[n])
             if n < k and not exhausted:
                 left[cell] = True
     return 0
@@ -200,27 +233,23 @@ def scan_fill(order, dsorted, ptr, cols, vals, bits, base, lo, want, k, weightin
     walk, so the same floats."""
     b = order.shape[0]
     nw = bits.shape[1]
-    m = pred.shape[1]
+    sums = _weight_sums(weighting, k)
     no_cells = np.empty(0, dtype=np.int64)
     no_idx = np.empty((0, 1), dtype=np.int32)
     no_dist = np.empty((0, 1))
     for r in numba.prange(b):
         i = lo + r
         openw = np.empty(nw, dtype=np.uint64)
-        cnt = np.empty(nw * 64, dtype=np.int64)
-        num = np.empty(nw * 64)
-        den = np.empty(nw * 64)
-        zero = np.empty(nw * 64, dtype=np.bool_)
         remaining = 0
         for wd in range(nw):
             openw[wd] = ~bits[i, wd] & want[wd]
             remaining += _popcount(openw[wd])
-        for c in range(m):
-            cnt[c] = 0
-            num[c] = 0.0
-            den[c] = 0.0
         if remaining == 0:
             continue
+        cnt = np.zeros(nw * 64, dtype=np.int64)
+        num = np.zeros(nw * 64)
+        den = np.zeros(nw * 64 if weighting == 2 else 0)
+        zero = np.empty(nw * 64 if weighting == 2 else 0, dtype=np.bool_)
         first = openw.copy()
         exhausted = _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, weighting, openw, remaining, cnt, num,
                           den, zero, no_cells, no_idx, no_dist)
@@ -232,9 +261,145 @@ def scan_fill(order, dsorted, ptr, cols, vals, bits, base, lo, want, k, weightin
                 c = wd * 64 + _popcount(low - _ONE)
                 n = cnt[c]
                 if n > 0:
-                    pred[i, c] = num[c] / den[c]
+                    pred[i, c] = num[c] / (den[c] if weighting == 2 else sums[n])
                 if n < k and not exhausted:
                     left[r, c] = True
+    return 0
+
+
+@numba.njit(cache=True, inline="always")
+def _before(av, ai, bv, bi):  # pragma: no cover - compiled
+    return av < bv or (av == bv and ai < bi)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sort_pairs(v, ix, n):  # pragma: no cover - compiled
+    """Sort v[:n], with ix[:n] alongside, by (value, index): quicksort, insertion sort below 16 entries."""
+    stack = np.empty(128, dtype=np.int64)
+    top = 0
+    lo, hi = 0, n - 1
+    while True:
+        if hi - lo < 16:
+            for a in range(lo + 1, hi + 1):
+                xv, xi = v[a], ix[a]
+                e = a
+                while e > lo and _before(xv, xi, v[e - 1], ix[e - 1]):
+                    v[e] = v[e - 1]
+                    ix[e] = ix[e - 1]
+                    e -= 1
+                v[e] = xv
+                ix[e] = xi
+            if top == 0:
+                return
+            top -= 2
+            lo, hi = stack[top], stack[top + 1]
+            continue
+        mid = (lo + hi) >> 1
+        if _before(v[mid], ix[mid], v[lo], ix[lo]):
+            v[mid], v[lo] = v[lo], v[mid]
+            ix[mid], ix[lo] = ix[lo], ix[mid]
+        if _before(v[hi], ix[hi], v[lo], ix[lo]):
+            v[hi], v[lo] = v[lo], v[hi]
+            ix[hi], ix[lo] = ix[lo], ix[hi]
+        if _before(v[hi], ix[hi], v[mid], ix[mid]):
+            v[hi], v[mid] = v[mid], v[hi]
+            ix[hi], ix[mid] = ix[mid], ix[hi]
+        pv, pi = v[mid], ix[mid]
+        i, j = lo, hi
+        while i <= j:
+            while _before(v[i], ix[i], pv, pi):
+                i += 1
+            while _before(pv, pi, v[j], ix[j]):
+                j -= 1
+            if i <= j:
+                v[i], v[j] = v[j], v[i]
+                ix[i], ix[j] = ix[j], ix[i]
+                i += 1
+                j -= 1
+        if j - lo > hi - i:  # the larger part waits on the stack (at most log2(n) deep), the smaller goes on
+            stack[top], stack[top + 1] = lo, j
+            top += 2
+            lo = i
+        else:
+            stack[top], stack[top + 1] = i, hi
+            top += 2
+            hi = j
+
+
+@numba.njit(cache=True, nogil=True)
+def _select(a, q):  # pragma: no cover - compiled
+    """The q-th smallest entry of ``a`` (0-based; ``a`` is reordered): quickselect."""
+    lo, hi = 0, a.size - 1
+    while lo < hi:
+        p = a[(lo + hi) >> 1]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < p:
+                i += 1
+            while a[j] > p:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if q <= j:
+            hi = j
+        elif q >= i:
+            lo = i
+        else:
+            break
+    return a[q]
+
+
+@numba.njit(cache=True, nogil=True)
+def _take_below(row, k, t, pos, val, r):  # pragma: no cover - compiled
+    """The k smallest entries of ``row`` given ``t``, a value at least k entries do not exceed: those below
+    it and the first ones equal to it, sorted by (value, position) into ``pos[r]``/``val[r]``. False (and
+    nothing written) when fewer than k entries are at most ``t``."""
+    below = 0
+    at = 0
+    for i in range(row.size):
+        below += row[i] < t
+        at += row[i] == t
+    if below + at < k:
+        return False
+    ties = k - below
+    cv = np.empty(below + max(0, min(at, ties)))
+    ci = np.empty(cv.size, dtype=np.int64)
+    c = 0
+    for i in range(row.size):
+        v = row[i]
+        if v < t or (v == t and ties > 0):
+            if v == t:
+                ties -= 1
+            cv[c] = v
+            ci[c] = i
+            c += 1
+    _sort_pairs(cv, ci, c)
+    for e in range(k):
+        pos[r, e] = ci[e]
+        val[r, e] = cv[e]
+    return True
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def k_smallest(dist, k, pos, val):  # pragma: no cover - compiled
+    """The twin of ``neighbors._k_smallest``: each row's k smallest entries by (value, position), into
+    ``pos``/``val``. A threshold from a sample of the row (expected to leave about 1.5 k entries below it)
+    picks the candidates, which are then sorted; a threshold that leaves fewer than k is not used."""
+    b, n = dist.shape
+    step = max(1, n // 128)
+    ns = (n + step - 1) // step
+    rank = min(ns - 1, (3 * k * ns) // (2 * n) + 2)
+    for r in numba.prange(b):
+        row = dist[r]
+        if 3 * k < n and _take_below(row, k, _select(row[::step].copy(), rank), pos, val, r):
+            continue
+        if not _take_below(row, k, np.inf, pos, val, r):  # NaN entries (never distances): last, as numpy
+            o = np.argsort(row, kind="mergesort")
+            for e in range(k):
+                pos[r, e] = o[e]
+                val[r, e] = row[o[e]]
     return 0
 
 
@@ -344,23 +509,29 @@ def finish_products(a, cross, shared, m, scaled, symmetric, scale):  # pragma: n
     ``s`` before the cross term (times the factor), NaN skipped, as ``np.fmax.reduce``: the same floats as
     the numpy steps."""
     b, n = cross.shape
-    for i in numba.prange(b):
-        top = np.nan
-        for j in range(n):
-            s1 = a[i, j] + a[j, i] if symmetric else a[i, j]
-            sh = shared[i, j]
-            f = m / np.float64(sh) if scaled else 1.0
-            v = s1 * f if scaled else s1
-            if not np.isnan(v) and (np.isnan(top) or v > top):
-                top = v
-            d = s1 - cross[i, j] * 2.0
-            if d < 0.0:
-                d = 0.0
-            if sh == 0:
-                cross[i, j] = np.inf
-            else:
-                cross[i, j] = np.sqrt(d * f) if scaled else np.sqrt(d)
-        scale[i] = top
+    rows, cols = 32, 256  # in tiles: a[j, i] of a tile's 32 rows come from 256 cache lines, read once
+    for ib in numba.prange((b + rows - 1) // rows):
+        i0 = ib * rows
+        i1 = min(b, i0 + rows)
+        top = np.full(i1 - i0, -np.inf)  # the largest s, NaN skipped; NaN where every s is NaN
+        seen = np.zeros(i1 - i0, dtype=np.bool_)
+        for j0 in range(0, n, cols):
+            for i in range(i0, i1):
+                t = top[i - i0]
+                any_ = seen[i - i0]
+                for j in range(j0, min(n, j0 + cols)):  # without branches, so the compiler vectorizes it
+                    s1 = a[i, j] + a[j, i] if symmetric else a[i, j]
+                    sh = shared[i, j]
+                    f = m / np.float64(sh) if scaled else 1.0
+                    v = s1 * f if scaled else s1
+                    t = v if v > t else t
+                    any_ |= v == v
+                    d = max(s1 - cross[i, j] * 2.0, 0.0)
+                    cross[i, j] = np.inf if sh == 0 else np.sqrt(d * f if scaled else d)
+                top[i - i0] = t
+                seen[i - i0] = any_
+        for i in range(i0, i1):
+            scale[i] = top[i - i0] if seen[i - i0] else np.nan
     return 0
 
 

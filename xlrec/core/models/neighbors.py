@@ -74,13 +74,19 @@ def _weights(dist, rank, use, weighting):
     return w
 
 
-def _k_smallest(sub, k):
+def _k_smallest(sub, k, compiled=False):
     """Positions of the ``k`` smallest entries of each row, ordered by (value, position).
 
     Returns (positions, values), each of shape (n_rows, min(k, n_columns)); ``inf`` values mark entries that
-    are not neighbours at all. Ties are broken by position, never by chance.
+    are not neighbours at all. Ties are broken by position, never by chance. ``compiled``: by the compiled
+    twin (:func:`~xlrec.core._kernels.k_smallest`), the same entries.
     """
     r, d = sub.shape
+    if compiled and r:
+        k = min(k, d)
+        pos, vals = np.empty((r, k), dtype=np.int64), np.empty((r, k))
+        _accel.k_smallest(sub, k, pos, vals)
+        return pos, vals
     if d <= 4 * k:
         pos = np.argsort(sub, axis=1, kind="stable")[:, :k]
         return pos, np.take_along_axis(sub, pos, axis=1)
@@ -567,7 +573,8 @@ class NeighborModel(Model):
         distances hold near-ties are recomputed exactly first (``dist`` updated in place)."""
         n = self._data.x.shape[0]
         pre = min(prefix + 1, n)
-        order, dsorted = _k_smallest(dist, pre)
+        compiled = self._data.state["compiled"]
+        order, dsorted = _k_smallest(dist, pre, compiled)
         exact_rows = np.zeros(dist.shape[0], dtype=bool)
         if tol is not None:
             amb = _ambiguous(dsorted, tol)
@@ -576,7 +583,7 @@ class NeighborModel(Model):
                 dist[rows] = self._exact(block.start + rows, np.broadcast_to(np.arange(n), (rows.size, n)),
                                          invalid[rows])
                 exact_rows[rows] = True
-                order[rows], dsorted[rows] = _k_smallest(dist[rows], pre)
+                order[rows], dsorted[rows] = _k_smallest(dist[rows], pre, compiled)
         more = np.isfinite(dsorted[:, -1]) if pre < n else np.zeros(dist.shape[0], dtype=bool)
         return order, dsorted, more, (pre - 1 if pre < n else pre), exact_rows
 

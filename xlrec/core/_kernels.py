@@ -509,29 +509,23 @@ def finish_products(a, cross, shared, m, scaled, symmetric, scale):  # pragma: n
     ``s`` before the cross term (times the factor), NaN skipped, as ``np.fmax.reduce``: the same floats as
     the numpy steps."""
     b, n = cross.shape
-    rows, cols = 32, 256  # in tiles: a[j, i] of a tile's 32 rows come from 256 cache lines, read once
-    for ib in numba.prange((b + rows - 1) // rows):
-        i0 = ib * rows
-        i1 = min(b, i0 + rows)
-        top = np.full(i1 - i0, -np.inf)  # the largest s, NaN skipped; NaN where every s is NaN
-        seen = np.zeros(i1 - i0, dtype=np.bool_)
-        for j0 in range(0, n, cols):
-            for i in range(i0, i1):
-                t = top[i - i0]
-                any_ = seen[i - i0]
-                for j in range(j0, min(n, j0 + cols)):  # without branches, so the compiler vectorizes it
-                    s1 = a[i, j] + a[j, i] if symmetric else a[i, j]
-                    sh = shared[i, j]
-                    f = m / np.float64(sh) if scaled else 1.0
-                    v = s1 * f if scaled else s1
-                    t = v if v > t else t
-                    any_ |= v == v
-                    d = max(s1 - cross[i, j] * 2.0, 0.0)
-                    cross[i, j] = np.inf if sh == 0 else np.sqrt(d * f if scaled else d)
-                top[i - i0] = t
-                seen[i - i0] = any_
-        for i in range(i0, i1):
-            scale[i] = top[i - i0] if seen[i - i0] else np.nan
+    for i in numba.prange(b):
+        top = np.nan
+        for j in range(n):
+            s1 = a[i, j] + a[j, i] if symmetric else a[i, j]
+            sh = shared[i, j]
+            f = m / np.float64(sh) if scaled else 1.0
+            v = s1 * f if scaled else s1
+            if not np.isnan(v) and (np.isnan(top) or v > top):
+                top = v
+            d = s1 - cross[i, j] * 2.0
+            if d < 0.0:
+                d = 0.0
+            if sh == 0:
+                cross[i, j] = np.inf
+            else:
+                cross[i, j] = np.sqrt(d * f) if scaled else np.sqrt(d)
+        scale[i] = top
     return 0
 
 

@@ -479,10 +479,24 @@ def vote(slot_idx, slot_dist, slot_val, weighting):  # pragma: no cover - compil
 
 @numba.njit(cache=True, parallel=True, nogil=True)
 def centre(x, known, means, xc, sq, kf, k32):  # pragma: no cover - compiled
-    """The operands of the matrix products in one pass over the rows (the twin of
-    :func:`.distances._centred` and :func:`.distances._mask`): ``means`` holds each column's mean of its
-    known values (summed row by row, as numpy's column sums); ``xc`` the values less it (0 where
-    unknown), ``sq`` their squares, ``kf``/``k32`` the known mask as float64/float32."""
+    """The operands of the matrix products in two passes over the rows (the twin of
+    :func:`.distances._centred` and :func:`.distances._mask`): ``means`` gets each column's mean of its
+    known values (0 where none), summed row by row from the first row's value (0 where unknown) as numpy's
+    column sums add; ``xc`` the values less it (0 where unknown), ``sq`` their squares, ``kf``/``k32`` the
+    known mask as float64/float32."""
+    n, m = x.shape
+    for jb in numba.prange((m + 63) // 64):
+        j0 = jb * 64
+        j1 = min(m, j0 + 64)
+        total = np.zeros(j1 - j0)
+        count = np.zeros(j1 - j0, dtype=np.int64)
+        for i in range(n):
+            for j in range(j0, j1):
+                v = x[i, j] if known[i, j] else 0.0
+                total[j - j0] = v if i == 0 else total[j - j0] + v
+                count[j - j0] += known[i, j]
+        for j in range(j0, j1):
+            means[j] = total[j - j0] / count[j - j0] if count[j - j0] > 0 else 0.0
     n, m = x.shape
     for i in numba.prange(n):
         for j in range(m):

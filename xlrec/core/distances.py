@@ -196,15 +196,15 @@ def _centred(state):
     """(centred values with 0 where unknown, their squares): each column less the mean of its known values."""
     if "xc" not in state:
         x, known = state["x"], state["known"]
-        counts = known.sum(axis=0)
-        means = np.divide(np.where(known, x, 0.0).sum(axis=0), counts, out=np.zeros(x.shape[1]),
-                          where=counts > 0)
-        if state["compiled"]:  # the masks too, in the same pass: the same floats
+        if state["compiled"]:  # the means and the masks too, in two passes: the same floats
             xc, sq, kf, k32 = (np.empty(x.shape, dtype=t) for t in (float, float, float, np.float32))
-            _accel.centre(x, known, means, xc, sq, kf, k32)
+            _accel.centre(x, known, np.empty(x.shape[1]), xc, sq, kf, k32)
             state[("mask", np.dtype(float).str)], state[("mask", np.dtype(np.float32).str)] = kf, k32
             state["xc"], state["sq"] = xc, sq
         else:
+            counts = known.sum(axis=0)
+            means = np.divide(np.where(known, x, 0.0).sum(axis=0), counts, out=np.zeros(x.shape[1]),
+                              where=counts > 0)
             xc = np.where(known, x - means, 0.0)
             state["xc"], state["sq"] = xc, xc * xc
     return state["xc"], state["sq"]

@@ -204,8 +204,9 @@ class Model(ABC):
         m = self.matrix_
         values, detail = self._fill_values(explain, progress)
         known = m.known
-        predicted = ~known & ~np.isnan(values)
-        unfilled = ~known & np.isnan(values)
+        unfilled = np.isnan(values)  # known cells keep their (never NaN) bookings
+        predicted = np.logical_or(known, unfilled)
+        np.logical_not(predicted, out=predicted)
         fallback = np.zeros_like(known)
         model = self._fallback_model()
         if model is not None and unfilled.any():

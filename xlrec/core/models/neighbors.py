@@ -544,6 +544,9 @@ class NeighborModel(Model):
         want = np.packbits(want, bitorder="little").view("<u8").astype(np.uint64)  # as 64-bit words
         sparse_cols = np.flatnonzero(~dense)
         code = _WEIGHTING_CODES[self.weighting]
+        # the rows' bookings packed before the distances: OpenBLAS's threads keep spinning for a while after
+        # the matrix products, and a compiled pass run then shares the cores with them
+        packed = _packed(d.state) if dense.any() else None
         for lo in range(0, n, block_rows):
             block = slice(lo, min(n, lo + block_rows))
             dist, invalid, tol = self._block(block)
@@ -553,8 +556,7 @@ class NeighborModel(Model):
             if dense.any():
                 order, dsorted, more, steps, exact_rows = self._prefix(block, dist, invalid, tol, prefix)
                 left = np.zeros((block.stop - lo, m), dtype=bool)
-                _accel.scan_fill(order[:, :steps], dsorted[:, :steps], *_packed(d.state), lo, want, self.k, code,
-                                 pred, left)
+                _accel.scan_fill(order[:, :steps], dsorted[:, :steps], *packed, lo, want, self.k, code, pred, left)
                 left &= more[:, None]
                 redo.append(np.nonzero(left))
             else:

@@ -358,3 +358,45 @@ def test_progress_counts_up_to_its_total(strategy):
     units = 8 + 4  # a neighbour search per (metric, by); the baseline's four settings
     per_search = units * 3 if strategy == "grid" else units * 1 + 4 * 2 + 0  # halving: 12 on 1 fold, 4 on 3
     assert calls[-1] == (4 * per_search, 4 * per_search)  # 3 outer searches and the final one
+
+
+class _Clock:
+    """A clock the search reads, advanced only by the units' fits: each (unit, fold) fit of a model takes
+    ``cost[model]`` seconds, so the budget's accounting is checked without timing anything."""
+
+    def __init__(self, cost):
+        self.now, self.cost = 0.0, cost
+
+    def perf_counter(self):
+        return self.now
+
+
+@pytest.mark.parametrize("budget", [40, 90, 200, 400])
+def test_a_budgeted_search_and_tune_keep_to_the_budget(monkeypatch, budget):
+    import xlrec.core.tune as tuning
+
+    clock = _Clock({"neighbors": 2.0, "mf": 9.0, "client_mean": 0.5, "baseline": 0.5, "mean": 0.5,
+                    "salesperson_mean": 0.5})
+    original = tuning._Unit.predictions
+
+    def timed(unit, train, rows, cols):
+        clock.now += clock.cost[unit.model]
+        return original(unit, train, rows, cols)
+
+    monkeypatch.setattr(tuning, "time", clock)
+    monkeypatch.setattr(tuning._Unit, "predictions", timed)
+    matrix = synthetic(seed=4, shape=(20, 20))
+    spaces = {"neighbors": {"k": [1, 3], "weighting": ["uniform"], "min_shared": [1]},
+              "mf": {"rank": [1, 2, 3, 4], "l2": [0.1, 1.0], "iterations": [20]}}
+    grid = candidates(["neighbors", "mf", "client_mean", "baseline"], spaces)
+    res = search(matrix, grid, folds=3, budget=budget)
+    # the first unit's three folds always fit these budgets: nothing else may run over
+    assert res.seconds <= budget
+    assert res.best["folds_scored"] == 3
+    if budget >= 400:  # enough for the whole grid on every fold
+        assert res.rounds[-1] == (len(grid), 3)
+    start = clock.now
+    result = tune(matrix, models=["neighbors", "mf", "client_mean", "baseline"], spaces=spaces, folds=3,
+                  budget=budget * 4)
+    assert clock.now - start <= budget * 4
+    assert result.search.best["folds_scored"] == 3

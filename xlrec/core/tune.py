@@ -336,10 +336,12 @@ def search(matrix, cands, folds=5, seed=0, budget=None, progress=None, checked=F
     the survivors have been scored on every fold. With a budget, a round keeps more than a third when more can
     be scored on every remaining fold within the time left (measured: each unit's seconds per fold so far),
     and then goes straight to every fold; so a budget that allows the whole grid scores the whole grid, and a
-    tight one falls back to halving. When the budget runs out within a round, the units not reached in it are
-    dropped and the best unit reached is scored on every fold: the winner always is, so a search can run
-    over its budget by that unit's remaining folds (and by the unit running when the time ran out). Without a budget the
-    rounds are fixed by the space and the seed (deterministic); with one they depend on the machine's speed.
+    tight one falls back to halving. Within a round a unit starts only when its expected time (its own seconds
+    per fold so far, else its model's, else the slowest unit's) and that of scoring the best unit reached on
+    every fold both fit in the time left; once one does not, the units not reached are dropped and the best
+    unit reached is scored on every fold: the winner always is, so a search overruns its budget only by how
+    far a unit's time strays from the expected. Without a budget the rounds are fixed by the space and the
+    seed (deterministic); with one they depend on the machine's speed.
     """
     t0 = time.perf_counter()
     matrix = as_matrix(matrix)
@@ -366,11 +368,14 @@ def search(matrix, cands, folds=5, seed=0, budget=None, progress=None, checked=F
         counts[f] = rows.size
     state = {"done": 0, "total": nu * folds if strategy == "grid" else _halving_plan(nu, folds, factor)}
 
+    per_model = {}  # model name -> seconds of each (unit, fold) fit so far
+
     def run(u, f):
         train, rows, cols, truth, train_mean = fold_data[f]
         t1 = time.perf_counter()
         preds = units[u].predictions(train, rows, cols)
         unit_time[u, f] = time.perf_counter() - t1
+        per_model.setdefault(units[u].model, []).append(unit_time[u, f])
         seconds = unit_time[u, f] / max(1, len(members[u]))
         for pos, pred, fb in preds:
             if pos < 0:
@@ -393,29 +398,42 @@ def search(matrix, cands, folds=5, seed=0, budget=None, progress=None, checked=F
             depth[u] = folds
         rounds.append((nc, folds))
     else:
-        def out_of_time():
-            return budget is not None and time.perf_counter() - t0 > budget
+        def out_of_time(extra=0.0):
+            return budget is not None and time.perf_counter() - t0 + extra > budget
 
         def unit_score(u, r):
             return min(math.sqrt(sse[pos, :r].sum() / counts[:r].sum()) for pos in members[u])
 
+        def per_fold(u):
+            """Expected seconds of one fold of unit u: its own so far, else its model's, else the slowest."""
+            if depth[u]:
+                return float(unit_time[u, :depth[u]].mean())
+            seen = per_model.get(units[u].model)
+            if seen:
+                return float(np.mean(seen))
+            return max((max(t) for t in per_model.values()), default=0.0)
+
         alive, r, target = _budget_order(units, cands, seed), 0, 1
         first = {u: min(members[u]) for u in range(nu)}  # ties: the order of the space
         while True:
-            reached = []
+            reached, best, stopped = [], None, False
             for u in alive:
-                if reached and out_of_time():
+                # a unit starts only if it, and then finishing the best unit so far on every fold, fit the time
+                if reached and out_of_time(per_fold(u) * (target - r) + per_fold(best) * (folds - target)):
+                    stopped = True
                     break
                 for f in range(r, target):
                     run(u, f)
                 depth[u] = target
                 reached.append(u)
+                if best is None or (unit_score(u, target), first[u]) < (unit_score(best, target), first[best]):
+                    best = u
             alive, r = reached, target
             rounds.append((sum(len(members[u]) for u in alive), r))
             if r == folds:
                 break
             alive.sort(key=lambda u: (unit_score(u, r), first[u]))
-            if out_of_time():  # the best unit reached is scored on every fold
+            if stopped or out_of_time():  # the best unit reached is scored on every fold
                 alive, target = alive[:1], folds
                 state["total"] = state["done"] + (folds - r)
                 continue
@@ -609,8 +627,9 @@ def tune(matrix, models=None, spaces=None, folds=5, seed=0, budget=None, nested=
         How cells are dealt into folds (``kfold_cells(..., seed)``, for the outer folds and for every search
         within them) and the order of a budgeted search.
     budget : float or None
-        Seconds for the whole run (shared evenly by the ``folds + 1`` searches when ``nested``), each search a
-        successive halving within its share; None searches every setting on every fold.
+        Seconds for the whole run, shared by the ``folds + 1`` searches when ``nested`` (each gets the time
+        left divided among the searches left), each search a successive halving within its share; None
+        searches every setting on every fold.
     nested : bool, default True
         Also score the winner by nested cross-validation.
     progress : callable or None
@@ -635,7 +654,12 @@ def tune(matrix, models=None, spaces=None, folds=5, seed=0, budget=None, nested=
     for name, params in cands:
         make_model(name, **params).check()
     runs = folds + 1 if nested else 1
-    share = None if budget is None else budget / runs
+
+    def share(run):
+        """A search's budget: the time left shared among the searches left (an overrun shrinks the next)."""
+        if budget is None:
+            return None
+        return max(1e-9, (budget - (time.perf_counter() - t0)) / (runs - run))
 
     finished = [0]  # (unit, fold) fits of the searches done; a search's plan can grow as it goes
 
@@ -656,7 +680,7 @@ def tune(matrix, models=None, spaces=None, folds=5, seed=0, budget=None, nested=
         for f in range(folds):
             test = dealt.test[f]
             train = matrix.with_blanks(test)
-            inner = search(train, cands, folds, seed, share, step(f), checked=True, warm_start=warm_start,
+            inner = search(train, cands, folds, seed, share(f), step(f), checked=True, warm_start=warm_start,
                            strategy=strategy)
             rows, cols = np.nonzero(test)
             winner = inner.best_model()
@@ -676,7 +700,7 @@ def tune(matrix, models=None, spaces=None, folds=5, seed=0, budget=None, nested=
         nested_rmse, nested_mae = float(np.sqrt(np.mean(e * e))), float(np.mean(np.abs(e)))
     else:
         held = {k: np.array([]) for k in held}
-    final = search(matrix, cands, folds, seed, share, step(runs - 1), checked=True, warm_start=warm_start,
+    final = search(matrix, cands, folds, seed, share(runs - 1), step(runs - 1), checked=True, warm_start=warm_start,
                    strategy=strategy)
     typical = float(np.mean(np.abs(matrix.values[matrix.known])))
     return TuneResult(matrix, final, nested_rmse, nested_mae, outer, held, typical, folds, seed, budget,

@@ -1,6 +1,8 @@
 """The sales matrix itself (xlrec.core.matrix): numbers and labels. Reading one from cells, with A1 addresses
 in its messages, is the spreadsheet layer's (tests/sheet/test_cells.py)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -52,3 +54,21 @@ def test_a_locator_names_the_cells_and_follows_transpose_and_blanks():
     assert m.transpose().transpose().where(1, 2) == "<1,2>"
     assert m.with_blanks(np.eye(2, 3, dtype=bool)).locate is locate
 
+
+
+@pytest.mark.parametrize("bad, message", [
+    (1e200, "1e+200 is beyond the amounts"), (-np.inf, "-inf is beyond the amounts"),
+    (3e-150, "3e-150 is beyond the amounts"), (-1e101, "-1e+101 is beyond the amounts")])
+def test_the_checks_of_the_bookings_name_the_first_cell_beyond_range_on_both_paths(kernels, bad, message):
+    # the compiled pass and numpy's steps: the first offending cell row by row (two are planted), the known
+    # mask, zeros and minus zeros allowed, infinity beyond range, and a matrix of NaN and infinity only
+    x = np.where(np.arange(12 * 9).reshape(12, 9) % 4 == 0, np.nan, 1.5)
+    x[2, 3], x[2, 4], x[1, 1] = -0.0, 0.0, 1e-100
+    x[7, 2], x[9, 0] = bad, 1e300
+    with pytest.raises(InputError, match=rf"^salesperson 'r7', client 'c2': {re.escape(message)}"):
+        SalesMatrix([f"r{i}" for i in range(12)], [f"c{j}" for j in range(9)], x)
+    x[7, 2] = x[9, 0] = 2.0
+    m = SalesMatrix([f"r{i}" for i in range(12)], [f"c{j}" for j in range(9)], x)
+    np.testing.assert_array_equal(m.known, ~np.isnan(x))
+    with pytest.raises(InputError, match=r"holds no booking at all"):
+        SalesMatrix(["a", "b"], ["X", "Y"], [[nan, np.inf], [nan, nan]])

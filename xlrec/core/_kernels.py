@@ -7,7 +7,7 @@ neighbours, same summation order); the tests run both.
 import numba
 import numpy as np
 
-__all__ = ["columnwise", "pack_rows", "scan_vote", "scan_fill", "k_smallest", "nearest_donors", "vote", "vote_many", "finish_products", "centre", "transport"]
+__all__ = ["columnwise", "pack_rows", "scan_vote", "scan_fill", "k_smallest", "nearest_donors", "vote", "vote_many", "finish_products", "check_values", "centre", "transport"]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -273,8 +273,9 @@ def _before(av, ai, bv, bi):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _sort_pairs(v, ix, n):  # pragma: no cover - compiled
-    """Sort v[:n], with ix[:n] alongside, by (value, index): quicksort, insertion sort below 16 entries."""
+def _sort_pairs(v, ix, n, limit):  # pragma: no cover - compiled
+    """Put the ``limit`` smallest of v[:n] (with ix[:n] alongside) first, in order of (value, index): a
+    quicksort that leaves alone the parts past ``limit``, insertion sort below 16 entries."""
     stack = np.empty(128, dtype=np.int64)
     top = 0
     lo, hi = 0, n - 1
@@ -316,14 +317,24 @@ def _sort_pairs(v, ix, n):  # pragma: no cover - compiled
                 ix[i], ix[j] = ix[j], ix[i]
                 i += 1
                 j -= 1
-        if j - lo > hi - i:  # the larger part waits on the stack (at most log2(n) deep), the smaller goes on
-            stack[top], stack[top + 1] = lo, j
+        left, right = j > lo, i < hi and i < limit  # parts still to sort; entries between are in place
+        if left and right:  # the larger part waits on the stack (at most log2(n) deep), the smaller goes on
+            if j - lo > hi - i:
+                stack[top], stack[top + 1] = lo, j
+                lo = i
+            else:
+                stack[top], stack[top + 1] = i, hi
+                hi = j
             top += 2
-            lo = i
-        else:
-            stack[top], stack[top + 1] = i, hi
-            top += 2
+        elif left:
             hi = j
+        elif right:
+            lo = i
+        elif top == 0:
+            return
+        else:
+            top -= 2
+            lo, hi = stack[top], stack[top + 1]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -375,7 +386,7 @@ def _take_below(row, k, t, pos, val, r):  # pragma: no cover - compiled
             cv[c] = v
             ci[c] = i
             c += 1
-    _sort_pairs(cv, ci, c)
+    _sort_pairs(cv, ci, c, k)
     for e in range(k):
         pos[r, e] = ci[e]
         val[r, e] = cv[e]
@@ -385,16 +396,21 @@ def _take_below(row, k, t, pos, val, r):  # pragma: no cover - compiled
 @numba.njit(cache=True, parallel=True, nogil=True)
 def k_smallest(dist, k, pos, val):  # pragma: no cover - compiled
     """The twin of ``neighbors._k_smallest``: each row's k smallest entries by (value, position), into
-    ``pos``/``val``. A threshold from a sample of the row (expected to leave about 1.5 k entries below it)
-    picks the candidates, which are then sorted; a threshold that leaves fewer than k is not used."""
+    ``pos``/``val``. A threshold from a sample of the row (expected to leave about 1.5 k entries below it,
+    else three times as many) picks the candidates, whose k smallest are then sorted; a threshold that
+    leaves fewer than k is not used."""
     b, n = dist.shape
     step = max(1, n // 128)
     ns = (n + step - 1) // step
     rank = min(ns - 1, (3 * k * ns) // (2 * n) + 2)
     for r in numba.prange(b):
         row = dist[r]
-        if 3 * k < n and _take_below(row, k, _select(row[::step].copy(), rank), pos, val, r):
-            continue
+        if 3 * k < n:
+            sample = row[::step].copy()
+            if _take_below(row, k, _select(sample, rank), pos, val, r):
+                continue
+            if _take_below(row, k, _select(sample, min(ns - 1, 3 * rank)), pos, val, r):
+                continue
         if not _take_below(row, k, np.inf, pos, val, r):  # NaN entries (never distances): last, as numpy
             o = np.argsort(row, kind="mergesort")
             for e in range(k):
@@ -478,6 +494,32 @@ def vote(slot_idx, slot_dist, slot_val, weighting):  # pragma: no cover - compil
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
+def check_values(values, low, high, known):  # pragma: no cover - compiled
+    """The sales matrix's checks in one pass (the twin of the numpy steps in ``SalesMatrix``): ``known``
+    gets where a value is not NaN; returns (how many values are finite, the flat index of the first value,
+    row by row, whose size is above ``high`` or, not 0, below ``low``; -1 when none is)."""
+    n, m = values.shape
+    finite = np.zeros(n, dtype=np.int64)
+    first = np.full(n, -1, dtype=np.int64)
+    for i in numba.prange(n):
+        count = 0
+        bad = -1
+        for j in range(m):
+            v = values[i, j]
+            known[i, j] = not np.isnan(v)
+            count += np.isfinite(v)
+            size = abs(v)
+            if bad < 0 and (size > high or (size < low and size > 0)):
+                bad = j
+        finite[i] = count
+        first[i] = bad
+    for i in range(n):
+        if first[i] >= 0:
+            return finite.sum(), i * m + first[i]
+    return finite.sum(), -1
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
 def centre(x, known, means, xc, sq, kf, k32):  # pragma: no cover - compiled
     """The operands of the matrix products in two passes over the rows (the twin of
     :func:`.distances._centred` and :func:`.distances._mask`): ``means`` gets each column's mean of its
@@ -521,25 +563,34 @@ def finish_products(a, cross, shared, m, scaled, symmetric, scale):  # pragma: n
     symmetric) - 2 cross[i, j]``, at least 0, times ``m / shared`` when ``scaled`` (nan_euclidean), its
     root, ``inf`` where nothing is shared; written over ``cross``. ``scale[i]`` gets the row's largest
     ``s`` before the cross term (times the factor), NaN skipped, as ``np.fmax.reduce``: the same floats as
-    the numpy steps."""
+    the numpy steps. Rows go 32 at a time: their column of ``a`` is copied once into rows (read along the
+    rows of ``a``), so the pass over a row reads memory in order and the compiler vectorizes it."""
     b, n = cross.shape
-    for i in numba.prange(b):
-        top = np.nan
-        for j in range(n):
-            s1 = a[i, j] + a[j, i] if symmetric else a[i, j]
-            sh = shared[i, j]
-            f = m / np.float64(sh) if scaled else 1.0
-            v = s1 * f if scaled else s1
-            if not np.isnan(v) and (np.isnan(top) or v > top):
-                top = v
-            d = s1 - cross[i, j] * 2.0
-            if d < 0.0:
-                d = 0.0
-            if sh == 0:
-                cross[i, j] = np.inf
-            else:
-                cross[i, j] = np.sqrt(d * f) if scaled else np.sqrt(d)
-        scale[i] = top
+    rows = 32
+    for ib in numba.prange((b + rows - 1) // rows):
+        i0 = ib * rows
+        i1 = min(b, i0 + rows)
+        at = np.empty((i1 - i0, n))  # at[i - i0, j] = a[j, i]
+        if symmetric:
+            for j in range(n):
+                for i in range(i0, i1):
+                    at[i - i0, j] = a[j, i]
+        v = np.empty(n)
+        for i in range(i0, i1):
+            for j in range(n):  # without branches
+                s1 = a[i, j] + at[i - i0, j] if symmetric else a[i, j]
+                sh = shared[i, j]
+                f = m / np.float64(sh) if scaled else 1.0
+                v[j] = s1 * f if scaled else s1
+                d = s1 - cross[i, j] * 2.0
+                d = 0.0 if d < 0.0 else d
+                root = np.sqrt(d * f) if scaled else np.sqrt(d)
+                cross[i, j] = np.inf if sh == 0 else root
+            top = np.nan
+            for j in range(n):
+                if not np.isnan(v[j]) and (np.isnan(top) or v[j] > top):
+                    top = v[j]
+            scale[i] = top
     return 0
 
 

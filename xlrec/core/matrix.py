@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..exceptions import InputError, NotFoundError
+from . import _accel
 
 __all__ = ["SalesMatrix", "shown", "MAX_AMOUNT", "MIN_AMOUNT"]
 
@@ -59,6 +60,21 @@ def _label(value) -> str:
     return str(value).strip()
 
 
+def _checked(values):
+    """(known mask, how many values are finite, the flat index of the first value row by row beyond the
+    amounts xlrec computes with, or -1): in one compiled pass on large matrices, else in numpy."""
+    if _accel.use_for(values.size):
+        known = np.empty(values.shape, dtype=bool)
+        n_finite, bad = _accel.check_values(values, MIN_AMOUNT, MAX_AMOUNT, known)
+        return known, int(n_finite), int(bad)
+    known = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        size = np.abs(values)
+        out = (size > MAX_AMOUNT) | ((size < MIN_AMOUNT) & (size > 0))
+    bad = np.flatnonzero(out)
+    return known, int(np.isfinite(values).sum()), int(bad[0]) if bad.size else -1
+
+
 def _key(name: str) -> str:
     return " ".join(str(name).split()).casefold()
 
@@ -92,27 +108,24 @@ class SalesMatrix:
         values = np.array(self.values, dtype=float)
         values.setflags(write=False)
         object.__setattr__(self, "values", values)
-        known = ~np.isnan(values)
-        known.setflags(write=False)
-        object.__setattr__(self, "_known", known)
         object.__setattr__(self, "salespeople", tuple(self.salespeople))
         object.__setattr__(self, "clients", tuple(self.clients))
         if values.ndim != 2 or values.shape != (len(self.salespeople), len(self.clients)):
             raise InputError(f"values of shape {values.shape} do not match {len(self.salespeople)} salespeople "
                              f"x {len(self.clients)} clients")
+        known, n_finite, bad = _checked(values)
+        known.setflags(write=False)
+        object.__setattr__(self, "_known", known)
         object.__setattr__(self, "_rows", self._index(self.salespeople, "salesperson", axis=0))
         object.__setattr__(self, "_cols", self._index(self.clients, "client", axis=1))
         at = "" if self.locate is None else f" at {self.locate(-1, -1)}"
         if len(self.salespeople) < 2:
             raise InputError(f"the sales matrix{at} has {len(self.salespeople)} salesperson; at least 2 are "
                              "needed to find similar salespeople")
-        if not np.isfinite(values).any():
+        if not n_finite:
             raise InputError(f"the sales matrix{at} holds no booking at all; at least one known value is needed")
-        with np.errstate(invalid="ignore"):
-            size = np.abs(values)
-            out = (size > MAX_AMOUNT) | ((size < MIN_AMOUNT) & (size > 0))
-        if out.any():
-            i, j = (int(a[0]) for a in np.nonzero(out))
+        if bad >= 0:
+            i, j = divmod(bad, values.shape[1])
             raise InputError(f"{self.where(i, j)}: {values[i, j]:g} is beyond the amounts xlrec computes "
                              f"with (zero, or from {MIN_AMOUNT:g} to {MAX_AMOUNT:g} in size, so that no distance "
                              "or vote overflows; express the bookings in a unit that brings them into range)")

@@ -7,7 +7,8 @@ neighbours, same summation order); the tests run both.
 import numba
 import numpy as np
 
-__all__ = ["columnwise", "pack_rows", "scan_vote", "scan_fill", "k_smallest", "nearest_donors", "vote", "vote_many", "finish_products", "check_values", "centre", "transport"]
+__all__ = ["columnwise", "pack_rows", "scan_vote", "scan_fill", "k_smallest", "nearest_donors", "vote", "vote_many",
+           "finish_products", "check_values", "centre", "transport"]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -42,6 +43,7 @@ def columnwise(x, known, lo, hi, indptr, indices, values, mode):  # pragma: no c
                     row[j] += v * v
     return out, shared
 
+
 _ONE = np.uint64(1)
 _M1, _M2, _M4 = np.uint64(0x5555555555555555), np.uint64(0x3333333333333333), np.uint64(0x0F0F0F0F0F0F0F0F)
 _H01 = np.uint64(0x0101010101010101)
@@ -64,12 +66,15 @@ def pack_rows(x, known):  # pragma: no cover - compiled
     ``vals``."""
     n, m = x.shape
     nw = (m + 63) // 64
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    for i in range(n):
+    counts = np.zeros(n, dtype=np.int64)
+    for i in numba.prange(n):
         c = 0
         for j in range(m):
             c += known[i, j]
-        ptr[i + 1] = ptr[i] + c
+        counts[i] = c
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        ptr[i + 1] = ptr[i] + counts[i]
     cols = np.empty(ptr[n], dtype=np.int64)
     vals = np.empty(ptr[n])
     bits = np.zeros((n, nw), dtype=np.uint64)

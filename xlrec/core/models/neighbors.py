@@ -4,11 +4,14 @@ For a blank (salesperson, client): rank the other salespeople by distance (see :
 ``k`` nearest *among those with a booking for that client*, and combine their bookings by weighted voting.
 Ties in distance go to the salesperson higher in the matrix (row order), so results never depend on chance.
 
-Filling works block by block over the rows (memory stays bounded) and, inside a block, takes each row's
-``prefix`` nearest salespeople at once for the clients that many people have booked (a gather, a cumulative
-count and a weighted sum over a 3-D block); the clients few people booked, and the rare cells whose prefix
-held fewer than ``k`` donors, are done client by client over that client's donors. Both paths choose the
-same neighbours; tests check them against a plain reference implementation.
+Filling works block by block over the rows (memory stays bounded). Inside a block each row's ``prefix``
+nearest salespeople are found once (sorted by distance, then row), and a walk down that list gives each
+blank cell of the row, in the clients that many people have booked, its first ``k`` neighbours who booked
+that client, voting as they come (compiled: a neighbour's bookings among the row's open cells are found 64
+clients at a time, as bits; numpy: the i-th neighbour of every row at once). The clients few people booked,
+and the rare cells whose prefix held fewer than ``k`` donors, are done client by client over that client's
+donors. Both paths choose the same neighbours and sum in the same order, so they give the same floats;
+tests check them against each other and against a plain reference implementation.
 """
 
 from __future__ import annotations
@@ -539,9 +542,9 @@ class NeighborModel(Model):
         known = d.known
         n, m = known.shape
         dense, prefix, block_rows = self._layout()
-        want = np.zeros(-(-m // 64) * 64, dtype=bool)
-        want[:m] = dense
-        want = np.packbits(want, bitorder="little").view("<u8").astype(np.uint64)  # as 64-bit words
+        want = np.zeros(-(-m // 64) * 64, dtype=bool)  # the walk's clients as 64-bit words, bit t of word w
+        want[:m] = dense                                # for client 64 w + t
+        want = np.packbits(want, bitorder="little").view("<u8").astype(np.uint64)
         sparse_cols = np.flatnonzero(~dense)
         code = _WEIGHTING_CODES[self.weighting]
         # the rows' bookings packed before the distances: OpenBLAS's threads keep spinning for a while after
@@ -550,22 +553,21 @@ class NeighborModel(Model):
         for lo in range(0, n, block_rows):
             block = slice(lo, min(n, lo + block_rows))
             dist, invalid, tol = self._block(block)
-            redo = [np.nonzero(~known[block][:, sparse_cols])] if sparse_cols.size else []
+            redo = []  # (rows in the block, clients) of the cells the walk does not serve
             if sparse_cols.size:
-                redo[0] = (redo[0][0], sparse_cols[redo[0][1]])
-            if dense.any():
+                r, c = np.nonzero(~known[block][:, sparse_cols])
+                redo.append((r, sparse_cols[c]))
+            exact_rows = np.zeros(block.stop - lo, dtype=bool)
+            if packed is not None:
                 order, dsorted, more, steps, exact_rows = self._prefix(block, dist, invalid, tol, prefix)
                 left = np.zeros((block.stop - lo, m), dtype=bool)
                 _accel.scan_fill(order[:, :steps], dsorted[:, :steps], *packed, lo, want, self.k, code, pred, left)
-                left &= more[:, None]
+                left &= more[:, None]  # short of k donors while more neighbours lie beyond the prefix
                 redo.append(np.nonzero(left))
-            else:
-                exact_rows = np.zeros(block.stop - lo, dtype=bool)
-            if redo:
-                cr = np.concatenate([r for r, _ in redo])
+            cr = np.concatenate([r for r, _ in redo]) if redo else np.zeros(0, dtype=np.int64)
+            if cr.size:
                 cc = np.concatenate([c for _, c in redo])
-                if cr.size:
-                    pred[lo + cr, cc] = self._vote_by_client(block, cr, cc, dist, invalid, tol, exact_rows)[0]
+                pred[lo + cr, cc] = self._vote_by_client(block, cr, cc, dist, invalid, tol, exact_rows)[0]
             if progress is not None:
                 progress(block.stop, n)
 
@@ -657,7 +659,6 @@ class NeighborModel(Model):
 
     def _by_client(self, cells, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist, slot_val):
         """Exact k nearest donors for the given cells, one client at a time over that client's donors."""
-        x, known = self._data.x, self._data.known
         k = self.k
         if tol is None and self._data.state["compiled"]:
             state = self._data.state
@@ -665,29 +666,39 @@ class NeighborModel(Model):
             return
         cells = cells[np.argsort(cc[cells], kind="stable")]
         cols, starts = np.unique(cc[cells], return_index=True)
-        for c, group in zip(cols, np.split(cells, starts[1:])):
-            donors = np.flatnonzero(known[:, c])
+        col_ptr, col_rows, col_vals = _csc(self._data.state)
+        # many cells of a client: its donors' distances to the block's rows come from the transpose, a
+        # contiguous row per donor, rather than one gather of (cells x donors) scattered entries
+        dist_t = np.ascontiguousarray(dist.T) if cells.size > 8 * dist.shape[0] else None
+        out_idx = np.full((cells.size, k), -1, dtype=slot_idx.dtype)  # in client order, then written at once
+        out_dist = np.full((cells.size, k), np.inf)
+        out_val = np.zeros((cells.size, k))
+        for c, lo, hi in zip(cols, starts, [*starts[1:], cells.size]):
+            donors = col_rows[col_ptr[c]:col_ptr[c + 1]]
             if donors.size == 0:
                 continue
-            rr = cr[group]
-            sub = dist[np.ix_(rr, donors)]
+            rr = cr[cells[lo:hi]]
+            if dist_t is not None and rr.size > 64:
+                sub = np.take(dist_t[donors], rr, axis=1).T
+            else:
+                sub = dist[np.ix_(rr, donors)]
             want = min(k + 1, donors.size)
             pos, dv = _k_smallest(sub, want)
             if tol is not None:
                 amb = _ambiguous(dv, tol[rr]) & ~exact_rows[rr]
                 if amb.any():
                     a = np.flatnonzero(amb)
+                    sub = np.array(sub)
                     sub[a] = self._exact(block.start + rr[a], np.broadcast_to(donors, (a.size, donors.size)),
                                          invalid[rr[a]])
                     pos[a], dv[a] = _k_smallest(sub[a], want)
             pos, dv = pos[:, :k], dv[:, :k]
             ok = np.isfinite(dv)
             kk = pos.shape[1]
-            slot_idx[group, :kk] = np.where(ok, donors[pos], -1)
-            slot_dist[group, :kk] = np.where(ok, dv, np.inf)
-            slot_idx[group, kk:] = -1
-            slot_dist[group, kk:] = np.inf
-            slot_val[group, :kk] = np.where(ok, x[donors[pos], c], 0.0)
+            out_idx[lo:hi, :kk] = np.where(ok, donors[pos], -1)
+            out_dist[lo:hi, :kk] = np.where(ok, dv, np.inf)
+            out_val[lo:hi, :kk] = np.where(ok, col_vals[col_ptr[c]:col_ptr[c + 1]][pos], 0.0)
+        slot_idx[cells], slot_dist[cells], slot_val[cells] = out_idx, out_dist, out_val
 
     def _explain_filled(self, result, si, ci):
         votes = result.detail
@@ -909,8 +920,9 @@ def _scan_vote(order, dsorted, cr, cc, cells, k, code, pred, used, slot_idx, slo
         return np.flatnonzero(left)
     row_ptr, row_cols, row_vals = _csr(state)
     nc = cells.size
-    slot_of = np.full((b, m), -1, dtype=np.int64 if nc >= 2 ** 31 else np.int32)
-    slot_of[cell_row, cc[cells]] = np.arange(nc)
+    # (row, client) -> the open cell there, -1 where none is (or it already has k donors), flat: row * m + client
+    slot_of = np.full(b * m, -1, dtype=np.int64 if nc >= 2 ** 31 else np.int32)
+    slot_of[cell_row * m + cc[cells]] = np.arange(nc)
     cnt = np.zeros(nc, dtype=np.int64)
     num, den = np.zeros(nc), np.zeros(nc)
     zero = np.zeros(nc, dtype=bool)
@@ -934,10 +946,10 @@ def _scan_vote(order, dsorted, cr, cc, cells, k, code, pred, used, slot_idx, slo
             j = order[ar, s]
             starts, lens = row_ptr[j], row_ptr[j + 1] - row_ptr[j]
             ends = np.cumsum(lens)
+            if ends[-1] == 0:
+                continue
             if 4 * remaining[ar].sum() < ends[-1]:
                 act = np.flatnonzero((cnt < k) & np.isin(cell_row, ar))
-            elif ends[-1] == 0:
-                continue
             elif ar.size * m <= _DENSE_STEP * ends[-1]:  # dense rows: mask whole rows, then touch only the donors found
                 if todo is None:
                     todo = np.zeros((b, m), dtype=bool)
@@ -945,26 +957,25 @@ def _scan_vote(order, dsorted, cr, cc, cells, k, code, pred, used, slot_idx, slo
                 hit = known[j]
                 hit &= todo[ar]
                 rr, cols = np.nonzero(hit)
-                u = slot_of[ar[rr], cols]
+                u = slot_of[ar[rr] * m + cols]
                 full = _add_votes(u, cnt[u], dj[rr], x[j[rr], cols], j[rr], code, k, cells, cnt, num, den, zero,
                                   slot_idx, slot_dist)
-                if full.size:
-                    todo[cell_row[full], cc[cells[full]]] = False
-                    remaining -= np.bincount(cell_row[full], minlength=b)
-                    ar = ar[remaining[ar] > 0]
-                continue
             else:
                 rep = np.repeat(np.arange(ar.size), lens)  # the neighbour's bookings, row after row
-                pos = np.arange(ends[-1]) + np.repeat(starts - (ends - lens), lens)
-                u = slot_of[ar[rep], row_cols[pos]]
-                hit = u >= 0
+                pos = np.arange(ends[-1])
+                pos += (starts - ends + lens)[rep]
+                key = row_cols[pos]
+                key += (ar * m)[rep]
+                u = slot_of[key]
+                hit = np.flatnonzero(u >= 0)  # open cells (one neighbour per row a step: no cell twice)
                 u, pos, rep = u[hit], pos[hit], rep[hit]
-                q = cnt[u]
-                hit = q < k
-                u, pos, rep, q = u[hit], pos[hit], rep[hit], q[hit]  # one neighbour per row: no cell twice
-                full = _add_votes(u, q, dj[rep], row_vals[pos], j[rep], code, k, cells, cnt, num, den, zero,
+                full = _add_votes(u, cnt[u], dj[rep], row_vals[pos], j[rep], code, k, cells, cnt, num, den, zero,
                                   slot_idx, slot_dist)
-                if full.size:
+            if act is None:
+                if full.size:  # k donors: closed
+                    slot_of[cell_row[full] * m + cc[cells[full]]] = -1
+                    if todo is not None:
+                        todo[cell_row[full], cc[cells[full]]] = False
                     remaining -= np.bincount(cell_row[full], minlength=b)
                     ar = ar[remaining[ar] > 0]
                 continue
@@ -984,6 +995,8 @@ def _scan_vote(order, dsorted, cr, cc, cells, k, code, pred, used, slot_idx, slo
                    slot_idx, slot_dist)
         act = act[cnt[act] < k]
     has = cnt > 0
+    if code != 2:  # the weights' sum of n donors, added in walk order as the compiled walk's table
+        den = np.cumsum(np.concatenate([[0.0], np.ones(k) if code == 0 else 1.0 / np.arange(1, k + 1)]))[cnt]
     pred[cells[has]] = num[has] / den[has]
     used[cells] = cnt
     return cells[(cnt < k) & ~exhausted[cell_row]]
@@ -992,17 +1005,17 @@ def _scan_vote(order, dsorted, cr, cc, cells, k, code, pred, used, slot_idx, slo
 def _add_votes(u, q, dd, vals, j, code, k, cells, cnt, num, den, zero, slot_idx, slot_dist):
     """Give the cells ``u`` (no cell twice) their (q+1)-th donor ``j`` at distance ``dd`` with value
     ``vals``: the numpy twin of the compiled walk's inner step. Returns the cells now holding k donors."""
-    if code == 0:
-        w = 1.0
+    if code == 0:  # uniform and rank: the weights' sum follows from the count (see _scan_vote)
+        num[u] += vals
     elif code == 1:
-        w = 1.0 / (q + 1)
+        num[u] += (1.0 / (q + 1)) * vals
     else:
         first = q == 0
         zero[u[first]] = dd[first] == 0
         with np.errstate(divide="ignore"):
             w = np.where(zero[u], (dd == 0).astype(float), 1.0 / dd)
-    num[u] += w * vals
-    den[u] += w
+        num[u] += w * vals
+        den[u] += w
     cnt[u] = q + 1
     if slot_idx.shape[0] > 0:
         slot_idx[cells[u], q] = j

@@ -591,16 +591,19 @@ class NeighborModel(Model):
         more = np.isfinite(dsorted[:, -1]) if pre < n else np.zeros(dist.shape[0], dtype=bool)
         return order, dsorted, more, (pre - 1 if pre < n else pre), exact_rows
 
-    def _vote_by_client(self, block, cr, cc, dist, invalid, tol, exact_rows):
+    def _vote_by_client(self, block, cr, cc, dist, invalid, tol, exact_rows, keep=False):
         """(predictions, neighbours used, slot indices, slot distances) of the cells (block.start + cr, cc),
-        their k nearest donors found client by client (:meth:`_by_client`)."""
+        their k nearest donors found client by client (:meth:`_by_client`); the slots None unless ``keep``."""
         k = self.k
+        by = np.argsort(cc, kind="stable")  # client by client
         si = np.full((cr.size, k), -1, dtype=np.int32)
         sd = np.full((cr.size, k), np.inf)
         sv = np.zeros((cr.size, k))
-        self._by_client(np.arange(cr.size), cr, cc, block, dist, invalid, tol, exact_rows, si, sd, sv)
+        self._by_client(cr[by], cc[by], block, dist, invalid, tol, exact_rows, si, sd, sv)
         p, used = _vote_slots(si, sd, sv, _WEIGHTING_CODES[self.weighting], self._data.state["compiled"])
-        return p, used, si, sd
+        back = np.empty_like(by)
+        back[by] = np.arange(by.size)
+        return p[back], used[back], (si[back] if keep else None), (sd[back] if keep else None)
 
     def _block(self, block):
         """Distances of the block's rows to all rows, ``inf`` for pairs that may not be neighbours."""
@@ -650,34 +653,31 @@ class NeighborModel(Model):
             redo = np.concatenate([redo, left[more[cr[left]]]])
         if redo.size:
             pred[redo], nused[redo], si, sd = self._vote_by_client(block, cr[redo], cc[redo], dist, invalid, tol,
-                                                                  exact_rows)
+                                                                  exact_rows, keep)
             if keep:
                 slot_idx[redo], slot_dist[redo] = si, sd
         if not keep:
             return pred, nused, None, None, None
         return pred, nused, slot_idx, slot_dist, slot_idx >= 0
 
-    def _by_client(self, cells, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist, slot_val):
-        """Exact k nearest donors for the given cells, one client at a time over that client's donors."""
+    def _by_client(self, cr, cc, block, dist, invalid, tol, exact_rows, slot_idx, slot_dist, slot_val):
+        """Exact k nearest donors of the cells (block.start + cr, cc), ``cc`` ascending, into the slots (a row
+        per cell, -1 / inf / 0 past the last donor), one client at a time over that client's donors."""
         k = self.k
         if tol is None and self._data.state["compiled"]:
             state = self._data.state
-            _accel.nearest_donors(dist, cr, cc, cells, *_csc(state), k, slot_idx, slot_dist, slot_val)
+            _accel.nearest_donors(dist, cr, cc, np.arange(cr.size), *_csc(state), k, slot_idx, slot_dist, slot_val)
             return
-        cells = cells[np.argsort(cc[cells], kind="stable")]
-        cols, starts = np.unique(cc[cells], return_index=True)
+        cols, starts = np.unique(cc, return_index=True)
         col_ptr, col_rows, col_vals = _csc(self._data.state)
         # many cells of a client: its donors' distances to the block's rows come from the transpose, a
         # contiguous row per donor, rather than one gather of (cells x donors) scattered entries
-        dist_t = np.ascontiguousarray(dist.T) if cells.size > 8 * dist.shape[0] else None
-        out_idx = np.full((cells.size, k), -1, dtype=slot_idx.dtype)  # in client order, then written at once
-        out_dist = np.full((cells.size, k), np.inf)
-        out_val = np.zeros((cells.size, k))
-        for c, lo, hi in zip(cols, starts, [*starts[1:], cells.size]):
+        dist_t = np.ascontiguousarray(dist.T) if cr.size > 8 * dist.shape[0] else None
+        for c, lo, hi in zip(cols, starts, [*starts[1:], cr.size]):
             donors = col_rows[col_ptr[c]:col_ptr[c + 1]]
             if donors.size == 0:
                 continue
-            rr = cr[cells[lo:hi]]
+            rr = cr[lo:hi]
             if dist_t is not None and rr.size > 64:
                 sub = np.take(dist_t[donors], rr, axis=1).T
             else:
@@ -695,10 +695,9 @@ class NeighborModel(Model):
             pos, dv = pos[:, :k], dv[:, :k]
             ok = np.isfinite(dv)
             kk = pos.shape[1]
-            out_idx[lo:hi, :kk] = np.where(ok, donors[pos], -1)
-            out_dist[lo:hi, :kk] = np.where(ok, dv, np.inf)
-            out_val[lo:hi, :kk] = np.where(ok, col_vals[col_ptr[c]:col_ptr[c + 1]][pos], 0.0)
-        slot_idx[cells], slot_dist[cells], slot_val[cells] = out_idx, out_dist, out_val
+            slot_idx[lo:hi, :kk] = np.where(ok, donors[pos], -1)
+            slot_dist[lo:hi, :kk] = np.where(ok, dv, np.inf)
+            slot_val[lo:hi, :kk] = np.where(ok, col_vals[col_ptr[c]:col_ptr[c + 1]][pos], 0.0)
 
     def _explain_filled(self, result, si, ci):
         votes = result.detail

@@ -595,12 +595,17 @@ class NeighborModel(Model):
         """(predictions, neighbours used, slot indices, slot distances) of the cells (block.start + cr, cc),
         their k nearest donors found client by client (:meth:`_by_client`); the slots None unless ``keep``."""
         k = self.k
-        by = np.argsort(cc, kind="stable")  # client by client
+        compiled = self._data.state["compiled"]
         si = np.full((cr.size, k), -1, dtype=np.int32)
         sd = np.full((cr.size, k), np.inf)
         sv = np.zeros((cr.size, k))
+        if tol is None and compiled:  # the compiled search, cell by cell in the order given (row by row)
+            _accel.nearest_donors(dist, cr, cc, np.arange(cr.size), *_csc(self._data.state), k, si, sd, sv)
+            p, used = _vote_slots(si, sd, sv, _WEIGHTING_CODES[self.weighting], compiled)
+            return p, used, si, sd
+        by = np.argsort(cc, kind="stable")  # client by client
         self._by_client(cr[by], cc[by], block, dist, invalid, tol, exact_rows, si, sd, sv)
-        p, used = _vote_slots(si, sd, sv, _WEIGHTING_CODES[self.weighting], self._data.state["compiled"])
+        p, used = _vote_slots(si, sd, sv, _WEIGHTING_CODES[self.weighting], compiled)
         back = np.empty_like(by)
         back[by] = np.arange(by.size)
         return p[back], used[back], (si[back] if keep else None), (sd[back] if keep else None)
@@ -664,10 +669,6 @@ class NeighborModel(Model):
         """Exact k nearest donors of the cells (block.start + cr, cc), ``cc`` ascending, into the slots (a row
         per cell, -1 / inf / 0 past the last donor), one client at a time over that client's donors."""
         k = self.k
-        if tol is None and self._data.state["compiled"]:
-            state = self._data.state
-            _accel.nearest_donors(dist, cr, cc, np.arange(cr.size), *_csc(state), k, slot_idx, slot_dist, slot_val)
-            return
         cols, starts = np.unique(cc, return_index=True)
         col_ptr, col_rows, col_vals = _csc(self._data.state)
         # many cells of a client: its donors' distances to the block's rows come from the transpose, a

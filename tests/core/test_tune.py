@@ -57,6 +57,15 @@ def test_many_k_and_weightings_equal_separate_fits(kernels, metric, by, ties):
             else:
                 np.testing.assert_allclose(many[ki, wi], one, rtol=1e-13)
     assert not np.isnan(many).all()
+    # the cells asked for in another order, and some twice: each gets its own votes, where it was asked
+    shuffle = np.random.default_rng(0).permutation(rows.size)
+    again = np.concatenate([shuffle, shuffle[:5]])
+    other = make_model("neighbors", metric=metric, by=by, k=7).fit(train)._predict_cells_many(
+        rows[again], cols[again], ks, weightings)
+    np.testing.assert_array_equal(other, many[:, :, again])
+    other = make_model("neighbors", metric=metric, by=by, k=7).fit(train)._predict_cells_many(
+        rows[shuffle], cols[shuffle], ks, weightings)
+    np.testing.assert_array_equal(other, many[:, :, shuffle])
 
 
 # -- the nested score against a plain loop --------------------------------------------------------------------

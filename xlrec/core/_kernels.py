@@ -600,9 +600,9 @@ def finish_products(a, cross, shared, m, scaled, symmetric, scale):  # pragma: n
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def vote_many(slot_idx, slot_dist, xt, col, at, dest, codes, out):  # pragma: no cover - compiled
+def vote_many(slot_idx, slot_dist, xt, col, at, dest, codes, place, out):  # pragma: no cover - compiled
     """Every k and weighting at once from each cell's nearest donors (the twin of the numpy vote in
-    ``NeighborModel._predict_cells_many``): ``out[dest[a], w, t]`` is cell t's vote over its first
+    ``NeighborModel._predict_cells_many``): ``out[dest[a], w, place[t]]`` is cell t's vote over its first
     ``at[a] + 1`` slots with weighting ``codes[w]`` (as :func:`vote`: running sums in slot order, so the same
     floats as the vote of that one k). ``at`` ascending; ``xt`` the matrix transposed, ``col`` each cell's
     column."""
@@ -640,7 +640,8 @@ def vote_many(slot_idx, slot_dist, xt, col, at, dest, codes, out):  # pragma: no
                         a += 1
         for a in range(na):
             for w in range(nw):
-                out[dest[a], w, t0:t1] = buf[a, w]
+                for t in range(t0, t1):
+                    out[dest[a], w, place[t]] = buf[a, w, t - t0]
     return 0
 
 

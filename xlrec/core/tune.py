@@ -377,13 +377,17 @@ def search(matrix, cands, folds=5, seed=0, budget=None, progress=None, checked=F
         unit_time[u, f] = time.perf_counter() - t1
         per_model.setdefault(units[u].model, []).append(unit_time[u, f])
         seconds = unit_time[u, f] / max(1, len(members[u]))
+        e = np.empty(truth.size)  # each setting's errors in turn
         for pos, pred, fb in preds:
             if pos < 0:
                 continue
-            full, own = _complete(pred, fb, train_mean)
-            e = full - truth
-            sse[pos, f], sae[pos, f] = float(np.dot(e, e)), float(np.abs(e).sum())
-            owned[pos, f], times[pos, f] = float(own.sum()), seconds
+            own = ~np.isnan(pred)
+            n_own = int(np.count_nonzero(own))
+            full = pred if n_own == pred.size else _complete(pred, fb, train_mean)[0]
+            np.subtract(full, truth, out=e)
+            sse[pos, f] = float(np.dot(e, e))
+            sae[pos, f] = float(np.abs(e, out=e).sum())
+            owned[pos, f], times[pos, f] = float(n_own), seconds
         state["done"] += 1
         state["total"] = max(state["total"], state["done"])
         if progress is not None:

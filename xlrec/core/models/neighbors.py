@@ -789,8 +789,13 @@ class NeighborModel(Model):
         m = x.shape[1]
         k_max = int(max(ks))
         keys = np.asarray(r, dtype=np.int64) * m + c
-        in_order = bool((np.diff(keys) > 0).all())  # the cells asked for, row by row, once each
-        cells, inverse = (keys, None) if in_order else np.unique(keys, return_inverse=True)
+        # the cells row by row, once each; ``place``: where each one's votes go in the result
+        place = np.argsort(keys, kind="stable")
+        cells = keys[place]
+        inverse = None
+        if cells.size > 1 and not (np.diff(cells) > 0).all():  # a cell asked for more than once
+            cells, inverse = np.unique(keys, return_inverse=True)
+            place = np.arange(cells.size)
         ur, uc = np.divmod(cells, m)
         slot_idx = np.full((cells.size, k_max), -1, dtype=np.int64)
         slot_dist = np.full((cells.size, k_max), np.inf)
@@ -807,13 +812,14 @@ class NeighborModel(Model):
         out = np.empty((len(ks), len(weightings), cells.size))
         if self._data.state["compiled"]:
             codes = np.array([_WEIGHTING_CODES[w] for w in weightings], dtype=np.int64)
-            _accel.vote_many(slot_idx, slot_dist, np.ascontiguousarray(x.T), uc, at[order], order, codes, out)
+            _accel.vote_many(slot_idx, slot_dist, np.ascontiguousarray(x.T), uc, at[order], order, codes, place,
+                             out)
         else:
-            self._vote_many_numpy(slot_idx, slot_dist, x, uc, at, weightings, out)
-        return out if in_order else out[:, :, inverse.ravel()]
+            self._vote_many_numpy(slot_idx, slot_dist, x, uc, at, weightings, place, out)
+        return out if inverse is None else out[:, :, inverse.ravel()]
 
     @staticmethod
-    def _vote_many_numpy(slot_idx, slot_dist, x, uc, at, weightings, out):
+    def _vote_many_numpy(slot_idx, slot_dist, x, uc, at, weightings, place, out):
         """The numpy twin of :func:`~xlrec.core._kernels.vote_many`: running sums (cumsum) in slot order."""
         ok = slot_idx >= 0
         k_max = slot_idx.shape[1]
@@ -835,7 +841,7 @@ class NeighborModel(Model):
                     if zero.any():
                         zden = np.cumsum(zero, axis=1)
                         p = np.where(zden > 0, np.cumsum(np.where(zero, vals, 0.0), axis=1) / zden, p)
-                out[:, wi] = p[:, at].T
+                out[:, wi][:, place] = p[:, at].T
 
 
 def _amount(v: float) -> str:

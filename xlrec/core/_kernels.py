@@ -605,43 +605,54 @@ def vote_many(slot_idx, slot_dist, xt, col, at, dest, codes, place, out):  # pra
     ``NeighborModel._predict_cells_many``): ``out[dest[a], w, place[t]]`` is cell t's vote over its first
     ``at[a] + 1`` slots with weighting ``codes[w]`` (as :func:`vote`: running sums in slot order, so the same
     floats as the vote of that one k). ``at`` ascending; ``xt`` the matrix transposed, ``col`` each cell's
-    column."""
+    column; ``place`` empty for cells in the order of the result."""
     ncell, k = slot_idx.shape
     na = at.size
     nw = codes.size
     tile = 256  # cells voted into a buffer, then written out a contiguous run per (k, weighting)
+    rank = np.empty(k)  # rank weights, as the walk computes them
+    for q in range(k):
+        rank[q] = 1.0 / (q + 1)
     for b in numba.prange((ncell + tile - 1) // tile):
         t0 = b * tile
         t1 = min(ncell, t0 + tile)
         buf = np.empty((na, nw, t1 - t0))
+        val = np.empty(k)  # a cell's donors' bookings and their distances' inverses, read once for every weighting
+        inv = np.empty(k)
         for t in range(t0, t1):
             c = col[t]
+            for q in range(k):
+                if slot_idx[t, q] >= 0:
+                    val[q] = xt[c, slot_idx[t, q]]
+                    inv[q] = 1.0 / slot_dist[t, q] if slot_dist[t, q] != 0.0 else 0.0  # (0: not used)
+            zero = slot_idx[t, 0] >= 0 and slot_dist[t, 0] == 0.0
             for w in range(nw):
                 code = codes[w]
-                zero = slot_idx[t, 0] >= 0 and slot_dist[t, 0] == 0.0
                 num = 0.0
                 den = 0.0
                 a = 0
                 for q in range(k):
                     if slot_idx[t, q] >= 0:
-                        d = slot_dist[t, q]
                         if code == 0:
                             wt = 1.0
                         elif code == 1:
-                            wt = 1.0 / (q + 1)
+                            wt = rank[q]
                         elif zero:
-                            wt = 1.0 if d == 0.0 else 0.0
+                            wt = 1.0 if slot_dist[t, q] == 0.0 else 0.0
                         else:
-                            wt = 1.0 / d
-                        num += wt * xt[c, slot_idx[t, q]]
+                            wt = inv[q]
+                        num += wt * val[q]
                         den += wt
                     while a < na and at[a] == q:
                         buf[a, w, t - t0] = num / den if den > 0 else np.nan
                         a += 1
         for a in range(na):
             for w in range(nw):
-                for t in range(t0, t1):
-                    out[dest[a], w, place[t]] = buf[a, w, t - t0]
+                if place.size == 0:
+                    out[dest[a], w, t0:t1] = buf[a, w]
+                else:
+                    for t in range(t0, t1):
+                        out[dest[a], w, place[t]] = buf[a, w, t - t0]
     return 0
 
 

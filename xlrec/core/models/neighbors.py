@@ -812,8 +812,9 @@ class NeighborModel(Model):
         out = np.empty((len(ks), len(weightings), cells.size))
         if self._data.state["compiled"]:
             codes = np.array([_WEIGHTING_CODES[w] for w in weightings], dtype=np.int64)
-            _accel.vote_many(slot_idx, slot_dist, np.ascontiguousarray(x.T), uc, at[order], order, codes, place,
-                             out)
+            same = place.size == 0 or bool((place == np.arange(place.size)).all())
+            _accel.vote_many(slot_idx, slot_dist, np.ascontiguousarray(x.T), uc, at[order], order, codes,
+                             place[:0] if same else place, out)
         else:
             self._vote_many_numpy(slot_idx, slot_dist, x, uc, at, weightings, place, out)
         return out if inverse is None else out[:, :, inverse.ravel()]

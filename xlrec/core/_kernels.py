@@ -605,7 +605,8 @@ def vote_many(slot_idx, slot_dist, xt, col, at, dest, codes, place, out):  # pra
     ``NeighborModel._predict_cells_many``): ``out[dest[a], w, place[t]]`` is cell t's vote over its first
     ``at[a] + 1`` slots with weighting ``codes[w]`` (as :func:`vote`: running sums in slot order, so the same
     floats as the vote of that one k). ``at`` ascending; ``xt`` the matrix transposed, ``col`` each cell's
-    column; ``place`` empty for cells in the order of the result."""
+    column; ``place`` empty for cells in the order of the result. A cell's donors fill its first slots (-1
+    after them), as the walk and the client-by-client search leave them."""
     ncell, k = slot_idx.shape
     na = at.size
     nw = codes.size
@@ -616,43 +617,51 @@ def vote_many(slot_idx, slot_dist, xt, col, at, dest, codes, place, out):  # pra
     for b in numba.prange((ncell + tile - 1) // tile):
         t0 = b * tile
         t1 = min(ncell, t0 + tile)
-        buf = np.empty((na, nw, t1 - t0))
+        buf = np.empty((t1 - t0, nw, na))  # a cell's votes side by side, then copied out a run per (k, weighting)
         val = np.empty(k)  # a cell's donors' bookings and their distances' inverses, read once for every weighting
         inv = np.empty(k)
+        dist0 = np.empty(k)
         for t in range(t0, t1):
             c = col[t]
-            for q in range(k):
-                if slot_idx[t, q] >= 0:
-                    val[q] = xt[c, slot_idx[t, q]]
-                    inv[q] = 1.0 / slot_dist[t, q] if slot_dist[t, q] != 0.0 else 0.0  # (0: not used)
-            zero = slot_idx[t, 0] >= 0 and slot_dist[t, 0] == 0.0
+            nq = 0  # the cell's donors fill its first slots
+            while nq < k and slot_idx[t, nq] >= 0:
+                d = slot_dist[t, nq]
+                val[nq] = xt[c, slot_idx[t, nq]]
+                dist0[nq] = d
+                inv[nq] = 1.0 / d if d != 0.0 else 0.0  # (0: not used)
+                nq += 1
+            zero = nq > 0 and dist0[0] == 0.0
             for w in range(nw):
                 code = codes[w]
                 num = 0.0
                 den = 0.0
                 a = 0
-                for q in range(k):
-                    if slot_idx[t, q] >= 0:
-                        if code == 0:
-                            wt = 1.0
-                        elif code == 1:
-                            wt = rank[q]
-                        elif zero:
-                            wt = 1.0 if slot_dist[t, q] == 0.0 else 0.0
-                        else:
-                            wt = inv[q]
-                        num += wt * val[q]
-                        den += wt
+                for q in range(nq):
+                    if code == 0:
+                        wt = 1.0
+                    elif code == 1:
+                        wt = rank[q]
+                    elif zero:
+                        wt = 1.0 if dist0[q] == 0.0 else 0.0
+                    else:
+                        wt = inv[q]
+                    num += wt * val[q]
+                    den += wt
                     while a < na and at[a] == q:
-                        buf[a, w, t - t0] = num / den if den > 0 else np.nan
+                        buf[t - t0, w, a] = num / den if den > 0 else np.nan
                         a += 1
+                last = num / den if den > 0 else np.nan  # past the last donor the sums stay
+                while a < na:
+                    buf[t - t0, w, a] = last
+                    a += 1
         for a in range(na):
             for w in range(nw):
                 if place.size == 0:
-                    out[dest[a], w, t0:t1] = buf[a, w]
+                    for t in range(t0, t1):
+                        out[dest[a], w, t] = buf[t - t0, w, a]
                 else:
                     for t in range(t0, t1):
-                        out[dest[a], w, place[t]] = buf[a, w, t - t0]
+                        out[dest[a], w, place[t]] = buf[t - t0, w, a]
     return 0
 
 

@@ -98,6 +98,59 @@ def plain_grid():
     return grid + [("client_mean", {})]
 
 
+@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("by", BY)
+@pytest.mark.parametrize("fallback", [None, "baseline"])
+def test_a_units_scores_equal_separate_fits_scored_here(kernels, metric, by, fallback):
+    """The scores of a neighbour unit (compiled: summed by the walk itself, never predicting) against each
+    (k, weighting) fitted alone, its blanks completed by the fallback, then the training mean, and scored
+    in a plain loop. Rows enough that the walk's prefix is shorter than a row (cells short of k donors go
+    client by client), a few clients booked by one or two people (client by client too), one booked by
+    nobody in training (no donor: the fallback), and ties."""
+    from xlrec.core.tune import _units
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 6, (600, 40)).astype(float) * 500
+    x[rng.random(x.shape) < 0.6] = np.nan
+    x[:150] += 1e6  # far from the others, and most of client 3's bookers: the others' walks end short of
+    x[:150, 3] = 1e6 + 500.0 * np.arange(150) % 3000  # its k donors
+    x[150:, 3] = np.where(np.arange(450) % 20 == 0, 1500.0, np.nan)
+    x[:, :3] = np.nan
+    x[[4, 90], 0], x[7, 1], x[[1, 2, 140, 599], 2] = 1000.0, 2500.0, 0.0
+    x[[1, 2, 140], 10] = 500.0
+    x[599, 3:] = np.nan
+    x[599, [10, 11]] = 3000.0
+    matrix = SalesMatrix([f"S{i}" for i in range(600)], [f"C{j}" for j in range(40)], x)
+    held = kfold_cells(matrix, 3, seed=2).test[0]
+    held[:, 1] = ~np.isnan(x[:, 1])  # client 1's only booking held out: nobody left to vote for it
+    held[599] = ~np.isnan(x[599])  # salesperson 599's neighbours are the three who share client 2 with them
+    held[599, 2] = False           # (their walk runs out of neighbours short of k donors)
+    train = matrix.with_blanks(held)
+    rows, cols = np.nonzero(held)
+    truth = matrix.values[rows, cols]
+    mean = float(np.nanmean(train.values))
+    space = {"neighbors": {"k": [1, 2, 5, 12], "metric": [metric], "by": [by], "fallback": [fallback]}}
+    grid = candidates(["neighbors"], space)
+    (unit,) = _units(grid)
+    got = {pos: (s2, s1, own) for pos, s2, s1, own in unit.scores(train, rows, cols, truth, mean)}
+    assert sorted(got) == list(range(len(grid)))
+    short = 0
+    for pos, (_, params) in enumerate(grid):
+        alone = make_model("neighbors", **params).fit(train)
+        pred = alone.predict_cells(rows, cols)
+        own = ~np.isnan(pred)
+        short += int((~own).sum())
+        if fallback and not own.all():
+            pred[~own] = make_model(fallback).fit(train).predict_cells(rows[~own], cols[~own])
+        pred[np.isnan(pred)] = mean
+        sse = sum((p - t) ** 2 for p, t in zip(pred.tolist(), truth.tolist()))
+        sae = sum(abs(p - t) for p, t in zip(pred.tolist(), truth.tolist()))
+        assert got[pos][0] == pytest.approx(sse, rel=1e-12)
+        assert got[pos][1] == pytest.approx(sae, rel=1e-12)
+        assert got[pos][2] == own.sum()
+    assert short  # the cells of client 1 had no donor
+
+
 def test_candidates_are_the_grid_in_order():
     assert candidates(list(SMALL), SMALL) == plain_grid()
 
@@ -132,7 +185,7 @@ def test_nested_score_equals_a_plain_loop():
     assert (got.best["model"], got.best["params"]) == grid[best]
 
 
-def test_the_search_chooses_what_an_exhaustive_search_chooses():
+def test_the_search_chooses_what_an_exhaustive_search_chooses(kernels):
     """Every setting cross-validated on its own (cross_validate, one model at a time) against the search that
     shares one neighbour search among k and weightings."""
     matrix = synthetic(seed=2, shape=(16, 12), blank=0.45)
@@ -386,14 +439,14 @@ def test_a_budgeted_search_and_tune_keep_to_the_budget(monkeypatch, budget):
 
     clock = _Clock({"neighbors": 2.0, "mf": 9.0, "client_mean": 0.5, "baseline": 0.5, "mean": 0.5,
                     "salesperson_mean": 0.5})
-    original = tuning._Unit.predictions
+    original = tuning._Unit.scores
 
-    def timed(unit, train, rows, cols):
+    def timed(unit, *args):
         clock.now += clock.cost[unit.model]
-        return original(unit, train, rows, cols)
+        return original(unit, *args)
 
     monkeypatch.setattr(tuning, "time", clock)
-    monkeypatch.setattr(tuning._Unit, "predictions", timed)
+    monkeypatch.setattr(tuning._Unit, "scores", timed)
     matrix = synthetic(seed=4, shape=(20, 20))
     spaces = {"neighbors": {"k": [1, 3], "weighting": ["uniform"], "min_shared": [1]},
               "mf": {"rank": [1, 2, 3, 4], "l2": [0.1, 1.0], "iterations": [20]}}

@@ -8,19 +8,22 @@ import numba
 import numpy as np
 
 __all__ = ["columnwise", "pack_rows", "scan_vote", "scan_fill", "k_smallest", "nearest_donors", "vote", "vote_many",
-           "finish_products", "check_values", "centre", "transport"]
+           "finish_products", "check_values", "centre", "transport", "scan_score"]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
 def columnwise(x, known, lo, hi, indptr, indices, values, mode):  # pragma: no cover - compiled
     """Over the columns both rows know, rows lo..hi against all rows: the sum of |a - b| (mode 0),
-    the largest |a - b| (mode 1) or the sum of (a - b)**2 (mode 2), and how many columns they share.
+    the largest |a - b| (mode 1) or the sum of (a - b)**2 (mode 2), and how many columns they share; mode 3
+    gives the sum (first) and the largest (second) in one pass. Returns (first, second, shared), ``second``
+    of shape (0, n) unless mode 3.
 
     ``indptr``/``indices``/``values``: for each column, the rows that know it and their values (CSC
     layout). Sums run column by column in order, as the numpy path does, so both give the same floats.
     """
     n, m = x.shape
     out = np.zeros((hi - lo, n))
+    out2 = np.zeros((hi - lo if mode == 3 else 0, n))
     shared = np.zeros((hi - lo, n), dtype=np.int32)
     for r in numba.prange(hi - lo):
         i = lo + r
@@ -30,6 +33,16 @@ def columnwise(x, known, lo, hi, indptr, indices, values, mode):  # pragma: no c
             if not known[i, c]:
                 continue
             xi = x[i, c]
+            if mode == 3:
+                top = out2[r]
+                for p in range(indptr[c], indptr[c + 1]):
+                    j = indices[p]
+                    v = abs(xi - values[p])
+                    cnt[j] += 1
+                    row[j] += v
+                    if v > top[j]:
+                        top[j] = v
+                continue
             for p in range(indptr[c], indptr[c + 1]):
                 j = indices[p]
                 v = abs(xi - values[p])
@@ -41,7 +54,7 @@ def columnwise(x, known, lo, hi, indptr, indices, values, mode):  # pragma: no c
                     row[j] += v
                 else:
                     row[j] += v * v
-    return out, shared
+    return out, out2, shared
 
 
 _ONE = np.uint64(1)
@@ -662,6 +675,101 @@ def vote_many(slot_idx, slot_dist, xt, col, at, dest, codes, place, out):  # pra
                 else:
                     for t in range(t0, t1):
                         out[dest[a], w, place[t]] = buf[t - t0, w, a]
+    return 0
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def scan_score(order, dsorted, ptr, cols, vals, bits, base, x, cells, cell_ptr, cc, truth, more, codes,
+               chunk, sse, sae, status):  # pragma: no cover - compiled
+    """The tuner's walk: :func:`scan_vote`'s walk to each cell's first k = ``sse.shape[1]`` donors, then,
+    instead of predictions, the errors of every k' = 1..k and weighting ``codes[w]`` against ``truth[cell]``:
+    ``sse[h, k' - 1, w]`` / ``sae[h, k' - 1, w]`` sum the squared / absolute errors of the cells of rows
+    ``h * chunk .. (h + 1) * chunk``, row by row and cell by cell in order (fixed chunks: the same floats on
+    any number of threads; a cell's error added for every k' in the same order, so settings that predict
+    the same give the same sums). A cell's vote is :func:`vote_many`'s: running sums over its donors in walk
+    order, the last one's for k' past its donors. ``status[cell]``: 0 scored, 1 no donor (none left to
+    find), 2 not scored: the prefix ran out short of k donors while row ``r`` has more neighbours beyond it
+    (``more[r]``). ``x``: the oriented matrix, read for the donors' bookings."""
+    b = cell_ptr.size - 1
+    nwd = bits.shape[1]
+    m = nwd * 64
+    k = sse.shape[1]
+    ncode = codes.size
+    rank = np.empty(k)
+    for q in range(k):
+        rank[q] = 1.0 / (q + 1)
+    no = np.empty(0)
+    no_zero = np.empty(0, dtype=np.bool_)
+    for h in numba.prange((b + chunk - 1) // chunk):
+        r0 = h * chunk
+        r1 = min(b, r0 + chunk)
+        most = 0
+        for r in range(r0, r1):
+            most = max(most, cell_ptr[r + 1] - cell_ptr[r])
+        if most == 0:
+            continue
+        openw = np.empty(nwd, dtype=np.uint64)
+        cnt = np.empty(m, dtype=np.int64)
+        num = np.empty(m)
+        cell_of = np.empty(m, dtype=np.int64)
+        sidx = np.empty((most, k), dtype=np.int64)
+        sdist = np.empty((most, k))
+        val = np.empty(k)
+        inv = np.empty(k)
+        for r in range(r0, r1):
+            lo = cell_ptr[r]
+            hi = cell_ptr[r + 1]
+            if lo == hi:
+                continue
+            openw[:] = 0
+            for t in range(lo, hi):
+                c = cc[cells[t]]
+                openw[c >> 6] |= _ONE << np.uint64(c & 63)
+                cnt[c] = 0
+                num[c] = 0.0
+                cell_of[c] = t - lo
+            exhausted = _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, 0, openw, hi - lo, cnt, num, no,
+                              no_zero, cell_of, sidx, sdist)
+            for t in range(lo, hi):
+                cell = cells[t]
+                c = cc[cell]
+                nq = cnt[c]
+                if nq < k and not exhausted and more[r]:
+                    status[cell] = 2
+                    continue
+                if nq == 0:
+                    status[cell] = 1
+                    continue
+                status[cell] = 0
+                s = t - lo
+                for q in range(nq):
+                    d = sdist[s, q]
+                    val[q] = x[sidx[s, q], c]
+                    inv[q] = 1.0 / d if d != 0.0 else 0.0
+                zero = sdist[s, 0] == 0.0
+                y = truth[cell]
+                for w in range(ncode):
+                    code = codes[w]
+                    numw = 0.0
+                    den = 0.0
+                    e = 0.0
+                    for q in range(nq):
+                        if code == 0:
+                            wt = 1.0
+                        elif code == 1:
+                            wt = rank[q]
+                        elif zero:
+                            wt = 1.0 if sdist[s, q] == 0.0 else 0.0
+                        else:
+                            wt = inv[q]
+                        numw += wt * val[q]
+                        den += wt
+                        e = numw / den - y
+                        sse[h, q, w] += e * e
+                        sae[h, q, w] += abs(e)
+                    for q in range(nq, k):  # past the last donor the sums stay
+                        sse[h, q, w] += e * e
+                        sae[h, q, w] += abs(e)
     return 0
 
 

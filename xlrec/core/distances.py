@@ -102,16 +102,42 @@ def _csc(state):
 
 def _compiled(state, block, mode):
     """(distance sums, shared counts) from the compiled column-by-column kernel."""
-    return _accel.columnwise(state["x"], state["known"], block.start, block.stop, *_csc(state), mode)
+    s, _, shared = _accel.columnwise(state["x"], state["known"], block.start, block.stop, *_csc(state), mode)
+    return s, shared
 
 
 _SPARSE = 0.1  # below this share of known cells the compiled kernel beats the matrix products
 _MODES = {"manhattan": 0, "supremum": 1, "euclidean": 2, "nan_euclidean": 2}
+#: the metric whose distances come from the same pass: manhattan's and supremum's sums run over the same
+#: pairs of bookings, and euclidean's and nan_euclidean's share their sums (or products)
+_PARTNER = {"manhattan": "supremum", "supremum": "manhattan", "euclidean": "nan_euclidean",
+            "nan_euclidean": "euclidean"}
+
+
+def _stash_partner(state, metric, block):
+    """Whether to compute ``metric``'s partner's distances of ``block`` along with its own, and keep them for
+    the partner's call (:func:`_block_distances` takes them back): when the caller has said it will ask for
+    both (``state["share"]``, as the tuner does) and the block is the whole matrix (so one block is held)."""
+    n = state["x"].shape[0]
+    return (_PARTNER[metric] in state.get("share", ()) and block.start == 0 and block.stop == n
+            and ("stash", _PARTNER[metric]) not in state)
 
 
 def _compiled_distances(state, metric, block):
     """Exact distances from the compiled kernel (no rounding beyond the column-by-column sums)."""
-    return _finish(state, metric, *_compiled(state, block, _MODES[metric]))
+    if not _stash_partner(state, metric, block):
+        return _finish(state, metric, *_compiled(state, block, _MODES[metric]))
+    partner = _PARTNER[metric]
+    x, known = state["x"], state["known"]
+    if _MODES[metric] == _MODES[partner]:  # the same sums, finished two ways
+        s, shared = _compiled(state, block, _MODES[metric])
+        s2 = s.copy()
+    else:
+        s, s2, shared = _accel.columnwise(x, known, block.start, block.stop, *_csc(state), 3)
+        if metric == "supremum":
+            s, s2 = s2, s
+    state[("stash", partner)] = _finish(state, partner, s2, shared)
+    return _finish(state, metric, s, shared)
 
 
 def _sparse_distances(state, metric, block):
@@ -218,6 +244,8 @@ def _block_distances(state, metric, block):
     matrix-product metrics it has shape (len(block),): a bound, per row, on the rounding error of the
     *squared* distances of that row, so that two squared distances closer than twice it may be misordered.
     """
+    if ("stash", metric) in state and block.start == 0 and block.stop == state["x"].shape[0]:
+        return state.pop(("stash", metric))  # computed with its partner's (:func:`_stash_partner`)
     if state["compiled"] and (not METRICS[metric][1] or state["density"] < _SPARSE):
         return _compiled_distances(state, metric, block)
     if state["density"] < _SPARSE:  # the pure path computes what the compiled one does, to the same floats
@@ -254,9 +282,14 @@ def _compiled_products(state, metric, block, shared):
         a = sq[block] @ kf.T
         a += kf[block] @ sq.T
         cross = xc[block] @ xc.T
+    bound = 4 * (m + 2) * np.finfo(float).eps
+    if _stash_partner(state, metric, block):  # the same products, finished two ways
+        other, scale = cross.copy(), np.empty(cross.shape[0])
+        _accel.finish_products(a, other, shared, float(m), metric != "nan_euclidean", symmetric, scale)
+        state[("stash", _PARTNER[metric])] = other, shared, scale * bound
     scale = np.empty(cross.shape[0])
     _accel.finish_products(a, cross, shared, float(m), metric == "nan_euclidean", symmetric, scale)
-    return cross, shared, scale * (4 * (m + 2) * np.finfo(float).eps)
+    return cross, shared, scale * bound
 
 
 def exact_distances(state, metric, rows, cols):

@@ -161,25 +161,40 @@ class _Unit:
     weightings: tuple = ()
     path: tuple = ()  # mf's l2 values, largest first, fitted each from the one before
 
-    def predictions(self, train, rows, cols):
-        """[(candidate position, predictions with NaN, fallback predictions or None)] on one fold."""
+    def scores(self, train, rows, cols, truth, train_mean, share=None):
+        """[(candidate position, squared errors summed, absolute errors summed, cells the setting predicted
+        itself)] on one fold: each setting's predictions, completed by its fallback, then the training mean
+        where it had none (:func:`_complete`), against ``truth``. ``share``: what the neighbour searches of
+        this fold share (``NeighborModel._fit``)."""
+        if self.model == "neighbors":
+            model = make_model("neighbors", **{**self.params, "k": max(self.ks), "weighting": self.weightings[0]})
+            model._fit(train, share)
+            got = model._score_many(rows, cols, truth, self.ks, self.weightings)
+            if got is None:
+                many = model._predict_cells_many(rows, cols, self.ks, self.weightings)
+                fb = _fallback(model, rows, cols, np.isnan(many).any(axis=(0, 1)))
+                return _scored([(pos, many[ki, wi], fb) for pos, (ki, wi) in zip(self.members, self._grid())],
+                               truth, train_mean)
+            sq, ab, nobody = got
+            if nobody.any():  # the same for every k and weighting: the fallback's, else the training mean
+                fb = _fallback(model, rows[nobody], cols[nobody], np.ones(int(nobody.sum()), dtype=bool))
+                filled = np.full(int(nobody.sum()), train_mean) if fb is None else np.where(np.isnan(fb), train_mean,
+                                                                                           fb)
+                e = filled - truth[nobody]
+                sq, ab = sq + float(np.dot(e, e)), ab + float(np.abs(e).sum())
+            own = float(rows.size - np.count_nonzero(nobody))
+            return [(pos, float(sq[ki, wi]), float(ab[ki, wi]), own) for pos, (ki, wi) in zip(self.members, self._grid())]
         if self.path:
-            out, previous = [], None
+            preds, previous = [], None
             for pos, l2 in zip(self.members, self.path):
                 model = make_model(self.model, **{**self.params, "l2": l2})._fit(train, start=previous)
                 pred = model._predict_cells(rows, cols)
-                out.append((pos, pred, _fallback(model, rows, cols, np.isnan(pred))))
+                preds.append((pos, pred, _fallback(model, rows, cols, np.isnan(pred))))
                 previous = model
-            return out
-        if self.model == "neighbors":
-            model = make_model("neighbors", **{**self.params, "k": max(self.ks), "weighting": self.weightings[0]})
-            model._fit(train)
-            many = model._predict_cells_many(rows, cols, self.ks, self.weightings)
-            fb = _fallback(model, rows, cols, np.isnan(many).any(axis=(0, 1)))
-            return [(pos, many[ki, wi], fb) for pos, (ki, wi) in zip(self.members, self._grid())]
+            return _scored(preds, truth, train_mean)
         model = make_model(self.model, **self.params)._fit(train)
         pred = model._predict_cells(rows, cols)
-        return [(self.members[0], pred, _fallback(model, rows, cols, np.isnan(pred)))]
+        return _scored([(self.members[0], pred, _fallback(model, rows, cols, np.isnan(pred)))], truth, train_mean)
 
     def _grid(self):
         return [(ki, wi) for ki in range(len(self.ks)) for wi in range(len(self.weightings))]
@@ -230,6 +245,20 @@ def _units(cands, warm_start=True) -> list:
             # every (k, weighting) pair is scored; pairs outside the candidates are dropped by position -1
             unit.members = [at.get((k, w), -1) for k in ks for w in ws]
     return units
+
+
+def _scored(preds, truth, train_mean):
+    """:meth:`_Unit.scores` from [(candidate position, predictions with NaN, fallback predictions or None)]."""
+    out = []
+    e = np.empty(truth.size)  # each setting's errors in turn
+    for pos, pred, fb in preds:
+        if pos < 0:
+            continue
+        n_own = int(np.count_nonzero(~np.isnan(pred)))
+        full = pred if n_own == pred.size else _complete(pred, fb, train_mean)[0]
+        np.subtract(full, truth, out=e)
+        out.append((pos, float(np.dot(e, e)), float(np.abs(e, out=e).sum()), float(n_own)))
+    return out
 
 
 def _complete(pred, fb, train_mean):
@@ -369,25 +398,21 @@ def search(matrix, cands, folds=5, seed=0, budget=None, progress=None, checked=F
     state = {"done": 0, "total": nu * folds if strategy == "grid" else _halving_plan(nu, folds, factor)}
 
     per_model = {}  # model name -> seconds of each (unit, fold) fit so far
+    metrics = {unit.params["metric"] for unit in units if unit.model == "neighbors"}
+    shared = {"fold": None, "data": None}
 
     def run(u, f):
         train, rows, cols, truth, train_mean = fold_data[f]
         t1 = time.perf_counter()
-        preds = units[u].predictions(train, rows, cols)
+        if shared["fold"] != f:  # one fold's shared neighbour data at a time
+            shared.update(fold=f, data={"metrics": metrics})
+        scored = units[u].scores(train, rows, cols, truth, train_mean, shared["data"])
         unit_time[u, f] = time.perf_counter() - t1
         per_model.setdefault(units[u].model, []).append(unit_time[u, f])
         seconds = unit_time[u, f] / max(1, len(members[u]))
-        e = np.empty(truth.size)  # each setting's errors in turn
-        for pos, pred, fb in preds:
-            if pos < 0:
-                continue
-            own = ~np.isnan(pred)
-            n_own = int(np.count_nonzero(own))
-            full = pred if n_own == pred.size else _complete(pred, fb, train_mean)[0]
-            np.subtract(full, truth, out=e)
-            sse[pos, f] = float(np.dot(e, e))
-            sae[pos, f] = float(np.abs(e, out=e).sum())
-            owned[pos, f], times[pos, f] = float(n_own), seconds
+        for pos, s2, s1, n_own in scored:
+            if pos >= 0:
+                sse[pos, f], sae[pos, f], owned[pos, f], times[pos, f] = s2, s1, n_own, seconds
         state["done"] += 1
         state["total"] = max(state["total"], state["done"])
         if progress is not None:
@@ -396,10 +421,10 @@ def search(matrix, cands, folds=5, seed=0, budget=None, progress=None, checked=F
     depth = np.zeros(nu, dtype=int)  # folds each unit was scored on (always the first ``depth``)
     rounds = []
     if strategy == "grid":
-        for u in range(nu):
-            for f in range(folds):
+        for f in range(folds):  # fold by fold: a fold's neighbour searches share their data
+            for u in range(nu):
                 run(u, f)
-            depth[u] = folds
+        depth[:] = folds
         rounds.append((nc, folds))
     else:
         def out_of_time(extra=0.0):

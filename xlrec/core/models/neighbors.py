@@ -16,6 +16,7 @@ tests check them against each other and against a plain reference implementation
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -56,6 +57,7 @@ BY = ("salesperson", "client")
 FALLBACKS = (None, "mean", "client_mean", "salesperson_mean", "baseline")
 
 _BLOCK_ELEMENTS = 1 << 23  # cells of one (rows x salespeople) distance block: 64 MiB of float64
+_SCORE_ROWS = 8  # rows whose errors the tuner's walk sums together (fixed: the same floats on any threads)
 _SLOT_ELEMENTS = 1 << 21  # (blank cell, neighbour) slots handled at once: about 50 bytes each in a block
 _DENSE_STEP = 8  # the pure walk masks whole rows when they hold at least 1/_DENSE_STEP of the bookings
 
@@ -314,13 +316,23 @@ class NeighborModel(Model):
 
     # -- fitting --------------------------------------------------------------------------------------------
 
-    def _fit(self, matrix):
+    def _fit(self, matrix, share=None):
+        """``share``: a dict of the oriented data by ``by``, filled by the first fit and reused by the next on
+        the same ``matrix``, with the metrics they will ask for (``share["metrics"]``): what one fit
+        computes for the matrix (its layouts, the products' operands, and the distances it computes along
+        with its partner metric's) serves the others, as the tuner's searches of one fold do."""
         self.matrix_ = matrix
+        self.__dict__.pop("_fallback_", None)
+        if share is not None and self.by in share:
+            self._data = share[self.by]
+            return self
         values = matrix.values if self.by == "salesperson" else matrix.values.T
         x = np.ascontiguousarray(values)
         known = ~np.isnan(x)
         self._data = _Oriented(x, known, _prepare(x, known, self.metric))
-        self.__dict__.pop("_fallback_", None)
+        if share is not None:
+            self._data.state["share"] = frozenset(share.get("metrics", ()))
+            share[self.by] = self._data
         return self
 
     # -- one cell -------------------------------------------------------------------------------------------
@@ -782,8 +794,6 @@ class NeighborModel(Model):
         -------
         ndarray of shape (len(ks), len(weightings), len(rows)), NaN where no neighbour can vote.
         """
-        import copy
-
         r, c = (rows, cols) if self.by == "salesperson" else (cols, rows)
         x = self._data.x
         m = x.shape[1]
@@ -818,6 +828,74 @@ class NeighborModel(Model):
         else:
             self._vote_many_numpy(slot_idx, slot_dist, x, uc, at, weightings, place, out)
         return out if inverse is None else out[:, :, inverse.ravel()]
+
+    def _score_many(self, rows, cols, truth, ks, weightings):
+        """The errors of :meth:`_predict_cells_many`'s predictions against ``truth``, without them: (squared
+        errors summed, absolute errors summed, each of shape (len(ks), len(weightings)), and the cells no
+        neighbour can vote for). The compiled walk (:func:`~xlrec.core._kernels.scan_score`) scores the cells
+        as it finds their donors; the cells it leaves (clients few people booked, prefixes short of
+        ``max(ks)`` donors) get their donors client by client and are scored after. A cell's error is added
+        for every k in the same order, so settings whose predictions are equal get equal sums. None when
+        the kernels are not used or a cell is asked for twice: then score :meth:`_predict_cells_many`."""
+        d = self._data
+        if not d.state["compiled"]:
+            return None
+        r, c = (rows, cols) if self.by == "salesperson" else (cols, rows)
+        x = d.x
+        n, m = x.shape
+        keys = np.asarray(r, dtype=np.int64) * m + c
+        place = np.argsort(keys, kind="stable")  # the cells row by row
+        cells = keys[place]
+        if cells.size > 1 and not (np.diff(cells) > 0).all():
+            return None
+        ur, uc = np.divmod(cells, m)
+        y = np.ascontiguousarray(np.asarray(truth, dtype=float)[place])
+        k_max = int(max(ks))
+        twin = copy.copy(self)  # shares the fitted data; only the number of slots differs
+        twin.k = kk = max(1, min(k_max, n - 1))
+        codes = np.array([_WEIGHTING_CODES[w] for w in weightings], dtype=np.int64)
+        dense, prefix, block_rows = twin._layout()
+        packed = _packed(d.state) if dense.any() else None
+        sse, sae = np.zeros((kk, codes.size)), np.zeros((kk, codes.size))
+        nobody = np.zeros(cells.size, dtype=bool)
+        for lo in range(0, n, block_rows):
+            block = slice(lo, min(n, lo + block_rows))
+            a, b = np.searchsorted(ur, [lo, block.stop])
+            if a == b:
+                continue
+            cr, cc, yy = ur[a:b] - lo, uc[a:b], y[a:b]
+            dist, invalid, tol = twin._block(block)
+            scan = dense[cc]
+            redo = np.flatnonzero(~scan)
+            exact_rows = np.zeros(dist.shape[0], dtype=bool)
+            if packed is not None and scan.any():
+                order, dsorted, more, steps, exact_rows = twin._prefix(block, dist, invalid, tol, prefix)
+                walk = np.flatnonzero(scan)
+                cell_ptr = np.searchsorted(cr[walk], np.arange(block.stop - lo + 1))
+                part = np.zeros((-(-(block.stop - lo) // _SCORE_ROWS), kk, codes.size))
+                part_abs = np.zeros_like(part)
+                status = np.zeros(cr.size, dtype=np.int8)
+                _accel.scan_score(order[:, :steps], dsorted[:, :steps], *packed, x, walk, cell_ptr, cc, yy, more,
+                                  codes, _SCORE_ROWS, part, part_abs, status)
+                sse += part.sum(axis=0)
+                sae += part_abs.sum(axis=0)
+                nobody[a + walk[status[walk] == 1]] = True
+                redo = np.sort(np.concatenate([redo, walk[status[walk] == 2]]))
+            if redo.size:
+                _, _, si, sd = twin._vote_by_client(block, cr[redo], cc[redo], dist, invalid, tol, exact_rows,
+                                                    keep=True)
+                votes = np.empty((kk, codes.size, redo.size))
+                _accel.vote_many(si.astype(np.int64), sd, np.ascontiguousarray(x.T), cc[redo], np.arange(kk), np.arange(kk), codes,
+                                 np.zeros(0, dtype=np.int64), votes)
+                none = np.isnan(votes[0, 0])
+                nobody[a + redo[none]] = True
+                e = votes[:, :, ~none] - yy[redo[~none]]
+                sse += (e * e).sum(axis=2)
+                sae += np.abs(e).sum(axis=2)
+        at = np.minimum(np.asarray(ks, dtype=np.int64), kk) - 1
+        back = np.empty(cells.size, dtype=bool)
+        back[place] = nobody
+        return sse[at], sae[at], back
 
     @staticmethod
     def _vote_many_numpy(slot_idx, slot_dist, x, uc, at, weightings, place, out):

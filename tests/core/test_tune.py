@@ -101,13 +101,20 @@ def plain_grid():
 @pytest.mark.parametrize("metric", list(METRICS))
 @pytest.mark.parametrize("by", BY)
 @pytest.mark.parametrize("fallback", [None, "baseline"])
-def test_a_units_scores_equal_separate_fits_scored_here(kernels, metric, by, fallback):
+@pytest.mark.parametrize("road", ["walk", "pick"])
+def test_a_units_scores_equal_separate_fits_scored_here(kernels, monkeypatch, metric, by, fallback, road):
     """The scores of a neighbour unit (compiled: summed by the walk itself, never predicting) against each
     (k, weighting) fitted alone, its blanks completed by the fallback, then the training mean, and scored
     in a plain loop. Rows enough that the walk's prefix is shorter than a row (cells short of k donors go
     client by client), a few clients booked by one or two people (client by client too), one booked by
-    nobody in training (no donor: the fallback), and ties."""
+    nobody in training (no donor: the fallback), and ties. Compiled, by either road: the walk along each
+    row's nearest, or each cell's donors picked from its client's."""
+    import xlrec.core.models.neighbors as nb
     from xlrec.core.tune import _units
+
+    if road == "pick" and kernels == "numpy":
+        pytest.skip("one road in numpy")
+    monkeypatch.setattr(nb, "_WALK_COST", 0.0 if road == "walk" else np.inf)
 
     rng = np.random.default_rng(5)
     x = rng.integers(0, 6, (600, 40)).astype(float) * 500
@@ -149,6 +156,34 @@ def test_a_units_scores_equal_separate_fits_scored_here(kernels, metric, by, fal
         assert got[pos][1] == pytest.approx(sae, rel=1e-12)
         assert got[pos][2] == own.sum()
     assert short  # the cells of client 1 had no donor
+
+
+@pytest.mark.parametrize("metric", ["manhattan", "euclidean"])
+@pytest.mark.parametrize("by", BY)
+def test_the_tuners_walk_sorts_on_as_far_as_it_goes(monkeypatch, metric, by):
+    """The compiled walk sorts a row's neighbours only as far as it expects to go, then on when it goes
+    further (within its first threshold, then past it): a first guess far too short gives the same sums,
+    to the last bit, as sorting every neighbour first."""
+    import xlrec.core.models.neighbors as nb
+    from xlrec.core import _accel
+
+    if not _accel.available():
+        pytest.skip("no compiled kernels")
+    monkeypatch.setattr(_accel, "MIN_CELLS", 0)
+    monkeypatch.setattr(nb, "_WALK_COST", 0.0)  # the walk, never each cell's donors
+    matrix = synthetic(seed=6, shape=(400, 60), blank=0.7, ties=True)
+    held = kfold_cells(matrix, 4, seed=0).test[0]
+    train = matrix.with_blanks(held)
+    rows, cols = np.nonzero(held)
+    truth = matrix.values[rows, cols]
+    got = {}
+    for reach in (0.0, 1.0, 1e9):  # k + 2 neighbours first; the estimate; every neighbour
+        monkeypatch.setattr(nb, "_REACH", reach)
+        model = make_model("neighbors", metric=metric, by=by, k=30).fit(train)
+        got[reach] = model._score_many(rows, cols, truth, (1, 4, 30), tuple(WEIGHTINGS))
+    for reach in (0.0, 1.0):
+        for a, b in zip(got[reach], got[1e9]):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_candidates_are_the_grid_in_order():

@@ -22,7 +22,8 @@ _available = importlib.util.find_spec("numba") is not None  # the core must run 
 _enabled = _available and os.environ.get("XLREC_ACCELERATE", "1") != "0"
 _threads = None
 _KERNELS = ("columnwise", "pack_rows", "scan_vote", "scan_fill", "k_smallest", "nearest_donors", "vote", "vote_many",
-            "finish_products", "check_values", "centre", "transport", "scan_score")
+            "finish_products", "check_values", "centre", "transport", "scan_score",
+            "select_score")
 
 
 def available() -> bool:

@@ -8,7 +8,8 @@ import numba
 import numpy as np
 
 __all__ = ["columnwise", "pack_rows", "scan_vote", "scan_fill", "k_smallest", "nearest_donors", "vote", "vote_many",
-           "finish_products", "check_values", "centre", "transport", "scan_score"]
+           "finish_products", "check_values", "centre", "transport", "scan_score",
+           "select_score"]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -106,10 +107,12 @@ def pack_rows(x, known):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
-def _vote_one(c, j, dj, inv, v, q, weighting, num, den, zero, keep, cell_of, slot_idx, slot_dist):  # pragma: no cover
+def _vote_one(c, j, dj, inv, v, q, weighting, num, den, zero, keep, cell_of, slot_idx, slot_dist,
+              slot_val):  # pragma: no cover - compiled
     """Column c's (q+1)-th donor j, at distance dj (``inv`` = 1 / dj), with booking v, into the running sums.
     Uniform and rank weighting sum only the weighted bookings: the weights' sum depends on the count alone
-    (:func:`_weight_sums`)."""
+    (:func:`_weight_sums`). With ``keep``, the donor's slot q of ``cell_of[c]`` gets its distance, and its
+    index and booking where those arrays have rows."""
     if weighting == 2:  # only the donors at distance 0 when there are any: they come first, the walk nearest first
         if q == 0:
             zero[c] = dj == 0.0
@@ -121,8 +124,12 @@ def _vote_one(c, j, dj, inv, v, q, weighting, num, den, zero, keep, cell_of, slo
     else:
         num[c] += v
     if keep:
-        slot_idx[cell_of[c], q] = j
-        slot_dist[cell_of[c], q] = dj
+        s = cell_of[c]
+        slot_dist[s, q] = dj
+        if slot_idx.shape[0] > 0:
+            slot_idx[s, q] = j
+        if slot_val.shape[0] > 0:
+            slot_val[s, q] = v
 
 
 @numba.njit(cache=True)
@@ -136,59 +143,123 @@ def _weight_sums(weighting, k):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
+def _step(j, dj, ptr, cols, vals, bits, base, k, weighting, openw, remaining, cnt, num, den, zero, cell_of,
+          slot_idx, slot_dist, slot_val):  # pragma: no cover - compiled
+    """One step of a walk (:func:`_walk`): neighbour j, at distance dj, gives each open column it booked a
+    donor. Returns the open columns left."""
+    nw = openw.size
+    keep = slot_dist.shape[0] > 0
+    inv = 1.0 / dj if dj != 0.0 else 1.0
+    p0 = ptr[j]
+    p1 = ptr[j + 1]
+    if p1 - p0 < nw:
+        for p in range(p0, p1):
+            c = cols[p]
+            wd = c >> 6
+            low = _ONE << np.uint64(c & 63)
+            if openw[wd] & low:
+                q = cnt[c]
+                _vote_one(c, j, dj, inv, vals[p], q, weighting, num, den, zero, keep, cell_of, slot_idx,
+                          slot_dist, slot_val)
+                cnt[c] = q + 1
+                if q + 1 == k:
+                    openw[wd] ^= low
+                    remaining -= 1
+        return remaining
+    for wd in range(nw):
+        g = bits[j, wd]
+        h = g & openw[wd]
+        if h == 0:
+            continue
+        at = base[j, wd]
+        while h:
+            low = h & (~h + _ONE)
+            h ^= low
+            below = low - _ONE
+            c = wd * 64 + _popcount(below)
+            q = cnt[c]
+            _vote_one(c, j, dj, inv, vals[at + _popcount(g & below)], q, weighting, num, den, zero, keep,
+                      cell_of, slot_idx, slot_dist, slot_val)
+            cnt[c] = q + 1
+            if q + 1 == k:
+                openw[wd] ^= low
+                remaining -= 1
+    return remaining
+
+
+@numba.njit(cache=True, inline="always")
 def _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, weighting, openw, remaining, cnt, num, den, zero,
-          cell_of, slot_idx, slot_dist):  # pragma: no cover - compiled
+          cell_of, slot_idx, slot_dist, slot_val):  # pragma: no cover - compiled
     """Walk row r's neighbours nearest first and give each open column (a bit of ``openw``) its first k
     donors, voting as they come (:func:`_vote_one`); ``cnt``/``num``/``den``/``zero`` are indexed by column.
-    A step finds the donors among the open columns a 64-column word at a time (``bits`` of the neighbour AND
-    ``openw``), or, for a neighbour with fewer bookings than words, through its bookings. A column leaves
-    ``openw`` at its k-th donor. Slots are written for ``cell_of[column]`` when ``slot_idx`` has rows.
-    Returns True when the row's finite neighbours ran out (the walk stops there)."""
-    nw = openw.size
-    keep = slot_idx.shape[0] > 0
+    A step (:func:`_step`) finds the donors among the open columns a 64-column word at a time (``bits`` of
+    the neighbour AND ``openw``), or, for a neighbour with fewer bookings than words, through its bookings.
+    A column leaves ``openw`` at its k-th donor. Slots are written for ``cell_of[column]`` when
+    ``slot_dist`` has rows. Returns True when the row's finite neighbours ran out (the walk stops there)."""
     for s in range(order.shape[1]):
         if remaining == 0:
             return False
         dj = dsorted[r, s]
         if not np.isfinite(dj):
             return True
-        j = order[r, s]
-        inv = 1.0 / dj if dj != 0.0 else 1.0
-        p0 = ptr[j]
-        p1 = ptr[j + 1]
-        if p1 - p0 < nw:
-            for p in range(p0, p1):
-                c = cols[p]
-                wd = c >> 6
-                low = _ONE << np.uint64(c & 63)
-                if openw[wd] & low:
-                    q = cnt[c]
-                    _vote_one(c, j, dj, inv, vals[p], q, weighting, num, den, zero, keep, cell_of, slot_idx,
-                              slot_dist)
-                    cnt[c] = q + 1
-                    if q + 1 == k:
-                        openw[wd] ^= low
-                        remaining -= 1
-            continue
-        for wd in range(nw):
-            g = bits[j, wd]
-            h = g & openw[wd]
-            if h == 0:
-                continue
-            at = base[j, wd]
-            while h:
-                low = h & (~h + _ONE)
-                h ^= low
-                below = low - _ONE
-                c = wd * 64 + _popcount(below)
-                q = cnt[c]
-                _vote_one(c, j, dj, inv, vals[at + _popcount(g & below)], q, weighting, num, den, zero, keep,
-                          cell_of, slot_idx, slot_dist)
-                cnt[c] = q + 1
-                if q + 1 == k:
-                    openw[wd] ^= low
-                    remaining -= 1
+        remaining = _step(order[r, s], dj, ptr, cols, vals, bits, base, k, weighting, openw, remaining, cnt, num,
+                          den, zero, cell_of, slot_idx, slot_dist, slot_val)
     return False
+
+
+@numba.njit(cache=True, inline="always")
+def _partition(v, ix, lo, hi):  # pragma: no cover - compiled
+    """Partition v[lo:hi] (ix alongside) around the median of its first, middle and last entries by
+    (value, index): the pivot's final position, the entries before it smaller, those after it larger."""
+    mid = (lo + hi - 1) >> 1
+    a, b, c = lo, mid, hi - 1
+    if _before(v[b], ix[b], v[a], ix[a]):
+        a, b = b, a
+    if _before(v[c], ix[c], v[b], ix[b]):
+        b = c
+        if _before(v[b], ix[b], v[a], ix[a]):
+            b = a
+    last = hi - 1
+    v[b], v[last] = v[last], v[b]
+    ix[b], ix[last] = ix[last], ix[b]
+    pv, pi = v[last], ix[last]
+    i = lo
+    for t in range(lo, last):
+        if _before(v[t], ix[t], pv, pi):
+            v[t], v[i] = v[i], v[t]
+            ix[t], ix[i] = ix[i], ix[t]
+            i += 1
+    v[i], v[last] = v[last], v[i]
+    ix[i], ix[last] = ix[last], ix[i]
+    return i
+
+
+@numba.njit(cache=True, inline="always")
+def _sorted_to(v, ix, s, stack, top, done):  # pragma: no cover - compiled
+    """Incremental quicksort: make entries 0..s of v (ix alongside) those of the sorted order by
+    (value, index), sorting no more than that needs. ``done``: entries before it are in place already;
+    ``stack[:top]``: the positions of pivots placed past ``done``, nearest last, above ``stack[0]`` =
+    ``len(v)``. Returns (top, done)."""
+    while done <= s:
+        end = stack[top - 1]
+        if end == done:  # a pivot: in place
+            done += 1
+            top -= 1
+        elif end - done <= 16:
+            for a in range(done + 1, end):
+                xv, xi = v[a], ix[a]
+                e = a
+                while e > done and _before(xv, xi, v[e - 1], ix[e - 1]):
+                    v[e] = v[e - 1]
+                    ix[e] = ix[e - 1]
+                    e -= 1
+                v[e] = xv
+                ix[e] = xi
+            done = end
+        else:
+            stack[top] = _partition(v, ix, done, end)
+            top += 1
+    return top, done
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -209,6 +280,7 @@ def scan_vote(order, dsorted, ptr, cols, vals, bits, base, cells, cell_ptr, cc, 
     nw = bits.shape[1]
     m = nw * 64
     sums = _weight_sums(weighting, k)
+    no_val = np.empty((0, 1))
     for r in numba.prange(b):
         lo = cell_ptr[r]
         hi = cell_ptr[r + 1]
@@ -229,7 +301,7 @@ def scan_vote(order, dsorted, ptr, cols, vals, bits, base, cells, cell_ptr, cc, 
                 den[c] = 0.0
             cell_of[c] = cells[t]
         exhausted = _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, weighting, openw, hi - lo, cnt, num,
-                          den, zero, cell_of, slot_idx, slot_dist)
+                          den, zero, cell_of, slot_idx, slot_dist, no_val)
         for t in range(lo, hi):
             cell = cells[t]
             c = cc[cell]
@@ -270,7 +342,7 @@ def scan_fill(order, dsorted, ptr, cols, vals, bits, base, lo, want, k, weightin
         zero = np.empty(nw * 64 if weighting == 2 else 0, dtype=np.bool_)
         first = openw.copy()
         exhausted = _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, weighting, openw, remaining, cnt, num,
-                          den, zero, no_cells, no_idx, no_dist)
+                          den, zero, no_cells, no_idx, no_dist, no_dist)
         for wd in range(nw):
             h = first[wd]
             while h:
@@ -678,28 +750,56 @@ def vote_many(slot_idx, slot_dist, xt, col, at, dest, codes, place, out):  # pra
     return 0
 
 
+@numba.njit(cache=True, inline="always")
+def _gather(row, t, v, ix):  # pragma: no cover - compiled
+    """The finite entries of ``row`` at most ``t`` into v (their positions into ix), in order, without
+    branches; returns how many."""
+    c = 0
+    for j in range(row.size):
+        d = row[j]
+        v[c] = d
+        ix[c] = j
+        c += d <= t and d < np.inf
+    return c
+
+
+@numba.njit(cache=True, inline="always")
+def _count_finite(row):  # pragma: no cover - compiled
+    c = 0
+    for j in range(row.size):
+        c += row[j] < np.inf
+    return c
+
+
 @numba.njit(cache=True, parallel=True, nogil=True)
-def scan_score(order, dsorted, ptr, cols, vals, bits, base, x, cells, cell_ptr, cc, truth, more, codes,
-               chunk, sse, sae, status):  # pragma: no cover - compiled
+def scan_score(dist, tol, cap, reach, ptr, cols, vals, bits, base, cells, cell_ptr, cc, truth, codes, chunk, sse,
+               sae, status):  # pragma: no cover - compiled
     """The tuner's walk: :func:`scan_vote`'s walk to each cell's first k = ``sse.shape[1]`` donors, then,
     instead of predictions, the errors of every k' = 1..k and weighting ``codes[w]`` against ``truth[cell]``:
     ``sse[h, k' - 1, w]`` / ``sae[h, k' - 1, w]`` sum the squared / absolute errors of the cells of rows
     ``h * chunk .. (h + 1) * chunk``, row by row and cell by cell in order (fixed chunks: the same floats on
     any number of threads; a cell's error added for every k' in the same order, so settings that predict
     the same give the same sums). A cell's vote is :func:`vote_many`'s: running sums over its donors in walk
-    order, the last one's for k' past its donors. ``status[cell]``: 0 scored, 1 no donor (none left to
-    find), 2 not scored: the prefix ran out short of k donors while row ``r`` has more neighbours beyond it
-    (``more[r]``). ``x``: the oriented matrix, read for the donors' bookings."""
+    order, the last one's for k' past its donors.
+
+    Each row's neighbours come from its row of ``dist`` (the finite ones), sorted only as far as the walk
+    goes (:func:`_sorted_to`), and the walk takes at most ``cap`` steps. ``status[cell]``: 0 scored, 1 no
+    donor (none left to find), 2 not scored: the walk took ``cap`` steps short of k donors while the row has
+    more neighbours, 4 not scored: two of the row's neighbours walked (or the next one) are closer than the
+    rounding bound of the squared distances (``tol[r]``, when ``tol`` has rows: the matrix-product metrics),
+    so the row's distances are to be recomputed exactly."""
     b = cell_ptr.size - 1
+    n = dist.shape[1]
     nwd = bits.shape[1]
     m = nwd * 64
     k = sse.shape[1]
-    ncode = codes.size
     rank = np.empty(k)
     for q in range(k):
         rank[q] = 1.0 / (q + 1)
     no = np.empty(0)
+    no_idx = np.empty((0, 1), dtype=np.int64)
     no_zero = np.empty(0, dtype=np.bool_)
+    step = max(1, n // 128)
     for h in numba.prange((b + chunk - 1) // chunk):
         r0 = h * chunk
         r1 = min(b, r0 + chunk)
@@ -712,10 +812,10 @@ def scan_score(order, dsorted, ptr, cols, vals, bits, base, x, cells, cell_ptr, 
         cnt = np.empty(m, dtype=np.int64)
         num = np.empty(m)
         cell_of = np.empty(m, dtype=np.int64)
-        sidx = np.empty((most, k), dtype=np.int64)
         sdist = np.empty((most, k))
-        val = np.empty(k)
-        inv = np.empty(k)
+        sval = np.empty((most, k))
+        v = np.empty(n)
+        ix = np.empty(n, dtype=np.int64)
         for r in range(r0, r1):
             lo = cell_ptr[r]
             hi = cell_ptr[r + 1]
@@ -728,48 +828,165 @@ def scan_score(order, dsorted, ptr, cols, vals, bits, base, x, cells, cell_ptr, 
                 cnt[c] = 0
                 num[c] = 0.0
                 cell_of[c] = t - lo
-            exhausted = _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, 0, openw, hi - lo, cnt, num, no,
-                              no_zero, cell_of, sidx, sdist)
+            # the walk's neighbours sorted as far as it goes: those within a threshold taken from a sample of
+            # the row, expected to hold a quarter more than ``reach[r]`` (the steps the row is expected to
+            # need), then, if the walk goes past them, every finite one
+            want = min(reach[r], n)
+            th = np.inf
+            if 2 * want < n:
+                sample = dist[r, ::step].copy()
+                th = _select(sample, min(sample.size - 1, (5 * want * sample.size) // (4 * n) + 2))
+            nf = _gather(dist[r], th, v, ix)
+            if nf < want and th < np.inf:
+                th = np.inf
+                nf = _gather(dist[r], th, v, ix)
+            ns = min(nf, want)  # sorted so far
+            _sort_pairs(v, ix, nf, ns)
+            total = nf if th == np.inf else -1  # the finite neighbours, once known
+            remaining = hi - lo
+            near = False
+            s = 0
+            while remaining > 0 and s < cap:
+                if s + 1 >= ns and (ns < nf or total < 0):  # sort on, one ahead (for the near-tie check)
+                    if ns < nf:
+                        more = min(nf, 2 * ns + 2)
+                        _sort_pairs(v[ns:], ix[ns:], nf - ns, more - ns)
+                    else:  # past the threshold: every finite neighbour, sorted again from the start
+                        nf = _gather(dist[r], np.inf, v, ix)
+                        total = nf
+                        more = min(nf, 2 * ns + 2)
+                        _sort_pairs(v, ix, nf, more)
+                    ns = more
+                if s >= ns:  # no finite neighbour left
+                    break
+                if tol.size and s > 0 and v[s] * v[s] - v[s - 1] * v[s - 1] <= 2 * tol[r]:
+                    near = True
+                    break
+                remaining = _step(ix[s], v[s], ptr, cols, vals, bits, base, k, 0, openw, remaining, cnt, num, no,
+                                  no_zero, cell_of, no_idx, sdist, sval)
+                s += 1
+            if tol.size and not near and 0 < s < ns:  # the next one may not pass the last one walked
+                near = v[s] * v[s] - v[s - 1] * v[s - 1] <= 2 * tol[r]
+            if total < 0 and remaining > 0:  # how many finite neighbours there are (the walk stopped at cap)
+                total = _count_finite(dist[r])
             for t in range(lo, hi):
                 cell = cells[t]
                 c = cc[cell]
                 nq = cnt[c]
-                if nq < k and not exhausted and more[r]:
+                if near:
+                    status[cell] = 4
+                elif nq < k and cap < total:
                     status[cell] = 2
-                    continue
-                if nq == 0:
+                elif nq == 0:
                     status[cell] = 1
+                else:
+                    status[cell] = 0
+                    _score_cell(sval[t - lo], sdist[t - lo], nq, truth[cell], codes, rank, sse[h], sae[h])
+    return 0
+
+
+@numba.njit(cache=True, inline="always")
+def _score_cell(val, dist, nq, y, codes, rank, sse, sae):  # pragma: no cover - compiled
+    """One cell's errors against ``y`` for every k' = 1..len(sse) and weighting ``codes[w]``, added to
+    ``sse[k' - 1, w]`` / ``sae[k' - 1, w]``: the vote of its first k' donors (bookings ``val``, distances
+    ``dist``, nearest first, ``nq`` of them) as :func:`vote_many` takes it, the vote of all ``nq`` past them."""
+    k = sse.shape[0]
+    zero = dist[0] == 0.0
+    for w in range(codes.size):
+        code = codes[w]
+        num = 0.0
+        den = 0.0
+        e = 0.0
+        for q in range(nq):
+            if code == 0:
+                wt = 1.0
+            elif code == 1:
+                wt = rank[q]
+            elif zero:
+                wt = 1.0 if dist[q] == 0.0 else 0.0
+            else:
+                wt = 1.0 / dist[q]
+            num += wt * val[q]
+            den += wt
+            e = num / den - y
+            sse[q, w] += e * e
+            sae[q, w] += abs(e)
+        for q in range(nq, k):  # past the last donor the sums stay
+            sse[q, w] += e * e
+            sae[q, w] += abs(e)
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def select_score(dist, cr, cc, cell_ptr, col_ptr, col_rows, col_vals, truth, codes, chunk, tol,
+                 sse, sae, status):  # pragma: no cover - compiled
+    """:func:`scan_score` by another road, for few cells per row: each cell's k = ``sse.shape[1]`` nearest
+    donors picked from its column's (``col_ptr``/``col_rows``/``col_vals``, rows ascending) by their
+    distances ``dist[cr[cell], row]`` (finite ones), by (distance, row), then scored as there (the same
+    sums, in the same order). ``cell_ptr``: the cells of rows ``r`` at ``cell_ptr[r]:cell_ptr[r + 1]``.
+    ``status[cell]``: 0 scored, 1 no donor, 3 not scored: two of its k + 1 nearest are closer than the
+    rounding bound of the squared distances (``tol[r]``, when ``tol`` has rows: the matrix-product metrics),
+    to be recomputed exactly."""
+    b = cell_ptr.size - 1
+    k = sse.shape[1]
+    rank = np.empty(k)
+    for q in range(k):
+        rank[q] = 1.0 / (q + 1)
+    most = 0
+    for c in range(col_ptr.size - 1):
+        most = max(most, col_ptr[c + 1] - col_ptr[c])
+    n = dist.shape[1]
+    step = max(1, n // 128)
+    big = np.finfo(np.float64).max
+    for h in numba.prange((b + chunk - 1) // chunk):
+        r0 = h * chunk
+        r1 = min(b, r0 + chunk)
+        if cell_ptr[r0] == cell_ptr[r1]:
+            continue
+        v = np.empty(most)
+        ix = np.empty(most, dtype=np.int64)
+        val = np.empty(k)
+        for r in range(r0, r1):
+            row = dist[r]
+            sample = np.sort(row[::step])  # the row's distances, a sample in order: each cell's first guess of
+            ns = sample.size               # how far its k + 1 nearest donors reach
+            for t in range(cell_ptr[r], cell_ptr[r + 1]):
+                c = cc[t]
+                p0 = col_ptr[c]
+                p1 = col_ptr[c + 1]
+                # a threshold about 1.5 times as far into the row as k + 1 of the client's donors should reach,
+                # then every distance (the largest finite double: every finite one) when it leaves too few
+                at = (3 * (k + 1) * ns) // (2 * max(1, p1 - p0)) + 2
+                guess = sample[at] if at < ns else big
+                if not guess <= big:  # inf or NaN
+                    guess = big
+                for attempt in range(2):
+                    nq = 0
+                    for p in range(p0, p1):  # without branches
+                        d = row[col_rows[p]]
+                        v[nq] = d
+                        ix[nq] = p
+                        nq += d <= guess
+                    if nq >= k + 1 or guess == big:
+                        break
+                    guess = big
+                if nq == 0:
+                    status[t] = 1
                     continue
-                status[cell] = 0
-                s = t - lo
+                want = min(k + 1, nq)
+                _sort_pairs(v, ix, nq, want)
+                if tol.size:
+                    near = False
+                    for q in range(want - 1):
+                        if v[q + 1] * v[q + 1] - v[q] * v[q] <= 2 * tol[r]:
+                            near = True
+                    if near:
+                        status[t] = 3
+                        continue
+                status[t] = 0
+                nq = min(nq, k)
                 for q in range(nq):
-                    d = sdist[s, q]
-                    val[q] = x[sidx[s, q], c]
-                    inv[q] = 1.0 / d if d != 0.0 else 0.0
-                zero = sdist[s, 0] == 0.0
-                y = truth[cell]
-                for w in range(ncode):
-                    code = codes[w]
-                    numw = 0.0
-                    den = 0.0
-                    e = 0.0
-                    for q in range(nq):
-                        if code == 0:
-                            wt = 1.0
-                        elif code == 1:
-                            wt = rank[q]
-                        elif zero:
-                            wt = 1.0 if sdist[s, q] == 0.0 else 0.0
-                        else:
-                            wt = inv[q]
-                        numw += wt * val[q]
-                        den += wt
-                        e = numw / den - y
-                        sse[h, q, w] += e * e
-                        sae[h, q, w] += abs(e)
-                    for q in range(nq, k):  # past the last donor the sums stay
-                        sse[h, q, w] += e * e
-                        sae[h, q, w] += abs(e)
+                    val[q] = col_vals[ix[q]]
+                _score_cell(val, v, nq, truth[t], codes, rank, sse[h], sae[h])
     return 0
 
 

@@ -57,6 +57,8 @@ BY = ("salesperson", "client")
 FALLBACKS = (None, "mean", "client_mean", "salesperson_mean", "baseline")
 
 _BLOCK_ELEMENTS = 1 << 23  # cells of one (rows x salespeople) distance block: 64 MiB of float64
+_WALK_COST = 1.0  # the tuner walks rows when picking each cell's donors would cost more than this times a sort
+_REACH = 1.0  # the tuner's walk first sorts this times the neighbours a row is expected to need (more on demand)
 _SCORE_ROWS = 8  # rows whose errors the tuner's walk sums together (fixed: the same floats on any threads)
 _SLOT_ELEMENTS = 1 << 21  # (blank cell, neighbour) slots handled at once: about 50 bytes each in a block
 _DENSE_STEP = 8  # the pure walk masks whole rows when they hold at least 1/_DENSE_STEP of the bookings
@@ -855,9 +857,36 @@ class NeighborModel(Model):
         twin.k = kk = max(1, min(k_max, n - 1))
         codes = np.array([_WEIGHTING_CODES[w] for w in weightings], dtype=np.int64)
         dense, prefix, block_rows = twin._layout()
-        packed = _packed(d.state) if dense.any() else None
+        # each cell's donors picked from its client's (about the donors of the cells' clients, summed), or
+        # the walk along each row's nearest (about a sort of each row's prefix): whichever is less work
+        donors = d.known.sum(axis=0)
+        by_cell = float(donors[uc].sum()) <= _WALK_COST * np.unique(ur).size * prefix * math.log2(prefix + 2)
+        packed = _packed(d.state) if dense.any() and not by_cell else None
+        cap = prefix if prefix + 1 < n else n  # the walk's steps, as the fill's (:meth:`_prefix`)
         sse, sae = np.zeros((kk, codes.size)), np.zeros((kk, codes.size))
         nobody = np.zeros(cells.size, dtype=bool)
+
+        def kernel(dist, tol, cr, cc, yy, walk, status):
+            """Score the cells ``walk`` (rows ``cr`` of ``dist``, ascending; picking donors: all the cells)
+            into sse/sae, their status into ``status``."""
+            cell_ptr = np.searchsorted(cr[walk], np.arange(dist.shape[0] + 1))
+            part = np.zeros((-(-dist.shape[0] // _SCORE_ROWS), kk, codes.size))
+            part_abs = np.zeros_like(part)
+            tol = np.empty(0) if tol is None else tol
+            if by_cell:
+                _accel.select_score(dist, cr, cc, cell_ptr, *_csc(d.state), yy, codes, _SCORE_ROWS, tol, part,
+                                    part_abs, status)
+            else:  # how far each row is expected to walk: k donors (and a margin) of its sparsest client
+                least = np.full(dist.shape[0], np.inf)
+                rows, first = np.unique(cr[walk], return_index=True)  # (cr ascending)
+                least[rows] = np.minimum.reduceat(donors[cc[walk]], first)
+                reach = np.ceil(_REACH * (kk + 3 * math.sqrt(kk) + 2) * n / np.maximum(least, 1.0))
+                reach = np.clip(np.nan_to_num(reach, posinf=n), kk + 2, n).astype(np.int64)
+                _accel.scan_score(dist, tol, cap, reach, *packed, walk, cell_ptr, cc, yy, codes, _SCORE_ROWS, part,
+                                  part_abs, status)
+            sse[...] += part.sum(axis=0)
+            sae[...] += part_abs.sum(axis=0)
+
         for lo in range(0, n, block_rows):
             block = slice(lo, min(n, lo + block_rows))
             a, b = np.searchsorted(ur, [lo, block.stop])
@@ -865,28 +894,29 @@ class NeighborModel(Model):
                 continue
             cr, cc, yy = ur[a:b] - lo, uc[a:b], y[a:b]
             dist, invalid, tol = twin._block(block)
-            scan = dense[cc]
-            redo = np.flatnonzero(~scan)
+            walk = np.arange(cr.size) if by_cell else np.flatnonzero(dense[cc] if packed is not None else [])
+            status = np.full(cr.size, 2, dtype=np.int8)  # (the cells not walked: client by client)
             exact_rows = np.zeros(dist.shape[0], dtype=bool)
-            if packed is not None and scan.any():
-                order, dsorted, more, steps, exact_rows = twin._prefix(block, dist, invalid, tol, prefix)
-                walk = np.flatnonzero(scan)
-                cell_ptr = np.searchsorted(cr[walk], np.arange(block.stop - lo + 1))
-                part = np.zeros((-(-(block.stop - lo) // _SCORE_ROWS), kk, codes.size))
-                part_abs = np.zeros_like(part)
-                status = np.zeros(cr.size, dtype=np.int8)
-                _accel.scan_score(order[:, :steps], dsorted[:, :steps], *packed, x, walk, cell_ptr, cc, yy, more,
-                                  codes, _SCORE_ROWS, part, part_abs, status)
-                sse += part.sum(axis=0)
-                sae += part_abs.sum(axis=0)
-                nobody[a + walk[status[walk] == 1]] = True
-                redo = np.sort(np.concatenate([redo, walk[status[walk] == 2]]))
+            if walk.size:
+                kernel(dist, tol, cr, cc, yy, walk, status)
+                again = np.flatnonzero(status >= 3)
+                if again.size:  # near-ties: their rows' distances recomputed exactly, then those cells again
+                    rows = np.unique(cr[again])
+                    dist[rows] = twin._exact(block.start + rows, np.broadcast_to(np.arange(n), (rows.size, n)),
+                                             invalid[rows])
+                    exact_rows[rows] = True
+                    got = np.full(again.size, 2, dtype=np.int8)
+                    kernel(dist[rows], None, np.searchsorted(rows, cr[again]), cc[again], yy[again],
+                           np.arange(again.size), got)
+                    status[again] = got
+            nobody[a + np.flatnonzero(status == 1)] = True
+            redo = np.flatnonzero(status == 2)
             if redo.size:
                 _, _, si, sd = twin._vote_by_client(block, cr[redo], cc[redo], dist, invalid, tol, exact_rows,
                                                     keep=True)
                 votes = np.empty((kk, codes.size, redo.size))
-                _accel.vote_many(si.astype(np.int64), sd, np.ascontiguousarray(x.T), cc[redo], np.arange(kk), np.arange(kk), codes,
-                                 np.zeros(0, dtype=np.int64), votes)
+                _accel.vote_many(si.astype(np.int64), sd, np.ascontiguousarray(x.T), cc[redo], np.arange(kk),
+                                 np.arange(kk), codes, np.zeros(0, dtype=np.int64), votes)
                 none = np.isnan(votes[0, 0])
                 nobody[a + redo[none]] = True
                 e = votes[:, :, ~none] - yy[redo[~none]]

@@ -186,6 +186,37 @@ def test_the_tuners_walk_sorts_on_as_far_as_it_goes(monkeypatch, metric, by):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("blank", [0.5, 0.8, 0.95])
+def test_metrics_computed_together_equal_each_alone(monkeypatch, blank):
+    """A fold's neighbour searches share their data (``NeighborModel._fit(..., share)``): the distances one
+    metric's call computes for the others, kept for their calls, equal each metric's own, to the last bit
+    column by column; the matrix products' (dense enough) within their rounding bound."""
+    from xlrec.core import _accel
+    from xlrec.core.distances import _block_distances, _prepare
+
+    if not _accel.available():
+        pytest.skip("no compiled kernels")
+    monkeypatch.setattr(_accel, "MIN_CELLS", 0)
+    x = synthetic(seed=9, shape=(70, 50), blank=blank, ties=True).values
+    known = ~np.isnan(x)
+    every = slice(0, x.shape[0])
+    shared = _prepare(x, known, "manhattan")
+    shared["share"] = frozenset(METRICS)
+    for metric in ("supremum", "nan_euclidean", "manhattan", "euclidean"):
+        got = _block_distances(shared, metric, every)
+        alone = _block_distances(_prepare(x, known, metric), metric, every)
+        np.testing.assert_array_equal(got[1], alone[1])
+        if alone[2] is None and got[2] is None:
+            np.testing.assert_array_equal(got[0], alone[0])
+        else:  # within the products' rounding bound on the squared distances
+            tol = alone[2] if alone[2] is not None else got[2]
+            np.testing.assert_array_equal(np.isinf(got[0]), np.isinf(alone[0]))
+            fin = np.isfinite(alone[0])
+            gap = np.abs(np.where(fin, got[0], 0.0) ** 2 - np.where(fin, alone[0], 0.0) ** 2)
+            assert (gap <= tol[:, None]).all()
+    assert not any(key[0] == "stash" for key in shared if isinstance(key, tuple))  # each taken back
+
+
 def test_candidates_are_the_grid_in_order():
     assert candidates(list(SMALL), SMALL) == plain_grid()
 

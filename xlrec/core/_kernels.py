@@ -12,50 +12,99 @@ __all__ = ["columnwise", "pack_rows", "scan_vote", "scan_fill", "k_smallest", "n
            "select_score"]
 
 
-@numba.njit(cache=True, parallel=True, nogil=True)
-def columnwise(x, known, lo, hi, indptr, indices, values, mode):  # pragma: no cover - compiled
-    """Over the columns both rows know, rows lo..hi against all rows: the sum of |a - b| (mode 0),
-    the largest |a - b| (mode 1) or the sum of (a - b)**2 (mode 2), and how many columns they share; mode 3
-    gives the sum (first) and the largest (second) in one pass. Returns (first, second, shared), ``second``
-    of shape (0, n) unless mode 3.
-
-    ``indptr``/``indices``/``values``: for each column, the rows that know it and their values (CSC
-    layout). Sums run column by column in order, as the numpy path does, so both give the same floats.
-    """
-    n, m = x.shape
-    out = np.zeros((hi - lo, n))
-    out2 = np.zeros((hi - lo if mode == 3 else 0, n))
-    shared = np.zeros((hi - lo, n), dtype=np.int32)
-    for r in numba.prange(hi - lo):
-        i = lo + r
-        row = out[r]
-        cnt = shared[r]
-        for c in range(m):
-            if not known[i, c]:
-                continue
-            xi = x[i, c]
-            if mode == 3:
-                top = out2[r]
-                for p in range(indptr[c], indptr[c + 1]):
-                    j = indices[p]
-                    v = abs(xi - values[p])
-                    cnt[j] += 1
-                    row[j] += v
-                    if v > top[j]:
-                        top[j] = v
-                continue
+@numba.njit(cache=True, inline="always")
+def _columnwise_row(x, known, i, r, below, indptr, indices, values, mode, at_max, at_sq, out, shared):  # pragma: no cover
+    """Row i's sums (into ``out[:, r]``, ``shared[r]``) against the rows that know a column with it, those
+    before row ``below`` only (all rows: ``below`` = n), column by column in order."""
+    m = x.shape[1]
+    cnt = shared[r]
+    for c in range(m):
+        if not known[i, c]:
+            continue
+        xi = x[i, c]
+        if mode == 1 or mode == 2 or mode == 4:  # one sum: its own loop
+            row = out[0, r]
             for p in range(indptr[c], indptr[c + 1]):
                 j = indices[p]
+                if j >= below:
+                    break
                 v = abs(xi - values[p])
                 cnt[j] += 1
-                if mode == 1:
+                if mode == 2:
                     if v > row[j]:
                         row[j] = v
-                elif mode == 0:
+                elif mode == 1:
                     row[j] += v
                 else:
                     row[j] += v * v
-    return out, out2, shared
+            continue
+        for p in range(indptr[c], indptr[c + 1]):
+            j = indices[p]
+            if j >= below:
+                break
+            v = abs(xi - values[p])
+            cnt[j] += 1
+            if mode & 1:
+                out[0, r, j] += v
+            if mode & 2 and v > out[at_max, r, j]:
+                out[at_max, r, j] = v
+            if mode & 4:
+                out[at_sq, r, j] += v * v
+
+
+@numba.njit(cache=True, inline="always")
+def _mirror(known, out, shared, a, tile):  # pragma: no cover - compiled
+    """Rows a * tile .. (a + 1) * tile of :func:`columnwise`'s sums, right of the diagonal, from the
+    transposed entries left of it, a tile at a time; ``shared`` on the diagonal: the row's known columns."""
+    n = shared.shape[0]
+    nt = (n + tile - 1) // tile
+    for b in range(a, nt):
+        for i in range(a * tile, min(n, (a + 1) * tile)):
+            for j in range(max(i + 1, b * tile), min(n, (b + 1) * tile)):
+                shared[i, j] = shared[j, i]
+                for e in range(out.shape[0]):
+                    out[e, i, j] = out[e, j, i]
+    for i in range(a * tile, min(n, (a + 1) * tile)):
+        c = 0
+        for col in range(known.shape[1]):
+            c += known[i, col]
+        shared[i, i] = c
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def columnwise(x, known, lo, hi, indptr, indices, values, mode):  # pragma: no cover - compiled
+    """Over the columns both rows know, rows lo..hi against all rows: the sum of |a - b| (mode bit 1), the
+    largest |a - b| (bit 2) and the sum of (a - b)**2 (bit 4), one pass for every bit set, and how many
+    columns they share. Returns (sums, shared): ``sums[e]`` the e-th of those set, in that order.
+
+    ``indptr``/``indices``/``values``: for each column, the rows that know it (ascending) and their values
+    (CSC layout). Sums run column by column in order, as the numpy path does, so both give the same floats.
+    For every row against every row (lo = 0, hi = n) each pair is summed once, row i against the rows
+    before it (rows taken in pairs from both ends, so the threads share the work evenly), and copied across
+    the diagonal: the same floats, |a - b| being |b - a|.
+    """
+    n, m = x.shape
+    planes = (mode & 1) + ((mode >> 1) & 1) + ((mode >> 2) & 1)
+    out = np.zeros((planes, hi - lo, n))
+    shared = np.zeros((hi - lo, n), dtype=np.int32)
+    at_max = mode & 1
+    at_sq = at_max + ((mode >> 1) & 1)
+    if lo != 0 or hi != n:
+        for r in numba.prange(hi - lo):
+            _columnwise_row(x, known, lo + r, r, n, indptr, indices, values, mode, at_max, at_sq, out, shared)
+        return out, shared
+    for t in numba.prange((n + 1) // 2):
+        _columnwise_row(x, known, t, t, t, indptr, indices, values, mode, at_max, at_sq, out, shared)
+        if n - 1 - t != t:
+            _columnwise_row(x, known, n - 1 - t, n - 1 - t, n - 1 - t, indptr, indices, values, mode, at_max, at_sq,
+                            out, shared)
+    tile = 32
+    nt = (n + tile - 1) // tile
+    for t in numba.prange((nt + 1) // 2):  # the upper triangle from the lower, a row of tiles at a time (one
+        _mirror(known, out, shared, t, tile)  # from each end, so the threads share the work evenly)
+        if nt - 1 - t != t:
+            _mirror(known, out, shared, nt - 1 - t, tile)
+    return out, shared
 
 
 _ONE = np.uint64(1)

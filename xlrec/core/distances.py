@@ -101,49 +101,54 @@ def _csc(state):
 
 
 def _compiled(state, block, mode):
-    """(distance sums, shared counts) from the compiled column-by-column kernel."""
-    s, _, shared = _accel.columnwise(state["x"], state["known"], block.start, block.stop, *_csc(state), mode)
-    return s, shared
+    """(distance sums, shared counts) from the compiled column-by-column kernel (one sum: ``mode`` one bit)."""
+    sums, shared = _accel.columnwise(state["x"], state["known"], block.start, block.stop, *_csc(state), mode)
+    return sums[0], shared
 
 
 _SPARSE = 0.1  # below this share of known cells the compiled kernel beats the matrix products
-_MODES = {"manhattan": 0, "supremum": 1, "euclidean": 2, "nan_euclidean": 2}
-#: the metric whose distances come from the same pass: manhattan's and supremum's sums run over the same
-#: pairs of bookings, and euclidean's and nan_euclidean's share their sums (or products)
-_PARTNER = {"manhattan": "supremum", "supremum": "manhattan", "euclidean": "nan_euclidean",
-            "nan_euclidean": "euclidean"}
+_SHARED_PASS = 0.3  # below it, metrics asked for together come from one column-by-column pass, products or not
+_MODES = {"manhattan": 1, "supremum": 2, "euclidean": 4, "nan_euclidean": 4}  # the columnwise kernel's bits
 
 
-def _stash_partner(state, metric, block):
-    """Whether to compute ``metric``'s partner's distances of ``block`` along with its own, and keep them for
-    the partner's call (:func:`_block_distances` takes them back): when the caller has said it will ask for
-    both (``state["share"]``, as the tuner does) and the block is the whole matrix (so one block is held)."""
-    n = state["x"].shape[0]
-    return (_PARTNER[metric] in state.get("share", ()) and block.start == 0 and block.stop == n
-            and ("stash", _PARTNER[metric]) not in state)
+def _together(state, metric, block):
+    """The other metrics whose distances to compute with ``metric``'s and keep for their own calls
+    (:func:`_block_distances` takes them back): those the caller said it will ask for too
+    (``state["share"]``, as the tuner does) and not computed yet, when the block is the whole matrix (so one
+    block is held each) and computed the same way (column by column, or from the matrix products)."""
+    share = state.get("share", ())
+    if not share or block.start != 0 or block.stop != state["x"].shape[0]:
+        return []
+    road = _columnwise_pass(state, metric)
+    return [o for o in sorted(share) if o != metric and ("stash", o) not in state and _columnwise_pass(state, o) == road]
+
+
+def _columnwise_pass(state, metric):
+    """Whether ``metric``'s distances come from the compiled column-by-column kernel."""
+    if not METRICS[metric][1] or state["density"] < _SPARSE:
+        return True
+    share = state.get("share", ())
+    return state["density"] < _SHARED_PASS and any(not METRICS[o][1] for o in share)
 
 
 def _compiled_distances(state, metric, block):
-    """Exact distances from the compiled kernel (no rounding beyond the column-by-column sums)."""
-    if not _stash_partner(state, metric, block):
-        return _finish(state, metric, *_compiled(state, block, _MODES[metric]))
-    partner = _PARTNER[metric]
-    x, known = state["x"], state["known"]
-    if _MODES[metric] == _MODES[partner]:  # the same sums, finished two ways
-        s, shared = _compiled(state, block, _MODES[metric])
-        s2 = s.copy()
-    else:
-        s, s2, shared = _accel.columnwise(x, known, block.start, block.stop, *_csc(state), 3)
-        if metric == "supremum":
-            s, s2 = s2, s
-    state[("stash", partner)] = _finish(state, partner, s2, shared)
-    return _finish(state, metric, s, shared)
+    """Exact distances from the compiled kernel (no rounding beyond the column-by-column sums), with those of
+    the metrics computed along (:func:`_together`) kept for their calls."""
+    others = _together(state, metric, block)
+    mode = _MODES[metric]
+    for o in others:
+        mode |= _MODES[o]
+    sums, shared = _accel.columnwise(state["x"], state["known"], block.start, block.stop, *_csc(state), mode)
+    plane = {bit: e for e, bit in enumerate(b for b in (1, 2, 4) if mode & b)}
+    for o in others:
+        state[("stash", o)] = _finish(state, o, sums[plane[_MODES[o]]].copy(), shared)
+    return _finish(state, metric, sums[plane[_MODES[metric]]], shared)
 
 
 def _sparse_distances(state, metric, block):
     """The same floats as :func:`_compiled_distances`, column by column in numpy: for sparse matrices,
     where the matrix products would cost more and round (and then ties would need recomputing)."""
-    reduce = ("sum", "max", "sumsq")[_MODES[metric]]
+    reduce = {1: "sum", 2: "max", 4: "sumsq"}[_MODES[metric]]
     return _finish(state, metric, *_columnwise(state, block, reduce, count=True))
 
 
@@ -245,8 +250,8 @@ def _block_distances(state, metric, block):
     *squared* distances of that row, so that two squared distances closer than twice it may be misordered.
     """
     if ("stash", metric) in state and block.start == 0 and block.stop == state["x"].shape[0]:
-        return state.pop(("stash", metric))  # computed with its partner's (:func:`_stash_partner`)
-    if state["compiled"] and (not METRICS[metric][1] or state["density"] < _SPARSE):
+        return state.pop(("stash", metric))  # computed with another metric's (:func:`_together`)
+    if state["compiled"] and _columnwise_pass(state, metric):
         return _compiled_distances(state, metric, block)
     if state["density"] < _SPARSE:  # the pure path computes what the compiled one does, to the same floats
         return _sparse_distances(state, metric, block)
@@ -283,10 +288,10 @@ def _compiled_products(state, metric, block, shared):
         a += kf[block] @ sq.T
         cross = xc[block] @ xc.T
     bound = 4 * (m + 2) * np.finfo(float).eps
-    if _stash_partner(state, metric, block):  # the same products, finished two ways
-        other, scale = cross.copy(), np.empty(cross.shape[0])
-        _accel.finish_products(a, other, shared, float(m), metric != "nan_euclidean", symmetric, scale)
-        state[("stash", _PARTNER[metric])] = other, shared, scale * bound
+    for other in _together(state, metric, block):  # the same products, finished the other way
+        cross2, scale = cross.copy(), np.empty(cross.shape[0])
+        _accel.finish_products(a, cross2, shared, float(m), other == "nan_euclidean", symmetric, scale)
+        state[("stash", other)] = cross2, shared, scale * bound
     scale = np.empty(cross.shape[0])
     _accel.finish_products(a, cross, shared, float(m), metric == "nan_euclidean", symmetric, scale)
     return cross, shared, scale * bound

@@ -101,8 +101,7 @@ def plain_grid():
 @pytest.mark.parametrize("metric", list(METRICS))
 @pytest.mark.parametrize("by", BY)
 @pytest.mark.parametrize("fallback", [None, "baseline"])
-@pytest.mark.parametrize("road", ["walk", "pick"])
-def test_a_units_scores_equal_separate_fits_scored_here(kernels, monkeypatch, metric, by, fallback, road):
+def test_a_units_scores_equal_separate_fits_scored_here(kernels, monkeypatch, metric, by, fallback):
     """The scores of a neighbour unit (compiled: summed by the walk itself, never predicting) against each
     (k, weighting) fitted alone, its blanks completed by the fallback, then the training mean, and scored
     in a plain loop. Rows enough that the walk's prefix is shorter than a row (cells short of k donors go
@@ -112,9 +111,6 @@ def test_a_units_scores_equal_separate_fits_scored_here(kernels, monkeypatch, me
     import xlrec.core.models.neighbors as nb
     from xlrec.core.tune import _units
 
-    if road == "pick" and kernels == "numpy":
-        pytest.skip("one road in numpy")
-    monkeypatch.setattr(nb, "_WALK_COST", 0.0 if road == "walk" else np.inf)
 
     rng = np.random.default_rng(5)
     x = rng.integers(0, 6, (600, 40)).astype(float) * 500
@@ -139,8 +135,11 @@ def test_a_units_scores_equal_separate_fits_scored_here(kernels, monkeypatch, me
     space = {"neighbors": {"k": [1, 2, 5, 12], "metric": [metric], "by": [by], "fallback": [fallback]}}
     grid = candidates(["neighbors"], space)
     (unit,) = _units(grid)
-    got = {pos: (s2, s1, own) for pos, s2, s1, own in unit.scores(train, rows, cols, truth, mean)}
-    assert sorted(got) == list(range(len(grid)))
+    roads = {}
+    for road, cost in ([("walk", 0.0), ("pick", np.inf)] if kernels == "compiled" else [("numpy", 0.0)]):
+        monkeypatch.setattr(nb, "_WALK_COST", cost)
+        roads[road] = {pos: (s2, s1, own) for pos, s2, s1, own in unit.scores(train, rows, cols, truth, mean)}
+        assert sorted(roads[road]) == list(range(len(grid)))
     short = 0
     for pos, (_, params) in enumerate(grid):
         alone = make_model("neighbors", **params).fit(train)
@@ -152,9 +151,10 @@ def test_a_units_scores_equal_separate_fits_scored_here(kernels, monkeypatch, me
         pred[np.isnan(pred)] = mean
         sse = sum((p - t) ** 2 for p, t in zip(pred.tolist(), truth.tolist()))
         sae = sum(abs(p - t) for p, t in zip(pred.tolist(), truth.tolist()))
-        assert got[pos][0] == pytest.approx(sse, rel=1e-12)
-        assert got[pos][1] == pytest.approx(sae, rel=1e-12)
-        assert got[pos][2] == own.sum()
+        for got in roads.values():
+            assert got[pos][0] == pytest.approx(sse, rel=1e-12)
+            assert got[pos][1] == pytest.approx(sae, rel=1e-12)
+            assert got[pos][2] == own.sum()
     assert short  # the cells of client 1 had no donor
 
 

@@ -22,22 +22,6 @@ def _columnwise_row(x, known, i, r, below, indptr, indices, values, mode, at_max
         if not known[i, c]:
             continue
         xi = x[i, c]
-        if mode == 1 or mode == 2 or mode == 4:  # one sum: its own loop
-            row = out[0, r]
-            for p in range(indptr[c], indptr[c + 1]):
-                j = indices[p]
-                if j >= below:
-                    break
-                v = abs(xi - values[p])
-                cnt[j] += 1
-                if mode == 2:
-                    if v > row[j]:
-                        row[j] = v
-                elif mode == 1:
-                    row[j] += v
-                else:
-                    row[j] += v * v
-            continue
         for p in range(indptr[c], indptr[c + 1]):
             j = indices[p]
             if j >= below:
@@ -254,61 +238,6 @@ def _walk(r, order, dsorted, ptr, cols, vals, bits, base, k, weighting, openw, r
         remaining = _step(order[r, s], dj, ptr, cols, vals, bits, base, k, weighting, openw, remaining, cnt, num,
                           den, zero, cell_of, slot_idx, slot_dist, slot_val)
     return False
-
-
-@numba.njit(cache=True, inline="always")
-def _partition(v, ix, lo, hi):  # pragma: no cover - compiled
-    """Partition v[lo:hi] (ix alongside) around the median of its first, middle and last entries by
-    (value, index): the pivot's final position, the entries before it smaller, those after it larger."""
-    mid = (lo + hi - 1) >> 1
-    a, b, c = lo, mid, hi - 1
-    if _before(v[b], ix[b], v[a], ix[a]):
-        a, b = b, a
-    if _before(v[c], ix[c], v[b], ix[b]):
-        b = c
-        if _before(v[b], ix[b], v[a], ix[a]):
-            b = a
-    last = hi - 1
-    v[b], v[last] = v[last], v[b]
-    ix[b], ix[last] = ix[last], ix[b]
-    pv, pi = v[last], ix[last]
-    i = lo
-    for t in range(lo, last):
-        if _before(v[t], ix[t], pv, pi):
-            v[t], v[i] = v[i], v[t]
-            ix[t], ix[i] = ix[i], ix[t]
-            i += 1
-    v[i], v[last] = v[last], v[i]
-    ix[i], ix[last] = ix[last], ix[i]
-    return i
-
-
-@numba.njit(cache=True, inline="always")
-def _sorted_to(v, ix, s, stack, top, done):  # pragma: no cover - compiled
-    """Incremental quicksort: make entries 0..s of v (ix alongside) those of the sorted order by
-    (value, index), sorting no more than that needs. ``done``: entries before it are in place already;
-    ``stack[:top]``: the positions of pivots placed past ``done``, nearest last, above ``stack[0]`` =
-    ``len(v)``. Returns (top, done)."""
-    while done <= s:
-        end = stack[top - 1]
-        if end == done:  # a pivot: in place
-            done += 1
-            top -= 1
-        elif end - done <= 16:
-            for a in range(done + 1, end):
-                xv, xi = v[a], ix[a]
-                e = a
-                while e > done and _before(xv, xi, v[e - 1], ix[e - 1]):
-                    v[e] = v[e - 1]
-                    ix[e] = ix[e - 1]
-                    e -= 1
-                v[e] = xv
-                ix[e] = xi
-            done = end
-        else:
-            stack[top] = _partition(v, ix, done, end)
-            top += 1
-    return top, done
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -752,9 +681,9 @@ def vote_many(slot_idx, slot_dist, xt, col, at, dest, codes, place, out):  # pra
         t0 = b * tile
         t1 = min(ncell, t0 + tile)
         buf = np.empty((t1 - t0, nw, na))  # a cell's votes side by side, then copied out a run per (k, weighting)
-        val = np.empty(k)  # a cell's donors' bookings and their distances' inverses, read once for every weighting
-        inv = np.empty(k)
+        val = np.empty(k)  # a cell's donors' bookings and distances, read once for every weighting
         dist0 = np.empty(k)
+        votes = np.empty(k)
         for t in range(t0, t1):
             c = col[t]
             nq = 0  # the cell's donors fill its first slots
@@ -762,32 +691,11 @@ def vote_many(slot_idx, slot_dist, xt, col, at, dest, codes, place, out):  # pra
                 d = slot_dist[t, nq]
                 val[nq] = xt[c, slot_idx[t, nq]]
                 dist0[nq] = d
-                inv[nq] = 1.0 / d if d != 0.0 else 0.0  # (0: not used)
                 nq += 1
-            zero = nq > 0 and dist0[0] == 0.0
             for w in range(nw):
-                code = codes[w]
-                num = 0.0
-                den = 0.0
-                a = 0
-                for q in range(nq):
-                    if code == 0:
-                        wt = 1.0
-                    elif code == 1:
-                        wt = rank[q]
-                    elif zero:
-                        wt = 1.0 if dist0[q] == 0.0 else 0.0
-                    else:
-                        wt = inv[q]
-                    num += wt * val[q]
-                    den += wt
-                    while a < na and at[a] == q:
-                        buf[t - t0, w, a] = num / den if den > 0 else np.nan
-                        a += 1
-                last = num / den if den > 0 else np.nan  # past the last donor the sums stay
-                while a < na:
-                    buf[t - t0, w, a] = last
-                    a += 1
+                _running(val, dist0, nq, codes[w], rank, votes)
+                for a in range(na):  # past the last donor the sums stay
+                    buf[t - t0, w, a] = votes[min(at[a], nq - 1)] if nq > 0 else np.nan
         for a in range(na):
             for w in range(nw):
                 if place.size == 0:
@@ -832,7 +740,7 @@ def scan_score(dist, tol, cap, reach, ptr, cols, vals, bits, base, cells, cell_p
     order, the last one's for k' past its donors.
 
     Each row's neighbours come from its row of ``dist`` (the finite ones), sorted only as far as the walk
-    goes (:func:`_sorted_to`), and the walk takes at most ``cap`` steps. ``status[cell]``: 0 scored, 1 no
+    goes (:func:`_sort_pairs`, a part at a time), and the walk takes at most ``cap`` steps. ``status[cell]``: 0 scored, 1 no
     donor (none left to find), 2 not scored: the walk took ``cap`` steps short of k donors while the row has
     more neighbours, 4 not scored: two of the row's neighbours walked (or the next one) are closer than the
     rounding bound of the squared distances (``tol[r]``, when ``tol`` has rows: the matrix-product metrics),
@@ -863,6 +771,7 @@ def scan_score(dist, tol, cap, reach, ptr, cols, vals, bits, base, cells, cell_p
         cell_of = np.empty(m, dtype=np.int64)
         sdist = np.empty((most, k))
         sval = np.empty((most, k))
+        votes = np.empty(k)
         v = np.empty(n)
         ix = np.empty(n, dtype=np.int64)
         for r in range(r0, r1):
@@ -930,37 +839,48 @@ def scan_score(dist, tol, cap, reach, ptr, cols, vals, bits, base, cells, cell_p
                     status[cell] = 1
                 else:
                     status[cell] = 0
-                    _score_cell(sval[t - lo], sdist[t - lo], nq, truth[cell], codes, rank, sse[h], sae[h])
+                    _score_cell(sval[t - lo], sdist[t - lo], nq, truth[cell], codes, rank, votes, sse[h], sae[h])
     return 0
 
 
 @numba.njit(cache=True, inline="always")
-def _score_cell(val, dist, nq, y, codes, rank, sse, sae):  # pragma: no cover - compiled
+def _weight(code, q, zero, d, rank):  # pragma: no cover - compiled
+    """The weight of a cell's (q+1)-th donor, at distance d: uniform (code 0), rank (1, ``rank[q]``) or
+    inverse distance (2; only the donors at distance 0 when the cell has any: ``zero``)."""
+    if code == 0:
+        return 1.0
+    if code == 1:
+        return rank[q]
+    if zero:
+        return 1.0 if d == 0.0 else 0.0
+    return 1.0 / d
+
+
+@numba.njit(cache=True, inline="always")
+def _running(val, dist, nq, code, rank, votes):  # pragma: no cover - compiled
+    """``votes[q]``: the vote of a cell's first q + 1 donors (bookings ``val``, distances ``dist``, nearest
+    first, ``nq`` of them) weighted by ``code`` (:func:`_weight`): running sums in donor order, so the same
+    floats as the vote of that one k."""
+    zero = nq > 0 and dist[0] == 0.0
+    num = 0.0
+    den = 0.0
+    for q in range(nq):
+        wt = _weight(code, q, zero, dist[q], rank)
+        num += wt * val[q]
+        den += wt
+        votes[q] = num / den
+
+
+@numba.njit(cache=True, inline="always")
+def _score_cell(val, dist, nq, y, codes, rank, votes, sse, sae):  # pragma: no cover - compiled
     """One cell's errors against ``y`` for every k' = 1..len(sse) and weighting ``codes[w]``, added to
-    ``sse[k' - 1, w]`` / ``sae[k' - 1, w]``: the vote of its first k' donors (bookings ``val``, distances
-    ``dist``, nearest first, ``nq`` of them) as :func:`vote_many` takes it, the vote of all ``nq`` past them."""
+    ``sse[k' - 1, w]`` / ``sae[k' - 1, w]``: the vote of its first k' donors (:func:`_running`; ``nq`` > 0 of
+    them), as :func:`vote_many` takes it, the vote of all ``nq`` past them."""
     k = sse.shape[0]
-    zero = dist[0] == 0.0
     for w in range(codes.size):
-        code = codes[w]
-        num = 0.0
-        den = 0.0
-        e = 0.0
-        for q in range(nq):
-            if code == 0:
-                wt = 1.0
-            elif code == 1:
-                wt = rank[q]
-            elif zero:
-                wt = 1.0 if dist[q] == 0.0 else 0.0
-            else:
-                wt = 1.0 / dist[q]
-            num += wt * val[q]
-            den += wt
-            e = num / den - y
-            sse[q, w] += e * e
-            sae[q, w] += abs(e)
-        for q in range(nq, k):  # past the last donor the sums stay
+        _running(val, dist, nq, codes[w], rank, votes)
+        for q in range(k):
+            e = votes[min(q, nq - 1)] - y
             sse[q, w] += e * e
             sae[q, w] += abs(e)
 
@@ -994,6 +914,7 @@ def select_score(dist, cr, cc, cell_ptr, col_ptr, col_rows, col_vals, truth, cod
         v = np.empty(most)
         ix = np.empty(most, dtype=np.int64)
         val = np.empty(k)
+        votes = np.empty(k)
         for r in range(r0, r1):
             row = dist[r]
             sample = np.sort(row[::step])  # the row's distances, a sample in order: each cell's first guess of
@@ -1035,7 +956,7 @@ def select_score(dist, cr, cc, cell_ptr, col_ptr, col_rows, col_vals, truth, cod
                 nq = min(nq, k)
                 for q in range(nq):
                     val[q] = col_vals[ix[q]]
-                _score_cell(val, v, nq, truth[t], codes, rank, sse[h], sae[h])
+                _score_cell(val, v, nq, truth[t], codes, rank, votes, sse[h], sae[h])
     return 0
 
 

@@ -65,11 +65,10 @@ def neighbour_grid(a):
     cands = candidates(["neighbors"])
     print(f"1. neighbours, {len(cands):,} settings, 5 folds, {x.shape[0]:,} x {x.shape[1]:,}, "
           f"{np.isnan(x).mean():.0%} blank, compiled kernels: {_accel.enabled()}")
-    # both timed warm: the kernels each calls loaded (or compiled) first, on a small matrix
-    small = random_matrix(400, 300, 0.8)
-    small = SalesMatrix([f"S{i}" for i in range(400)], [f"C{j}" for j in range(300)], small)
-    search(small, cands, folds=2, seed=0)
-    make_model("neighbors").fit(small).fill()
+    # both timed warm: the kernels each calls loaded (or compiled) first, by the same search on 2 folds and a
+    # fill of the same matrix
+    search(matrix, cands, folds=2, seed=0)
+    make_model("neighbors").fit(matrix).fill()
     t = time.perf_counter()
     res = search(matrix, cands, folds=5, seed=0)
     t_tune = time.perf_counter() - t

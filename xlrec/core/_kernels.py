@@ -13,7 +13,8 @@ __all__ = ["columnwise", "pack_rows", "scan_vote", "scan_fill", "k_smallest", "n
 
 
 @numba.njit(cache=True, inline="always")
-def _columnwise_row(x, known, i, r, below, indptr, indices, values, mode, at_max, at_sq, out, shared):  # pragma: no cover
+def _columnwise_row(x, known, i, r, below, indptr, indices, values, mode, at_max, at_sq, out,
+                    shared):  # pragma: no cover - compiled
     """Row i's sums (into ``out[:, r]``, ``shared[r]``) against the rows that know a column with it, those
     before row ``below`` only (all rows: ``below`` = n), column by column in order."""
     m = x.shape[1]
@@ -740,11 +741,11 @@ def scan_score(dist, tol, cap, reach, ptr, cols, vals, bits, base, cells, cell_p
     order, the last one's for k' past its donors.
 
     Each row's neighbours come from its row of ``dist`` (the finite ones), sorted only as far as the walk
-    goes (:func:`_sort_pairs`, a part at a time), and the walk takes at most ``cap`` steps. ``status[cell]``: 0 scored, 1 no
-    donor (none left to find), 2 not scored: the walk took ``cap`` steps short of k donors while the row has
-    more neighbours, 4 not scored: two of the row's neighbours walked (or the next one) are closer than the
-    rounding bound of the squared distances (``tol[r]``, when ``tol`` has rows: the matrix-product metrics),
-    so the row's distances are to be recomputed exactly."""
+    goes (:func:`_sort_pairs`, a part at a time: first about ``reach[r]``, the steps row r is expected to
+    take), and the walk takes at most ``cap`` steps. ``status[cell]``: 0 scored, 1 no donor (none left to find), 2 not scored: the walk took ``cap`` steps
+    short of k donors while the row has more neighbours, 4 not scored: two of the row's neighbours walked
+    (or the next one) are closer than the rounding bound of the squared distances (``tol[r]``, when ``tol``
+    has rows: the matrix-product metrics), so the row's distances are to be recomputed exactly."""
     b = cell_ptr.size - 1
     n = dist.shape[1]
     nwd = bits.shape[1]

@@ -120,7 +120,8 @@ def _together(state, metric, block):
     if not share or block.start != 0 or block.stop != state["x"].shape[0]:
         return []
     road = _columnwise_pass(state, metric)
-    return [o for o in sorted(share) if o != metric and ("stash", o) not in state and _columnwise_pass(state, o) == road]
+    return [o for o in sorted(share)
+            if o != metric and ("stash", o) not in state and _columnwise_pass(state, o) == road]
 
 
 def _columnwise_pass(state, metric):

@@ -183,7 +183,8 @@ class _Unit:
                 e = filled - truth[nobody]
                 sq, ab = sq + float(np.dot(e, e)), ab + float(np.abs(e).sum())
             own = float(rows.size - np.count_nonzero(nobody))
-            return [(pos, float(sq[ki, wi]), float(ab[ki, wi]), own) for pos, (ki, wi) in zip(self.members, self._grid())]
+            return [(pos, float(sq[ki, wi]), float(ab[ki, wi]), own)
+                    for pos, (ki, wi) in zip(self.members, self._grid())]
         if self.path:
             preds, previous = [], None
             for pos, l2 in zip(self.members, self.path):

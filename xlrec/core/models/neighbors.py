@@ -836,9 +836,13 @@ class NeighborModel(Model):
         errors summed, absolute errors summed, each of shape (len(ks), len(weightings)), and the cells no
         neighbour can vote for). The compiled walk (:func:`~xlrec.core._kernels.scan_score`) scores the cells
         as it finds their donors; the cells it leaves (clients few people booked, prefixes short of
-        ``max(ks)`` donors) get their donors client by client and are scored after. A cell's error is added
-        for every k in the same order, so settings whose predictions are equal get equal sums. None when
-        the kernels are not used or a cell is asked for twice: then score :meth:`_predict_cells_many`."""
+        ``max(ks)`` donors) get their donors client by client and are scored after. Where that is less work
+        (few donors per cell against a sort of each row: sparse matrices, :data:`_WALK_COST`), each cell's
+        donors are picked from its client's instead (:func:`~xlrec.core._kernels.select_score`). Rows whose
+        nearest hold near-ties (the matrix-product metrics) are recomputed exactly and scored again. A
+        cell's error is added for every k in the same order, so settings whose predictions are equal get
+        equal sums. None when the kernels are not used or a cell is asked for twice: then score
+        :meth:`_predict_cells_many`."""
         d = self._data
         if not d.state["compiled"]:
             return None

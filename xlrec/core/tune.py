@@ -177,10 +177,9 @@ class _Unit:
                                truth, train_mean)
             sq, ab, nobody = got
             if nobody.any():  # the same for every k and weighting: the fallback's, else the training mean
-                fb = _fallback(model, rows[nobody], cols[nobody], np.ones(int(nobody.sum()), dtype=bool))
-                filled = np.full(int(nobody.sum()), train_mean) if fb is None else np.where(np.isnan(fb), train_mean,
-                                                                                           fb)
-                e = filled - truth[nobody]
+                none = np.full(int(nobody.sum()), np.nan)
+                fb = _fallback(model, rows[nobody], cols[nobody], np.isnan(none))
+                e = _complete(none, fb, train_mean)[0] - truth[nobody]
                 sq, ab = sq + float(np.dot(e, e)), ab + float(np.abs(e).sum())
             own = float(rows.size - np.count_nonzero(nobody))
             return [(pos, float(sq[ki, wi]), float(ab[ki, wi]), own)

@@ -869,6 +869,7 @@ class NeighborModel(Model):
         cap = prefix if prefix + 1 < n else n  # the walk's steps, as the fill's (:meth:`_prefix`)
         sse, sae = np.zeros((kk, codes.size)), np.zeros((kk, codes.size))
         nobody = np.zeros(cells.size, dtype=bool)
+        xt = None  # the matrix transposed, for the votes of the cells left to the client-by-client search
 
         def kernel(dist, tol, cr, cc, yy, walk, status):
             """Score the cells ``walk`` (rows ``cr`` of ``dist``, ascending; picking donors: all the cells)
@@ -919,7 +920,8 @@ class NeighborModel(Model):
                 _, _, si, sd = twin._vote_by_client(block, cr[redo], cc[redo], dist, invalid, tol, exact_rows,
                                                     keep=True)
                 votes = np.empty((kk, codes.size, redo.size))
-                _accel.vote_many(si.astype(np.int64), sd, np.ascontiguousarray(x.T), cc[redo], np.arange(kk),
+                xt = np.ascontiguousarray(x.T) if xt is None else xt
+                _accel.vote_many(si.astype(np.int64), sd, xt, cc[redo], np.arange(kk),
                                  np.arange(kk), codes, np.zeros(0, dtype=np.int64), votes)
                 none = np.isnan(votes[0, 0])
                 nobody[a + redo[none]] = True
